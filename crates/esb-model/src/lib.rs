@@ -1,0 +1,22 @@
+//! Shared vocabulary of Edge Serverless Box.
+//!
+//! `Project` is what a SAM template resolves to: functions, layers, APIs with their routes,
+//! tables and buckets, every intrinsic already evaluated. `artifacts` holds the file formats
+//! that `esb build` writes under `.esb/config/` and every other role reads.
+
+pub mod api;
+pub mod artifacts;
+pub mod function;
+pub mod project;
+pub mod storage;
+
+pub use api::{Api, ApiAuth, ApiKind, Authorizer, Cors, Route, RouteAuth, RouteKind};
+pub use function::{
+    Architecture, DEFAULT_MEMORY_SIZE, DEFAULT_TIMEOUT, Event, Function, FunctionUrl, Layer,
+    LayerRef, PackageType,
+};
+pub use project::{Project, UnsupportedResource};
+pub use storage::{
+    AttributeDefinition, Bucket, BucketCorsRule, KeyElement, KeyType, LifecycleRule, Projection,
+    SecondaryIndex, Table,
+};

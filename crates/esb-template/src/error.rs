@@ -1,0 +1,98 @@
+//! Errors and warnings a template can produce, each saying what, where and what to do.
+
+use std::path::PathBuf;
+
+use miette::{Diagnostic, NamedSource, SourceSpan};
+
+#[derive(Debug, thiserror::Error, Diagnostic)]
+pub enum TemplateError {
+    #[error("cannot read template {path}: {source}")]
+    #[diagnostic(code(esb::template::read))]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Syntax(Box<SyntaxError>),
+
+    #[error("{file}: {message}")]
+    #[diagnostic(code(esb::template::structure))]
+    Structure { file: String, message: String },
+
+    #[error("parameter {name}: {message}")]
+    #[diagnostic(code(esb::template::parameter), help("{help}"))]
+    Parameter {
+        name: String,
+        message: String,
+        help: String,
+    },
+
+    #[error("condition {name}: {message}")]
+    #[diagnostic(code(esb::template::condition))]
+    Condition { name: String, message: String },
+
+    #[error("resource {logical_id}, property {property}: {message}")]
+    #[diagnostic(code(esb::template::resource))]
+    Resource {
+        logical_id: String,
+        property: String,
+        message: String,
+    },
+
+    #[error("no SAM template found in {searched} or its parent directories")]
+    #[diagnostic(
+        code(esb::template::not_found),
+        help("pass --template FILE, set ESB_TEMPLATE, or run inside a project with template.yaml")
+    )]
+    NotFound { searched: PathBuf },
+}
+
+/// A YAML or JSON syntax error, with the source to show the position in.
+#[derive(Debug, thiserror::Error, Diagnostic)]
+#[error("{file}:{line}:{column}: {message}")]
+#[diagnostic(
+    code(esb::template::syntax),
+    help("fix the syntax at the marked position")
+)]
+pub struct SyntaxError {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+    #[source_code]
+    pub source_code: NamedSource<String>,
+    #[label("here")]
+    pub span: SourceSpan,
+}
+
+impl TemplateError {
+    pub(crate) fn resource(
+        logical_id: &str,
+        property: &str,
+        message: impl Into<String>,
+    ) -> TemplateError {
+        TemplateError::Resource {
+            logical_id: logical_id.to_string(),
+            property: property.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Something AWS would accept that may not behave the same here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    pub logical_id: Option<String>,
+    pub message: String,
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.logical_id {
+            Some(id) => write!(f, "resource {id}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}

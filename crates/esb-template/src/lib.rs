@@ -1,0 +1,82 @@
+//! SAM / CloudFormation templates to the Edge Serverless Box model.
+//!
+//! The pipeline is: `source` parses YAML (short-form tags become long forms) or JSON into a
+//! `serde_json::Value` tree; `globals` merges the SAM `Globals` section into each resource;
+//! `intrinsics` evaluates Parameters, pseudo parameters, Mappings, Conditions and every
+//! `Fn::*` against the names resources have on this box; `sam` turns the resolved resources
+//! into `esb_model::Project`.
+
+mod discover;
+mod error;
+mod globals;
+mod intrinsics;
+mod sam;
+mod source;
+
+use std::path::Path;
+
+use indexmap::IndexMap;
+
+pub use discover::discover;
+pub use error::{SyntaxError, TemplateError, Warning};
+
+/// Everything outside the template that shapes how it resolves.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    /// `Key=Value` overrides from `generator.yml` and `--parameter-overrides`.
+    pub parameter_overrides: IndexMap<String, String>,
+    pub stack_name: String,
+    pub region: String,
+    pub account_id: String,
+    /// Values for `{{resolve:ssm:NAME}}` and `Fn::ImportValue` NAME, keyed by NAME.
+    pub resolve_values: IndexMap<String, String>,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            parameter_overrides: IndexMap::new(),
+            stack_name: "esb".to_string(),
+            region: "us-east-1".to_string(),
+            account_id: "123456789012".to_string(),
+            resolve_values: IndexMap::new(),
+        }
+    }
+}
+
+/// A resolved template.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub project: esb_model::Project,
+    /// Things AWS would accept but that may not behave the same here.
+    pub warnings: Vec<Warning>,
+}
+
+/// A template parameter as declared, for prompts (`esb init`) and listings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParameterInfo {
+    pub name: String,
+    pub parameter_type: String,
+    pub default: Option<String>,
+    pub allowed_values: Vec<String>,
+    pub description: Option<String>,
+}
+
+/// Reads and resolves the template at `path`.
+pub fn load_file(path: &Path, options: &LoadOptions) -> Result<Loaded, TemplateError> {
+    let text = source::read(path)?;
+    load_str(&path.display().to_string(), &text, options)
+}
+
+/// Resolves a template given as text; `name` is used in error messages.
+pub fn load_str(name: &str, text: &str, options: &LoadOptions) -> Result<Loaded, TemplateError> {
+    let template = source::parse(name, text)?;
+    sam::resolve(name, template, options)
+}
+
+/// The template's `Parameters`, without resolving anything else.
+pub fn parameters_of_file(path: &Path) -> Result<Vec<ParameterInfo>, TemplateError> {
+    let name = path.display().to_string();
+    let template = source::parse(&name, &source::read(path)?)?;
+    intrinsics::declared_parameters(&template)
+}

@@ -1,0 +1,343 @@
+//! APIs and routes: explicit `AWS::Serverless::Api`/`HttpApi` resources, the implicit
+//! `ServerlessRestApi`/`ServerlessHttpApi` SAM creates for events without an API id,
+//! `DefinitionBody` paths that integrate with a function, and function URLs.
+
+use esb_model::{Api, ApiAuth, ApiKind, Authorizer, Cors, Function, Route, RouteAuth, RouteKind};
+use serde_json::Value;
+
+use super::function::url_cors;
+use super::properties::{Props, as_bool, as_string, as_u32};
+use crate::{TemplateError, Warning};
+
+pub(crate) const IMPLICIT_REST_API: &str = "ServerlessRestApi";
+pub(crate) const IMPLICIT_HTTP_API: &str = "ServerlessHttpApi";
+
+/// An explicit or implicit API, with its raw definition body kept for path discovery.
+pub(crate) struct ApiDefinition {
+    pub api: Api,
+    pub definition_body: Option<Value>,
+}
+
+pub(crate) fn api(
+    props: &Props,
+    kind: ApiKind,
+    implicit: bool,
+) -> Result<ApiDefinition, TemplateError> {
+    let stage_name = match (props.string("StageName")?, kind) {
+        (Some(stage), _) => stage,
+        (None, ApiKind::Rest) => "Prod".to_string(),
+        (None, ApiKind::Http) => "$default".to_string(),
+    };
+    let cors = match kind {
+        ApiKind::Rest => props
+            .value("Cors")?
+            .map(|v| rest_cors(props, &v))
+            .transpose()?,
+        ApiKind::Http => match props.value("CorsConfiguration")? {
+            None | Some(Value::Bool(false)) => None,
+            Some(Value::Bool(true)) => Some(Cors {
+                allow_origins: vec!["*".into()],
+                allow_methods: vec!["*".into()],
+                allow_headers: vec!["*".into()],
+                ..Cors::default()
+            }),
+            Some(config) => Some(url_cors(props, &config)?),
+        },
+    };
+    let definition_body = props.raw.get("DefinitionBody").cloned();
+    Ok(ApiDefinition {
+        api: Api {
+            logical_id: props.logical_id.to_string(),
+            kind,
+            implicit,
+            stage_name,
+            cors,
+            auth: auth(props, kind)?,
+            binary_media_types: props.strings("BinaryMediaTypes")?,
+        },
+        definition_body,
+    })
+}
+
+/// REST API CORS: a quoted origin string (`"'*'"`) or a map of quoted, comma-separated lists.
+fn rest_cors(props: &Props, value: &Value) -> Result<Cors, TemplateError> {
+    let unquote = |s: &str| -> Vec<String> {
+        s.trim()
+            .trim_matches('\'')
+            .split(',')
+            .map(|part| part.trim().to_string())
+            .filter(|part| !part.is_empty())
+            .collect()
+    };
+    match value {
+        Value::String(origin) => Ok(Cors {
+            allow_origins: unquote(origin),
+            ..Cors::default()
+        }),
+        Value::Object(map) => {
+            let list = |key: &str| {
+                map.get(key)
+                    .map(|v| as_string(props, &format!("Cors.{key}"), v).map(|s| unquote(&s)))
+                    .transpose()
+                    .map(Option::unwrap_or_default)
+            };
+            let max_age = list("MaxAge")?
+                .first()
+                .map(|age| as_u32(props, "Cors.MaxAge", &Value::String(age.clone())))
+                .transpose()?;
+            Ok(Cors {
+                allow_origins: list("AllowOrigin")?,
+                allow_methods: list("AllowMethods")?,
+                allow_headers: list("AllowHeaders")?,
+                expose_headers: Vec::new(),
+                allow_credentials: map
+                    .get("AllowCredentials")
+                    .map(|v| as_bool(props, "Cors.AllowCredentials", v))
+                    .transpose()?
+                    .unwrap_or(false),
+                max_age,
+            })
+        }
+        other => Err(props.error(
+            "Cors",
+            format!("must be an origin string or a mapping, got {other}"),
+        )),
+    }
+}
+
+fn auth(props: &Props, kind: ApiKind) -> Result<ApiAuth, TemplateError> {
+    let Some(auth) = props.object("Auth")? else {
+        return Ok(ApiAuth::default());
+    };
+    let default_authorizer = auth
+        .get("DefaultAuthorizer")
+        .map(|v| as_string(props, "Auth.DefaultAuthorizer", v))
+        .transpose()?;
+    let api_key_required = auth
+        .get("ApiKeyRequired")
+        .map(|v| as_bool(props, "Auth.ApiKeyRequired", v))
+        .transpose()?
+        .unwrap_or(false);
+    let mut authorizers = Vec::new();
+    if let Some(declared) = auth.get("Authorizers") {
+        let Value::Object(declared) = declared else {
+            return Err(props.error("Auth.Authorizers", "must be a mapping of authorizer names"));
+        };
+        for (name, definition) in declared {
+            authorizers.push(Authorizer {
+                name: name.clone(),
+                kind: authorizer_kind(kind, definition).to_string(),
+                properties: definition.clone(),
+            });
+        }
+    }
+    Ok(ApiAuth {
+        default_authorizer,
+        api_key_required,
+        authorizers,
+    })
+}
+
+fn authorizer_kind(kind: ApiKind, definition: &Value) -> &'static str {
+    let has = |key: &str| definition.get(key).is_some();
+    if has("JwtConfiguration") {
+        "jwt"
+    } else if has("UserPoolArn") {
+        "cognito"
+    } else if has("FunctionArn") {
+        let payload = definition
+            .get("FunctionPayloadType")
+            .and_then(Value::as_str)
+            .unwrap_or(if kind == ApiKind::Http {
+                "REQUEST"
+            } else {
+                "TOKEN"
+            });
+        if payload == "REQUEST" {
+            "lambda-request"
+        } else {
+            "lambda-token"
+        }
+    } else {
+        "iam"
+    }
+}
+
+/// Routes from every function's `Api`/`HttpApi` events and function URL.
+pub(crate) fn event_routes(
+    functions: &[Function],
+    apis: &[ApiDefinition],
+    skipped: &mut Vec<Warning>,
+) -> Vec<Route> {
+    let mut routes = Vec::new();
+    for function in functions {
+        for event in function.events.iter().filter(|e| e.is_served()) {
+            let (kind, id_key, implicit) = match event.event_type.as_str() {
+                "Api" => (RouteKind::Rest, "RestApiId", IMPLICIT_REST_API),
+                _ => (RouteKind::Http, "ApiId", IMPLICIT_HTTP_API),
+            };
+            let api_id = event
+                .properties
+                .get(id_key)
+                .and_then(Value::as_str)
+                .unwrap_or(implicit);
+            let Some(api) = apis.iter().find(|a| a.api.logical_id == api_id) else {
+                skipped.push(Warning {
+                    logical_id: Some(function.logical_id.clone()),
+                    message: format!(
+                        "event {} uses API {api_id}, which is not an AWS::Serverless::Api or \
+                         HttpApi of this template; its route is not served",
+                        event.logical_id
+                    ),
+                });
+                continue;
+            };
+            let event_auth = event.properties.get("Auth");
+            routes.push(Route {
+                api: api_id.to_string(),
+                kind,
+                method: event.method.clone().unwrap_or_else(|| "ANY".into()),
+                path: event.path.clone().unwrap_or_else(|| "$default".into()),
+                function: function.name.clone(),
+                event: event.logical_id.clone(),
+                auth: route_auth(&api.api.auth, event_auth),
+            });
+        }
+        if let Some(url) = &function.function_url {
+            routes.push(Route {
+                api: function.logical_id.clone(),
+                kind: RouteKind::Url,
+                method: "ANY".to_string(),
+                path: "$default".to_string(),
+                function: function.name.clone(),
+                event: function.logical_id.clone(),
+                auth: RouteAuth {
+                    authorizer: (url.auth_type == "AWS_IAM").then(|| "AWS_IAM".to_string()),
+                    ..RouteAuth::default()
+                },
+            });
+        }
+    }
+    routes
+}
+
+/// The event's own `Auth` over the API's defaults; `NONE` opens the route.
+fn route_auth(api: &ApiAuth, event: Option<&Value>) -> RouteAuth {
+    let authorizer = event
+        .and_then(|a| a.get("Authorizer"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .or_else(|| api.default_authorizer.clone())
+        .filter(|name| name != "NONE");
+    let api_key_required = event
+        .and_then(|a| a.get("ApiKeyRequired"))
+        .and_then(|v| v.as_bool().or_else(|| v.as_str().map(|s| s == "true")))
+        .unwrap_or(api.api_key_required);
+    let authorization_scopes = event
+        .and_then(|a| a.get("AuthorizationScopes"))
+        .and_then(Value::as_array)
+        .map(|scopes| {
+            scopes
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    RouteAuth {
+        authorizer,
+        api_key_required,
+        authorization_scopes,
+    }
+}
+
+/// Routes declared in an API's `DefinitionBody` whose integration URI names one of the
+/// template's functions.
+pub(crate) fn definition_routes(
+    props: &Props,
+    api: &Api,
+    functions: &[(String, Function)],
+    body: &Value,
+) -> Result<Vec<Route>, TemplateError> {
+    let Some(Value::Object(paths)) = body.get("paths") else {
+        return Ok(Vec::new());
+    };
+    let mut routes = Vec::new();
+    for (path, operations) in paths {
+        let Value::Object(operations) = operations else {
+            continue;
+        };
+        for (method, operation) in operations {
+            let method = match method.as_str() {
+                "x-amazon-apigateway-any-method" => "ANY".to_string(),
+                m if matches!(
+                    m,
+                    "get" | "put" | "post" | "delete" | "patch" | "head" | "options"
+                ) =>
+                {
+                    m.to_ascii_uppercase()
+                }
+                _ => continue,
+            };
+            let Some(uri) = operation
+                .get("x-amazon-apigateway-integration")
+                .and_then(|i| i.get("uri"))
+            else {
+                continue;
+            };
+            let resolved = props
+                .resolver
+                .resolve(uri)
+                .map_err(|m| props.error(&format!("DefinitionBody.paths.{path}.{method}"), m))?;
+            let Some(uri) = resolved.as_ref().and_then(Value::as_str) else {
+                continue;
+            };
+            if let Some(function) = functions
+                .iter()
+                .find(|(arn, _)| integrates(uri, arn))
+                .map(|(_, f)| f)
+            {
+                routes.push(Route {
+                    api: api.logical_id.clone(),
+                    kind: if api.kind == ApiKind::Rest {
+                        RouteKind::Rest
+                    } else {
+                        RouteKind::Http
+                    },
+                    method,
+                    path: path.clone(),
+                    function: function.name.clone(),
+                    event: format!("DefinitionBody {path}"),
+                    auth: route_auth(&api.auth, None),
+                });
+            }
+        }
+    }
+    Ok(routes)
+}
+
+/// Whether an integration URI invokes the function with this ARN (followed by `/`, `:` or
+/// the end, so `fn` does not match `fn2`).
+fn integrates(uri: &str, arn: &str) -> bool {
+    uri.match_indices(arn).any(|(at, _)| {
+        matches!(
+            uri[at + arn.len()..].chars().next(),
+            None | Some('/') | Some(':')
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::integrates;
+
+    #[test]
+    fn integration_uri_matches_whole_function_arns() {
+        let arn = "arn:aws:lambda:us-east-1:1:function:fn";
+        let uri = format!(
+            "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{arn}/invocations"
+        );
+        assert!(integrates(&uri, arn));
+        assert!(!integrates(&uri.replace(":fn/", ":fn2/"), arn));
+    }
+}

@@ -1,0 +1,261 @@
+//! SAM semantics: which resources become functions, layers, APIs, routes, tables and
+//! buckets, with Globals merged and every property resolved.
+
+mod api;
+mod function;
+mod properties;
+mod storage;
+
+use esb_model::{ApiKind, Project, UnsupportedResource};
+use indexmap::IndexMap;
+use serde_json::{Map, Value};
+
+use crate::globals::Globals;
+use crate::intrinsics::Resolver;
+use crate::{LoadOptions, Loaded, TemplateError};
+use api::{ApiDefinition, IMPLICIT_HTTP_API, IMPLICIT_REST_API};
+use properties::Props;
+
+pub(crate) fn resolve(
+    file: &str,
+    template: Map<String, Value>,
+    options: &LoadOptions,
+) -> Result<Loaded, TemplateError> {
+    let globals = Globals::from_template(file, &template)?;
+    let resources = match template.get("Resources") {
+        Some(Value::Object(resources)) => resources.clone(),
+        _ => {
+            return Err(TemplateError::Structure {
+                file: file.to_string(),
+                message: "the template has no Resources section".to_string(),
+            });
+        }
+    };
+    check_resources(&resources)?;
+    let resolver = Resolver::new(&template, &resources, options)?;
+
+    let mut layer_arns = IndexMap::new();
+    for (id, resource) in &resources {
+        if is_layer(resource_type(resource)) && exists(&resolver, id)? {
+            let arn = resolver
+                .arn_of(id)
+                .map_err(|m| TemplateError::resource(id, "LayerName", m))?;
+            layer_arns.insert(arn, id.clone());
+        }
+    }
+
+    let mut project = Project::default();
+    let mut api_definitions: Vec<(ApiDefinition, Map<String, Value>)> = Vec::new();
+    for (id, resource) in &resources {
+        let kind = resource_type(resource);
+        if id.starts_with("Fn::ForEach::") || !exists(&resolver, id)? {
+            if id.starts_with("Fn::ForEach::") {
+                project.unsupported.push(UnsupportedResource {
+                    logical_id: id.clone(),
+                    resource_type: "Fn::ForEach".to_string(),
+                });
+            }
+            continue;
+        }
+        let raw = match resource.get("Properties") {
+            None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(properties)) => properties.clone(),
+            Some(_) => {
+                return Err(TemplateError::resource(
+                    id,
+                    "Properties",
+                    "must be a mapping",
+                ));
+            }
+        };
+        let raw = globals.apply(id, resource.as_object().unwrap_or(&Map::new()), kind, raw)?;
+        let props = Props {
+            resolver: &resolver,
+            logical_id: id,
+            raw,
+        };
+        match kind {
+            "AWS::Serverless::Function" => project
+                .functions
+                .push(function::serverless_function(&props, &layer_arns)?),
+            "AWS::Lambda::Function" => project
+                .functions
+                .push(function::lambda_function(&props, &layer_arns)?),
+            "AWS::Serverless::LayerVersion" | "AWS::Lambda::LayerVersion" => {
+                let build_method = resource
+                    .get("Metadata")
+                    .and_then(|m| m.get("BuildMethod"))
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+                project
+                    .layers
+                    .push(function::layer(&props, kind, build_method)?);
+            }
+            "AWS::Serverless::Api" => {
+                api_definitions.push((api::api(&props, ApiKind::Rest, false)?, props.raw.clone()));
+            }
+            "AWS::Serverless::HttpApi" => {
+                api_definitions.push((api::api(&props, ApiKind::Http, false)?, props.raw.clone()));
+            }
+            "AWS::DynamoDB::Table" => project.tables.push(storage::dynamodb_table(&props)?),
+            "AWS::Serverless::SimpleTable" => project.tables.push(storage::simple_table(&props)?),
+            "AWS::S3::Bucket" => project.buckets.push(storage::bucket(&props)?),
+            other => project.unsupported.push(UnsupportedResource {
+                logical_id: id.clone(),
+                resource_type: other.to_string(),
+            }),
+        }
+    }
+    check_unique_names(&project)?;
+
+    for (implicit_id, event_type, kind, globals_type) in [
+        (
+            IMPLICIT_REST_API,
+            "Api",
+            ApiKind::Rest,
+            "AWS::Serverless::Api",
+        ),
+        (
+            IMPLICIT_HTTP_API,
+            "HttpApi",
+            ApiKind::Http,
+            "AWS::Serverless::HttpApi",
+        ),
+    ] {
+        let id_key = if kind == ApiKind::Rest {
+            "RestApiId"
+        } else {
+            "ApiId"
+        };
+        let used = project
+            .functions
+            .iter()
+            .flat_map(|f| &f.events)
+            .any(|e| e.event_type == event_type && e.properties.get(id_key).is_none());
+        if used && !resources.contains_key(implicit_id) {
+            let raw = globals.apply(implicit_id, &Map::new(), globals_type, Map::new())?;
+            let props = Props {
+                resolver: &resolver,
+                logical_id: implicit_id,
+                raw,
+            };
+            api_definitions.push((api::api(&props, kind, true)?, props.raw.clone()));
+        }
+    }
+
+    let apis: Vec<ApiDefinition> = api_definitions
+        .iter()
+        .map(|(d, _)| ApiDefinition {
+            api: d.api.clone(),
+            definition_body: d.definition_body.clone(),
+        })
+        .collect();
+    let mut skipped = Vec::new();
+    let mut routes = api::event_routes(&project.functions, &apis, &mut skipped);
+    let function_arns = project
+        .functions
+        .iter()
+        .map(|f| {
+            Ok((
+                resolver
+                    .arn_of(&f.logical_id)
+                    .map_err(|m| TemplateError::resource(&f.logical_id, "FunctionName", m))?,
+                f.clone(),
+            ))
+        })
+        .collect::<Result<Vec<_>, TemplateError>>()?;
+    for (definition, raw) in &api_definitions {
+        let Some(body) = &definition.definition_body else {
+            continue;
+        };
+        let props = Props {
+            resolver: &resolver,
+            logical_id: &definition.api.logical_id,
+            raw: raw.clone(),
+        };
+        for route in api::definition_routes(&props, &definition.api, &function_arns, body)? {
+            let duplicate = routes
+                .iter()
+                .any(|r| r.api == route.api && r.method == route.method && r.path == route.path);
+            if !duplicate {
+                routes.push(route);
+            }
+        }
+    }
+    project.routes = routes;
+    project.apis = apis.into_iter().map(|d| d.api).collect();
+
+    let mut warnings = resolver.take_warnings();
+    warnings.extend(skipped);
+    Ok(Loaded { project, warnings })
+}
+
+fn resource_type(resource: &Value) -> &str {
+    resource
+        .get("Type")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
+fn is_layer(resource_type: &str) -> bool {
+    matches!(
+        resource_type,
+        "AWS::Serverless::LayerVersion" | "AWS::Lambda::LayerVersion"
+    )
+}
+
+fn exists(resolver: &Resolver, logical_id: &str) -> Result<bool, TemplateError> {
+    resolver
+        .resource_exists(logical_id)
+        .map_err(|m| TemplateError::resource(logical_id, "Condition", m))
+}
+
+/// Every resource is a mapping with a string `Type`, under an alphanumeric logical id.
+fn check_resources(resources: &Map<String, Value>) -> Result<(), TemplateError> {
+    for (id, resource) in resources {
+        if id.starts_with("Fn::ForEach::") {
+            continue;
+        }
+        if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(TemplateError::resource(
+                id,
+                "(logical id)",
+                "logical ids must be alphanumeric (A-Z, a-z, 0-9)",
+            ));
+        }
+        match resource.get("Type") {
+            Some(Value::String(_)) => {}
+            Some(_) => return Err(TemplateError::resource(id, "Type", "must be a string")),
+            None => {
+                return Err(TemplateError::resource(
+                    id,
+                    "Type",
+                    "every resource needs a Type",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_unique_names(project: &Project) -> Result<(), TemplateError> {
+    for (i, function) in project.functions.iter().enumerate() {
+        if let Some(other) = project.functions[..i]
+            .iter()
+            .find(|f| f.name == function.name)
+        {
+            return Err(TemplateError::resource(
+                &function.logical_id,
+                "FunctionName",
+                format!(
+                    "{} is also the name of {}; function names must be unique",
+                    function.name, other.logical_id
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,327 @@
+use esb_model::{ApiKind, LayerRef, PackageType, RouteKind};
+
+use crate::{LoadOptions, TemplateError, load_str};
+
+fn load(text: &str) -> crate::Loaded {
+    match load_str("template.yaml", text, &LoadOptions::default()) {
+        Ok(loaded) => loaded,
+        Err(e) => panic!("template should load: {e}"),
+    }
+}
+
+fn load_err(text: &str) -> TemplateError {
+    load_str("template.yaml", text, &LoadOptions::default()).expect_err("template should fail")
+}
+
+const APP: &str = r#"
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  Stage: {Type: String, Default: dev}
+Globals:
+  Function:
+    Runtime: python3.12
+    Timeout: 10
+    Environment:
+      Variables: {STAGE: !Ref Stage, SHARED: global}
+    Layers: [!Ref Deps]
+Resources:
+  Hello:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: hello/
+      Handler: app.handler
+      Environment:
+        Variables: {TABLE: !Ref Items, SHARED: local}
+      Layers: [arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV2:78]
+      Events:
+        Get: {Type: Api, Properties: {Path: "/hello/{name}", Method: get}}
+        Any: {Type: HttpApi}
+        Tick: {Type: Schedule, Properties: {Schedule: rate(1 minute)}}
+      FunctionUrlConfig: {AuthType: NONE}
+  Deps:
+    Type: AWS::Serverless::LayerVersion
+    Properties: {ContentUri: layers/deps/, CompatibleRuntimes: [python3.12]}
+    Metadata: {BuildMethod: python3.12}
+  Items:
+    Type: AWS::Serverless::SimpleTable
+  Files:
+    Type: AWS::S3::Bucket
+    Properties:
+      BucketName: !Sub ${Stage}-files
+      VersioningConfiguration: {Status: Enabled}
+      LifecycleConfiguration:
+        Rules: [{Id: expire, Status: Enabled, ExpirationInDays: 7}]
+  Queue:
+    Type: AWS::SQS::Queue
+"#;
+
+#[test]
+fn a_small_application_resolves_completely() {
+    let project = load(APP).project;
+    assert_eq!(project.functions.len(), 1);
+    let f = &project.functions[0];
+    assert_eq!(f.name, "Hello");
+    assert_eq!(f.package_type, PackageType::Zip);
+    assert_eq!(f.runtime.as_deref(), Some("python3.12"));
+    assert_eq!(f.memory_size, 128);
+    assert_eq!(f.timeout, 10);
+    assert_eq!(f.code_uri.as_deref(), Some("hello/"));
+    let env: Vec<(&str, &str)> = f
+        .environment
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        env,
+        [("STAGE", "dev"), ("SHARED", "local"), ("TABLE", "Items")]
+    );
+    assert_eq!(
+        f.layers.len(),
+        2,
+        "global layers come first, then the function's"
+    );
+    assert_eq!(
+        f.layers[0],
+        LayerRef::Local {
+            layer: "Deps".into()
+        }
+    );
+    assert!(matches!(f.layers[1], LayerRef::Arn { .. }));
+    assert_eq!(f.events.len(), 3);
+    assert!(!f.events[2].is_served());
+
+    assert_eq!(
+        project.layers[0].build_method.as_deref(),
+        Some("python3.12")
+    );
+    assert_eq!(project.tables[0].name, "Items");
+    assert_eq!(project.tables[0].billing_mode, "PAY_PER_REQUEST");
+    assert_eq!(project.buckets[0].name, "dev-files");
+    assert!(project.buckets[0].versioning);
+    assert_eq!(
+        project.buckets[0].lifecycle_rules[0].expiration_days,
+        Some(7)
+    );
+    assert_eq!(project.unsupported.len(), 1);
+    assert_eq!(project.unsupported[0].resource_type, "AWS::SQS::Queue");
+
+    let kinds: Vec<(ApiKind, &str, bool)> = project
+        .apis
+        .iter()
+        .map(|a| (a.kind, a.stage_name.as_str(), a.implicit))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (ApiKind::Rest, "Prod", true),
+            (ApiKind::Http, "$default", true)
+        ]
+    );
+    let routes: Vec<(RouteKind, &str, &str, &str)> = project
+        .routes
+        .iter()
+        .map(|r| (r.kind, r.api.as_str(), r.method.as_str(), r.path.as_str()))
+        .collect();
+    assert_eq!(
+        routes,
+        [
+            (RouteKind::Rest, "ServerlessRestApi", "GET", "/hello/{name}"),
+            (RouteKind::Http, "ServerlessHttpApi", "ANY", "$default"),
+            (RouteKind::Url, "Hello", "ANY", "$default"),
+        ]
+    );
+}
+
+#[test]
+fn conditions_remove_resources() {
+    let project = load(
+        r#"
+Parameters: {Env: {Type: String, Default: dev}}
+Conditions: {IsProd: !Equals [!Ref Env, prod]}
+Resources:
+  Always: {Type: AWS::Serverless::Function, Properties: {Runtime: python3.12, Handler: a.b, CodeUri: .,
+    MemorySize: !If [IsProd, 1024, !Ref AWS::NoValue]}}
+  ProdOnly: {Type: AWS::Serverless::Function, Condition: IsProd, Properties: {Runtime: python3.12, Handler: a.b, CodeUri: .}}
+"#,
+    )
+    .project;
+    let names: Vec<&str> = project.functions.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["Always"]);
+    assert_eq!(project.functions[0].memory_size, 128);
+}
+
+#[test]
+fn explicit_apis_with_auth_cors_and_definition_bodies() {
+    let project = load(
+        r#"
+Resources:
+  MyApi:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: v1
+      Cors: {AllowOrigin: "'https://example.com'", AllowMethods: "'GET,POST'", MaxAge: "'600'"}
+      Auth:
+        DefaultAuthorizer: Jwt
+        ApiKeyRequired: true
+        Authorizers:
+          Jwt: {FunctionArn: !GetAtt Authz.Arn}
+      DefinitionBody:
+        paths:
+          /items:
+            post:
+              x-amazon-apigateway-integration:
+                uri: !Sub arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Handler.Arn}/invocations
+  Http:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      CorsConfiguration: true
+  Handler:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: nodejs20.x
+      Handler: index.handler
+      InlineCode: "exports.handler = async () => ({statusCode: 200})"
+      Events:
+        Get: {Type: Api, Properties: {RestApiId: !Ref MyApi, Path: /items, Method: GET, Auth: {Authorizer: NONE}}}
+        H: {Type: HttpApi, Properties: {ApiId: !Ref Http, Path: /x, Method: post}}
+  Authz:
+    Type: AWS::Serverless::Function
+    Properties: {Runtime: nodejs20.x, Handler: index.handler, InlineCode: x}
+"#,
+    )
+    .project;
+    let api = &project.apis[0];
+    assert_eq!(api.stage_name, "v1");
+    let cors = api.cors.as_ref().expect("cors");
+    assert_eq!(cors.allow_origins, ["https://example.com"]);
+    assert_eq!(cors.allow_methods, ["GET", "POST"]);
+    assert_eq!(cors.max_age, Some(600));
+    assert_eq!(api.auth.authorizers[0].kind, "lambda-token");
+    assert_eq!(
+        project.apis[1].cors.as_ref().expect("cors").allow_origins,
+        ["*"]
+    );
+
+    let get = &project.routes[0];
+    assert_eq!(
+        (get.method.as_str(), get.auth.authorizer.as_deref()),
+        ("GET", None)
+    );
+    assert!(get.auth.api_key_required);
+    assert_eq!(project.routes[1].api, "Http");
+    let post = project
+        .routes
+        .iter()
+        .find(|r| r.method == "POST" && r.api == "MyApi")
+        .expect("definition route");
+    assert_eq!(post.path, "/items");
+    assert_eq!(post.auth.authorizer.as_deref(), Some("Jwt"));
+}
+
+#[test]
+fn lambda_functions_and_image_functions() {
+    let project = load(
+        r#"
+Resources:
+  Raw:
+    Type: AWS::Lambda::Function
+    Properties:
+      FunctionName: raw-fn
+      Runtime: python3.11
+      Handler: index.handler
+      Code: {ZipFile: "def handler(e, c): return 1"}
+      MemorySize: "512"
+      Architectures: [arm64]
+      ReservedConcurrentExecutions: 5
+  Img:
+    Type: AWS::Serverless::Function
+    Properties:
+      PackageType: Image
+      ImageUri: my-image:latest
+      AutoPublishAlias: live
+      ProvisionedConcurrencyConfig: {ProvisionedConcurrentExecutions: 2}
+"#,
+    )
+    .project;
+    let raw = &project.functions[0];
+    assert_eq!(
+        (raw.name.as_str(), raw.memory_size, raw.reserved_concurrency),
+        ("raw-fn", 512, Some(5))
+    );
+    assert_eq!(
+        raw.inline_code.as_deref(),
+        Some("def handler(e, c): return 1")
+    );
+    assert_eq!(raw.architectures[0].as_str(), "arm64");
+    let img = &project.functions[1];
+    assert_eq!(img.package_type, PackageType::Image);
+    assert_eq!(img.provisioned_concurrency, Some(2));
+    assert_eq!(img.runtime, None);
+}
+
+#[test]
+fn semantic_errors_name_resource_and_property() {
+    let cases = [
+        (
+            "Resources: {F: {Type: AWS::Serverless::Function, Properties: {MemorySize: lots}}}",
+            "resource F, property MemorySize",
+        ),
+        (
+            "Resources: {F: {Type: AWS::Serverless::Function, Properties: {Timeout: 901}}}",
+            "property Timeout",
+        ),
+        (
+            "Resources: {F: {Type: AWS::Serverless::Function, Properties: {Architectures: [sparc]}}}",
+            "property Architectures",
+        ),
+        (
+            "Resources: {F: {Type: AWS::Serverless::Function, Properties: {Environment: {Variables: {A: !Ref Nope}}}}}",
+            "property Environment",
+        ),
+        ("Resources: {F: {Properties: {}}}", "property Type"),
+        (
+            "Resources: {Bad-Id: {Type: AWS::S3::Bucket}}",
+            "alphanumeric",
+        ),
+        (
+            "Resources: {F: {Type: AWS::Serverless::Function, Properties: {Events: {E: {Type: Api, Properties: {Path: /x}}}}}}",
+            "Events.E.Properties.Method",
+        ),
+        (
+            "Resources: {A: {Type: AWS::Lambda::Function, Properties: {FunctionName: x}}, B: {Type: AWS::Lambda::Function, Properties: {FunctionName: x}}}",
+            "must be unique",
+        ),
+        (
+            "Resources: {T: {Type: AWS::DynamoDB::Table, Properties: {KeySchema: [{AttributeName: id, KeyType: BOTH}]}}}",
+            "HASH or RANGE",
+        ),
+    ];
+    for (text, expected) in cases {
+        let err = load_err(text).to_string();
+        assert!(err.contains(expected), "{text}\n  gave: {err}");
+    }
+}
+
+#[test]
+fn unserved_events_with_unresolvable_properties_are_kept_with_a_warning() {
+    let loaded = load(
+        r#"
+Resources:
+  F:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.12
+      Handler: a.b
+      CodeUri: .
+      Events:
+        Q: {Type: SQS, Properties: {Queue: !ImportValue shared-queue}}
+"#,
+    );
+    assert_eq!(loaded.project.functions[0].events[0].event_type, "SQS");
+    assert!(
+        loaded
+            .warnings
+            .iter()
+            .any(|w| w.message.contains("kept unresolved"))
+    );
+}
