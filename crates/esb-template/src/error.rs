@@ -29,10 +29,6 @@ pub enum TemplateError {
         help: String,
     },
 
-    #[error("condition {name}: {message}")]
-    #[diagnostic(code(esb::template::condition))]
-    Condition { name: String, message: String },
-
     #[error("resource {logical_id}, property {property}: {message}")]
     #[diagnostic(code(esb::template::resource))]
     Resource {

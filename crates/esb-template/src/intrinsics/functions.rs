@@ -120,9 +120,49 @@ impl Resolver<'_> {
             }
         }
         let (resource_type, name) = self.target(target)?;
+        if let Some(qualified) = self.qualified_function_arn(target, &resource_type)? {
+            return Ok(Some(Value::String(qualified)));
+        }
         Ok(Some(Value::String(
             self.physical(&resource_type, &name).reference(),
         )))
+    }
+
+    /// `Ref` of an `AWS::Lambda::Version` or `AWS::Lambda::Alias` is the qualified ARN of
+    /// the function it points at (version 1 here, or the alias name).
+    fn qualified_function_arn(
+        &self,
+        logical_id: &str,
+        resource_type: &str,
+    ) -> Result<Option<String>, EvalError> {
+        let qualifier_key = match resource_type {
+            "AWS::Lambda::Version" => None,
+            "AWS::Lambda::Alias" => Some("Name"),
+            _ => return Ok(None),
+        };
+        let properties = self
+            .resources
+            .get(logical_id)
+            .and_then(|r| r.get("Properties"));
+        let property = |key: &str| -> Result<Option<String>, EvalError> {
+            match properties.and_then(|p| p.get(key)) {
+                None => Ok(None),
+                Some(value) => Ok(scalar_text(&self.resolved(value)?)),
+            }
+        };
+        let Some(function) = property("FunctionName")? else {
+            return Ok(None);
+        };
+        let arn = if function.starts_with("arn:") {
+            function
+        } else {
+            self.physical("AWS::Lambda::Function", &function).arn()
+        };
+        let qualifier = match qualifier_key {
+            None => "1".to_string(),
+            Some(key) => property(key)?.unwrap_or_else(|| "1".to_string()),
+        };
+        Ok(Some(format!("{arn}:{qualifier}")))
     }
 
     fn alias_of(&self, function: &str) -> Result<String, EvalError> {

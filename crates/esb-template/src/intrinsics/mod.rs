@@ -3,7 +3,9 @@
 //!
 //! Evaluation is lazy: only the properties this box reads are resolved, so an intrinsic we
 //! cannot evaluate in, say, an IAM policy never fails a build. `AWS::NoValue` resolves to
-//! `None`, which removes the property or list element that holds it.
+//! `None`, which removes the property or list element that holds it. Conditions, too, are
+//! evaluated when first used, so a condition that only guards what this box ignores (an
+//! IAM role, say) needs no parameter values.
 
 mod functions;
 mod names;
@@ -56,7 +58,7 @@ impl<'t> Resolver<'t> {
             Some(Value::Object(map)) => map.clone(),
             _ => Map::new(),
         };
-        let resolver = Resolver {
+        Ok(Resolver {
             options,
             parameters,
             mappings: section("Mappings"),
@@ -66,18 +68,7 @@ impl<'t> Resolver<'t> {
             condition_cache: RefCell::default(),
             name_cache: RefCell::default(),
             warnings: RefCell::new(warnings),
-        };
-        // Every condition is evaluated up front, as CloudFormation does, so a broken one is
-        // reported even when nothing uses it.
-        for name in resolver.conditions.keys() {
-            resolver
-                .condition(name)
-                .map_err(|message| TemplateError::Condition {
-                    name: name.clone(),
-                    message,
-                })?;
-        }
-        Ok(resolver)
+        })
     }
 
     pub(crate) fn take_warnings(&self) -> Vec<Warning> {

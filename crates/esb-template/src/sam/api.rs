@@ -34,13 +34,11 @@ pub(crate) fn api(
             .map(|v| rest_cors(props, &v))
             .transpose()?,
         ApiKind::Http => match props.value("CorsConfiguration")? {
-            None | Some(Value::Bool(false)) => None,
-            Some(Value::Bool(true)) => Some(Cors {
-                allow_origins: vec!["*".into()],
-                allow_methods: vec!["*".into()],
-                allow_headers: vec!["*".into()],
-                ..Cors::default()
-            }),
+            None => None,
+            Some(Value::Bool(false)) => None,
+            Some(Value::String(s)) if s == "false" => None,
+            Some(Value::Bool(true)) => Some(all_origins()),
+            Some(Value::String(s)) if s == "true" => Some(all_origins()),
             Some(config) => Some(url_cors(props, &config)?),
         },
     };
@@ -57,6 +55,16 @@ pub(crate) fn api(
         },
         definition_body,
     })
+}
+
+/// `CorsConfiguration: true`: any origin, method and header.
+fn all_origins() -> Cors {
+    Cors {
+        allow_origins: vec!["*".into()],
+        allow_methods: vec!["*".into()],
+        allow_headers: vec!["*".into()],
+        ..Cors::default()
+    }
 }
 
 /// REST API CORS: a quoted origin string (`"'*'"`) or a map of quoted, comma-separated lists.
@@ -258,9 +266,9 @@ pub(crate) fn definition_routes(
     api: &Api,
     functions: &[(String, Function)],
     body: &Value,
-) -> Result<Vec<Route>, TemplateError> {
+) -> Vec<Route> {
     let Some(Value::Object(paths)) = body.get("paths") else {
-        return Ok(Vec::new());
+        return Vec::new();
     };
     let mut routes = Vec::new();
     for (path, operations) in paths {
@@ -285,10 +293,16 @@ pub(crate) fn definition_routes(
             else {
                 continue;
             };
-            let resolved = props
-                .resolver
-                .resolve(uri)
-                .map_err(|m| props.error(&format!("DefinitionBody.paths.{path}.{method}"), m))?;
+            let resolved = match props.resolver.resolve(uri) {
+                Ok(resolved) => resolved,
+                Err(message) => {
+                    props.resolver.warn(
+                        props.logical_id,
+                        format!("DefinitionBody path {method} {path} is not served: {message}"),
+                    );
+                    continue;
+                }
+            };
             let Some(uri) = resolved.as_ref().and_then(Value::as_str) else {
                 continue;
             };
@@ -313,7 +327,7 @@ pub(crate) fn definition_routes(
             }
         }
     }
-    Ok(routes)
+    routes
 }
 
 /// Whether an integration URI invokes the function with this ARN (followed by `/`, `:` or

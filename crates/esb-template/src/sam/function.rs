@@ -201,7 +201,12 @@ fn layers(props: &Props, layer_arns: &LayerArns) -> Result<Vec<LayerRef>, Templa
 }
 
 fn architectures(props: &Props) -> Result<Vec<Architecture>, TemplateError> {
-    let names = props.strings("Architectures")?;
+    // A single value (say, a `Ref` of a String parameter) counts as a one-item list.
+    let names = match props.value("Architectures")? {
+        None => Vec::new(),
+        Some(Value::String(name)) => vec![name],
+        Some(list) => as_strings(props, "Architectures", &list)?,
+    };
     if names.is_empty() {
         return Ok(vec![Architecture::X86_64]);
     }
@@ -274,8 +279,9 @@ pub(crate) fn url_cors(props: &Props, value: &Value) -> Result<Cors, TemplateErr
 }
 
 fn events(props: &Props) -> Result<Vec<Event>, TemplateError> {
-    let Some(events) = props.raw.get("Events") else {
-        return Ok(Vec::new());
+    let events = match props.raw.get("Events") {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(events) => events,
     };
     let Value::Object(events) = events else {
         return Err(props.error("Events", "must be a mapping of event logical ids"));

@@ -173,7 +173,7 @@ pub(crate) fn resolve(
             logical_id: &definition.api.logical_id,
             raw: raw.clone(),
         };
-        for route in api::definition_routes(&props, &definition.api, &function_arns, body)? {
+        for route in api::definition_routes(&props, &definition.api, &function_arns, body) {
             let duplicate = routes
                 .iter()
                 .any(|r| r.api == route.api && r.method == route.method && r.path == route.path);
