@@ -22,6 +22,7 @@ pub(crate) fn read(path: &Path) -> Result<String, TemplateError> {
 /// Parses a template (JSON when it starts with `{`, YAML otherwise) and checks its top-level
 /// shape.
 pub(crate) fn parse(file: &str, text: &str) -> Result<Map<String, Value>, TemplateError> {
+    check_flow_depth(file, text)?;
     let value = if text.trim_start().starts_with('{') {
         serde_json::from_str(text).map_err(|e| {
             let message = e.to_string();
@@ -57,6 +58,28 @@ pub(crate) fn parse(file: &str, text: &str) -> Result<Map<String, Value>, Templa
         }
     }
     Ok(template)
+}
+
+/// Deeper nesting than the parsers accept (128 levels) is refused before parsing: the YAML
+/// parser takes time quadratic in the depth before it gives up on such input.
+const MAX_FLOW_DEPTH: usize = 128;
+
+fn check_flow_depth(file: &str, text: &str) -> Result<(), TemplateError> {
+    let mut depth = 0usize;
+    for (offset, ch) in text.char_indices() {
+        match ch {
+            '[' | '{' => depth += 1,
+            ']' | '}' => depth = depth.saturating_sub(1),
+            _ => continue,
+        }
+        if depth > MAX_FLOW_DEPTH {
+            let line = text[..offset].matches('\n').count() + 1;
+            let column = offset - text[..offset].rfind('\n').map_or(0, |i| i + 1) + 1;
+            let message = format!("nesting deeper than {MAX_FLOW_DEPTH} levels");
+            return Err(syntax_error(file, text, line, column, message));
+        }
+    }
+    Ok(())
 }
 
 fn yaml_error(file: &str, text: &str, error: &serde_yaml::Error) -> TemplateError {
