@@ -21,7 +21,7 @@ pub fn discover(explicit: Option<&Path>, start_dir: &Path) -> Result<PathBuf, Te
         }
         if !path.exists() {
             return Err(TemplateError::Read {
-                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+                error: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
                 path,
             });
         }

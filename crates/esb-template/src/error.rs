@@ -6,11 +6,11 @@ use miette::{Diagnostic, NamedSource, SourceSpan};
 
 #[derive(Debug, thiserror::Error, Diagnostic)]
 pub enum TemplateError {
-    #[error("cannot read template {path}: {source}")]
+    #[error("cannot read template {path}: {error}")]
     #[diagnostic(code(esb::template::read))]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
 
     #[error(transparent)]

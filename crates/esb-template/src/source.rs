@@ -13,9 +13,9 @@ use crate::TemplateError;
 use crate::error::SyntaxError;
 
 pub(crate) fn read(path: &Path) -> Result<String, TemplateError> {
-    std::fs::read_to_string(path).map_err(|source| TemplateError::Read {
+    std::fs::read_to_string(path).map_err(|error| TemplateError::Read {
         path: path.to_owned(),
-        source,
+        error,
     })
 }
 

@@ -1,0 +1,350 @@
+//! Function and layer code: read once into memory from a directory, a `.zip` archive or
+//! `InlineCode`, then hashed (see `fingerprint`) and written out from the same bytes.
+//!
+//! A directory is copied whole except `.esb`, `.aws-sam`, `.git`, `__pycache__`, the output
+//! directory itself, and `node_modules` when a `package.json` beside it will have npm
+//! recreate it.
+
+use std::collections::HashSet;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use crate::BuildError;
+
+/// Directory names never copied into a build.
+const SKIPPED_DIRS: [&str; 4] = [".esb", ".aws-sam", ".git", "__pycache__"];
+
+/// One file of a source tree: its `/`-separated path inside the tree and its content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceFile {
+    pub path: String,
+    pub bytes: Vec<u8>,
+    pub executable: bool,
+}
+
+/// Files sorted by path, plus the directory they came from (for tools that resolve relative
+/// paths, like `pip -r requirements.txt` with `./localpkg`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SourceTree {
+    pub files: Vec<SourceFile>,
+    pub origin_dir: Option<PathBuf>,
+}
+
+/// What a `CodeUri`/`ContentUri` belongs to, for error messages.
+#[derive(Debug, Clone, Copy)]
+pub struct Owner<'a> {
+    pub logical_id: &'a str,
+    pub property: &'static str,
+}
+
+impl SourceTree {
+    pub fn contains(&self, path: &str) -> bool {
+        self.files.iter().any(|file| file.path == path)
+    }
+
+    /// Loads a local directory or `.zip` (relative to `base_dir`); `excluded` is the output
+    /// directory, never copied even when it lies inside the code directory.
+    pub fn load_uri(
+        owner: Owner<'_>,
+        uri: &str,
+        base_dir: &Path,
+        excluded: &Path,
+    ) -> Result<SourceTree, BuildError> {
+        if uri.starts_with("s3://") {
+            return Err(BuildError::S3Uri {
+                logical_id: owner.logical_id.to_string(),
+                property: owner.property,
+                uri: uri.to_string(),
+            });
+        }
+        let path = base_dir.join(uri);
+        let metadata = std::fs::metadata(&path).map_err(|_| BuildError::MissingCode {
+            logical_id: owner.logical_id.to_string(),
+            property: owner.property,
+            path: path.clone(),
+        })?;
+        if metadata.is_dir() {
+            load_dir(&path, excluded)
+        } else if path
+            .extension()
+            .is_some_and(|ext| ext.eq_ignore_ascii_case("zip"))
+        {
+            let bytes = std::fs::read(&path).map_err(BuildError::io("read", &path))?;
+            load_zip(&path, &bytes)
+        } else {
+            Err(BuildError::NotZip {
+                logical_id: owner.logical_id.to_string(),
+                property: owner.property,
+                path,
+            })
+        }
+    }
+
+    /// `InlineCode` as AWS stores it: `index.py` for python runtimes, `index.js` for node.
+    pub fn inline(logical_id: &str, runtime: &str, code: &str) -> Result<SourceTree, BuildError> {
+        let file_name = if runtime.starts_with("python") {
+            "index.py"
+        } else if runtime.starts_with("nodejs") {
+            "index.js"
+        } else {
+            return Err(BuildError::InlineRuntime {
+                logical_id: logical_id.to_string(),
+                runtime: runtime.to_string(),
+            });
+        };
+        Ok(SourceTree {
+            files: vec![SourceFile {
+                path: file_name.to_string(),
+                bytes: code.as_bytes().to_vec(),
+                executable: false,
+            }],
+            origin_dir: None,
+        })
+    }
+
+    /// Writes every file under `dest` (which need not exist), keeping the executable bit.
+    pub fn write_to(&self, dest: &Path) -> Result<(), BuildError> {
+        let mut created: HashSet<PathBuf> = HashSet::new();
+        for file in &self.files {
+            let target = dest.join(&file.path);
+            if let Some(parent) = target.parent()
+                && !created.contains(parent)
+            {
+                std::fs::create_dir_all(parent).map_err(BuildError::io("create", parent))?;
+                created.insert(parent.to_owned());
+            }
+            std::fs::write(&target, &file.bytes).map_err(BuildError::io("write", &target))?;
+            if file.executable {
+                set_executable(&target)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn load_dir(dir: &Path, excluded: &Path) -> Result<SourceTree, BuildError> {
+    let root = dir.canonicalize().map_err(BuildError::io("read", dir))?;
+    let excluded = excluded
+        .canonicalize()
+        .unwrap_or_else(|_| excluded.to_owned());
+    let skip_node_modules = root.join("package.json").is_file();
+    let walker = walkdir::WalkDir::new(&root)
+        .follow_links(true)
+        .min_depth(1)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|entry| {
+            let name = entry.file_name().to_string_lossy();
+            let skipped_name = entry.file_type().is_dir()
+                && (SKIPPED_DIRS.contains(&name.as_ref())
+                    || (skip_node_modules && entry.depth() == 1 && name == "node_modules"));
+            !skipped_name && entry.path() != excluded
+        });
+    let mut files = Vec::new();
+    for entry in walker {
+        let entry = entry.map_err(|err| {
+            let path = err.path().unwrap_or(&root).to_owned();
+            BuildError::Io {
+                action: "read",
+                path,
+                error: err.into(),
+            }
+        })?;
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let path = entry.path();
+        let bytes = std::fs::read(path).map_err(BuildError::io("read", path))?;
+        let relative = path.strip_prefix(&root).unwrap_or(path);
+        files.push(SourceFile {
+            path: slash_path(relative),
+            bytes,
+            executable: is_executable(&entry),
+        });
+    }
+    Ok(SourceTree {
+        files,
+        origin_dir: Some(root),
+    })
+}
+
+/// Extracts a zip archive in memory, rejecting entries that would land outside the root.
+pub(crate) fn load_zip(path: &Path, bytes: &[u8]) -> Result<SourceTree, BuildError> {
+    let zip_err = |error| BuildError::Zip {
+        path: path.to_owned(),
+        error,
+    };
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(zip_err)?;
+    let mut files = Vec::with_capacity(archive.len());
+    for index in 0..archive.len() {
+        let mut entry = archive.by_index(index).map_err(zip_err)?;
+        let Some(relative) = entry.enclosed_name() else {
+            return Err(BuildError::ZipSlip {
+                path: path.to_owned(),
+                entry: entry.name().to_string(),
+            });
+        };
+        if entry.is_dir() {
+            continue;
+        }
+        let mut content = Vec::with_capacity(usize::try_from(entry.size()).unwrap_or(0));
+        entry
+            .read_to_end(&mut content)
+            .map_err(BuildError::io("extract", path.join(&relative)))?;
+        files.push(SourceFile {
+            path: slash_path(&relative),
+            bytes: content,
+            executable: entry.unix_mode().is_some_and(|mode| mode & 0o111 != 0),
+        });
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    files.dedup_by(|later, earlier| later.path == earlier.path);
+    Ok(SourceTree {
+        files,
+        origin_dir: None,
+    })
+}
+
+fn slash_path(path: &Path) -> String {
+    path.components()
+        .map(|part| part.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[cfg(unix)]
+fn is_executable(entry: &walkdir::DirEntry) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    entry
+        .metadata()
+        .is_ok_and(|meta| meta.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(not(unix))]
+fn is_executable(_entry: &walkdir::DirEntry) -> bool {
+    false
+}
+
+#[cfg(unix)]
+fn set_executable(path: &Path) -> Result<(), BuildError> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+        .map_err(BuildError::io("set permissions of", path))
+}
+
+#[cfg(not(unix))]
+fn set_executable(_path: &Path) -> Result<(), BuildError> {
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tests::zip_bytes;
+
+    fn owner() -> Owner<'static> {
+        Owner {
+            logical_id: "Fn",
+            property: "CodeUri",
+        }
+    }
+
+    #[test]
+    fn a_directory_is_read_without_skipped_dirs_and_the_output_dir() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        for file in [
+            "app.py",
+            "pkg/mod.py",
+            ".git/HEAD",
+            "__pycache__/x.pyc",
+            "out/skip",
+        ] {
+            let path = root.join(file);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(&path, file).expect("write");
+        }
+        let tree = SourceTree::load_uri(owner(), ".", root, &root.join("out")).expect("load");
+        let paths: Vec<&str> = tree.files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(paths, ["app.py", "pkg/mod.py"]);
+    }
+
+    #[test]
+    fn node_modules_is_skipped_only_beside_package_json() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("node_modules/x")).expect("mkdir");
+        std::fs::write(dir.path().join("node_modules/x/i.js"), "").expect("write");
+        let excluded = dir.path().join(".esb");
+        let tree = SourceTree::load_uri(owner(), ".", dir.path(), &excluded).expect("load");
+        assert!(tree.contains("node_modules/x/i.js"));
+        std::fs::write(dir.path().join("package.json"), "{}").expect("write");
+        let tree = SourceTree::load_uri(owner(), ".", dir.path(), &excluded).expect("load");
+        assert!(!tree.contains("node_modules/x/i.js"));
+    }
+
+    #[test]
+    fn zip_archives_are_extracted_and_zip_slip_is_rejected() {
+        let path = Path::new("code.zip");
+        let tree = load_zip(path, &zip_bytes(&[("b/app.py", "x"), ("a.txt", "y")])).expect("zip");
+        let paths: Vec<&str> = tree.files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(paths, ["a.txt", "b/app.py"]);
+
+        let err = load_zip(path, &zip_bytes(&[("../../evil.py", "x")])).expect_err("slip");
+        assert!(matches!(err, BuildError::ZipSlip { .. }), "{err}");
+        assert!(err.to_string().contains("../../evil.py"), "{err}");
+        let err = load_zip(path, &zip_bytes(&[("/etc/passwd", "x")])).expect_err("absolute");
+        assert!(matches!(err, BuildError::ZipSlip { .. }), "{err}");
+        let err = load_zip(path, b"not a zip").expect_err("garbage");
+        assert!(matches!(err, BuildError::Zip { .. }), "{err}");
+    }
+
+    #[test]
+    fn s3_missing_and_non_zip_uris_are_clear_errors() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let excluded = dir.path().join(".esb");
+        let err = SourceTree::load_uri(owner(), "s3://bucket/code.zip", dir.path(), &excluded)
+            .expect_err("s3");
+        let text = err.to_string();
+        assert!(
+            text.contains("Fn") && text.contains("CodeUri s3://bucket/code.zip"),
+            "{text}"
+        );
+        let err =
+            SourceTree::load_uri(owner(), "missing/", dir.path(), &excluded).expect_err("missing");
+        assert!(matches!(err, BuildError::MissingCode { .. }), "{err}");
+        std::fs::write(dir.path().join("code.tar"), "x").expect("write");
+        let err =
+            SourceTree::load_uri(owner(), "code.tar", dir.path(), &excluded).expect_err("not zip");
+        assert!(matches!(err, BuildError::NotZip { .. }), "{err}");
+    }
+
+    #[test]
+    fn inline_code_gets_the_runtime_file_name() {
+        let tree = SourceTree::inline("Fn", "nodejs20.x", "exports.handler=1").expect("inline");
+        assert_eq!(tree.files[0].path, "index.js");
+        let tree = SourceTree::inline("Fn", "python3.12", "def handler(): pass").expect("py");
+        assert_eq!(tree.files[0].path, "index.py");
+        assert!(SourceTree::inline("Fn", "java21", "x").is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn writing_keeps_the_executable_bit() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let tree = SourceTree {
+            files: vec![SourceFile {
+                path: "bin/bootstrap".into(),
+                bytes: b"#!/bin/sh".to_vec(),
+                executable: true,
+            }],
+            origin_dir: None,
+        };
+        tree.write_to(dir.path()).expect("write");
+        let mode = std::fs::metadata(dir.path().join("bin/bootstrap"))
+            .expect("meta")
+            .permissions()
+            .mode();
+        assert_ne!(mode & 0o111, 0);
+    }
+}

@@ -1,0 +1,120 @@
+//! Edge Serverless Box build: a resolved SAM template to the `.esb/` artifacts.
+//!
+//! `resolve` reads `generator.yml` and the template; `build_resolved` writes
+//! `config/{functions,routing,resources}.yml` and, per function, `functions/<Name>/task`
+//! (`/var/task`), `opt` (`/opt`: its layers in order) and a `Dockerfile`, skipping functions
+//! whose fingerprint is unchanged. Code is read once, hashed and written in parallel;
+//! dependency installs run a few at a time behind a progress bar.
+
+mod code;
+mod config;
+mod deps;
+mod dockerfile;
+mod error;
+mod fingerprint;
+mod function;
+pub mod generator;
+pub mod init;
+mod layers;
+mod layout;
+mod parallel;
+mod plan;
+mod report;
+
+use std::path::{Path, PathBuf};
+
+use esb_template::{LoadOptions, Loaded};
+use indexmap::IndexMap;
+
+pub use error::BuildError;
+pub use generator::{DEFAULT_OUTPUT_DIR, GENERATOR_FILE, Generator, discover_template};
+pub use report::{BuildReport, BuildStatus, FunctionReport, LayerReport, UnservedEvent};
+
+use crate::layout::Layout;
+use crate::plan::Plan;
+
+/// A build as the CLI asks for it.
+#[derive(Debug, Clone, Default)]
+pub struct BuildRequest {
+    pub template: PathBuf,
+    /// `--parameter-overrides`; wins over `generator.yml` `parameters`.
+    pub parameter_overrides: IndexMap<String, String>,
+    pub options: BuildOptions,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    /// Overrides `generator.yml` `paths.output_dir`; relative paths are relative to the
+    /// project directory.
+    pub output_dir: Option<PathBuf>,
+    /// Compute and report everything, write nothing.
+    pub dry_run: bool,
+    /// Rebuild every function even when its fingerprint is unchanged.
+    pub no_cache: bool,
+}
+
+/// A template resolved with its `generator.yml`.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub template: PathBuf,
+    /// The template's directory: code paths and artifact paths are relative to it.
+    pub project_dir: PathBuf,
+    pub generator: Generator,
+    pub loaded: Loaded,
+}
+
+/// Reads `generator.yml` beside `template` and resolves the template with its parameters
+/// (`overrides` win) and stack name.
+pub fn resolve(
+    template: &Path,
+    overrides: &IndexMap<String, String>,
+) -> Result<Resolved, BuildError> {
+    let template = std::path::absolute(template).map_err(BuildError::io("resolve", template))?;
+    let project_dir = template.parent().unwrap_or(Path::new("/")).to_owned();
+    let generator = Generator::load_from_dir(&project_dir)?;
+    let options = LoadOptions {
+        parameter_overrides: generator.parameter_overrides(overrides),
+        stack_name: generator.stack_name(&project_dir),
+        resolve_values: generator.values.clone(),
+        ..LoadOptions::default()
+    };
+    let loaded = esb_template::load_file(&template, &options)?;
+    Ok(Resolved {
+        template,
+        project_dir,
+        generator,
+        loaded,
+    })
+}
+
+/// Resolves and builds.
+pub fn build(request: &BuildRequest) -> Result<BuildReport, BuildError> {
+    let resolved = resolve(&request.template, &request.parameter_overrides)?;
+    build_resolved(&resolved, &request.options)
+}
+
+/// Builds an already resolved project.
+pub fn build_resolved(
+    resolved: &Resolved,
+    options: &BuildOptions,
+) -> Result<BuildReport, BuildError> {
+    let output_dir = options
+        .output_dir
+        .as_deref()
+        .or(resolved.generator.paths.output_dir.as_deref())
+        .unwrap_or(Path::new(DEFAULT_OUTPUT_DIR));
+    let layout = Layout::new(
+        resolved.project_dir.clone(),
+        resolved.project_dir.join(output_dir),
+    );
+    let plan = Plan::new(resolved, layout, options)?;
+    let template_warnings = resolved.loaded.warnings.iter().map(ToString::to_string);
+    let mut report = plan.report(template_warnings.collect(), options.dry_run);
+    if !options.dry_run {
+        report.warnings.extend(plan.execute()?);
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests;

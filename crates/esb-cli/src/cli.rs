@@ -1,0 +1,132 @@
+//! The command line: global flags, the shared template flags and the subcommands.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use indexmap::IndexMap;
+
+use crate::commands::{BuildArgs, CompletionArgs, InitArgs, ValidateArgs};
+
+/// Edge Serverless Box: run AWS SAM applications on machines you own.
+#[derive(Debug, Parser)]
+#[command(name = "esb", version, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// When to colour output
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// More logging: -v debug, -vv trace (default: warn, or RUST_LOG / LOG_LEVEL)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when stderr is a terminal and NO_COLOR is unset
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    pub fn enabled(self) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::io::stderr().is_terminal()
+            }
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build the template into .esb/: config files, function code, dependencies, Dockerfiles
+    Build(BuildArgs),
+    /// Resolve the template and show what it declares, without building
+    Validate(ValidateArgs),
+    /// Write generator.yml for the template (parameters, image tag, output directory)
+    Init(InitArgs),
+    /// Print a shell completion script
+    Completion(CompletionArgs),
+}
+
+impl Command {
+    pub fn run(self) -> miette::Result<()> {
+        match self {
+            Command::Build(args) => args.run(),
+            Command::Validate(args) => args.run(),
+            Command::Init(args) => args.run(),
+            Command::Completion(args) => args.run(),
+        }
+    }
+}
+
+/// Which template, and its parameter values.
+#[derive(Debug, Clone, Args)]
+pub struct TemplateArgs {
+    /// SAM template, or a directory holding one [default: template.yaml here or in a parent]
+    #[arg(short, long, env = "ESB_TEMPLATE", value_name = "FILE")]
+    pub template: Option<PathBuf>,
+    /// Template parameter values, wins over generator.yml (e.g. Stage=prod Greeting=Hi)
+    #[arg(long, value_name = "KEY=VALUE", num_args = 1.., value_parser = parse_key_value)]
+    pub parameter_overrides: Vec<(String, String)>,
+}
+
+impl TemplateArgs {
+    /// The template path: `--template`/`ESB_TEMPLATE`, else discovered from the current dir.
+    pub fn locate(&self) -> miette::Result<PathBuf> {
+        let cwd = std::env::current_dir()
+            .map_err(|err| miette::miette!("cannot read the current directory: {err}"))?;
+        Ok(esb_build::discover_template(
+            self.template.as_deref(),
+            &cwd,
+        )?)
+    }
+
+    pub fn overrides(&self) -> IndexMap<String, String> {
+        self.parameter_overrides.iter().cloned().collect()
+    }
+}
+
+fn parse_key_value(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_string(), value.to_string())),
+        _ => Err(format!("expected KEY=VALUE, got {text:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn parameter_overrides_take_several_key_values() {
+        let cli = Cli::try_parse_from(["esb", "build", "--parameter-overrides", "A=1", "B=x=y"])
+            .expect("parse");
+        let Command::Build(args) = cli.command else {
+            panic!("not build")
+        };
+        let overrides = args.template.overrides();
+        assert_eq!(overrides["A"], "1");
+        assert_eq!(overrides["B"], "x=y");
+        assert!(Cli::try_parse_from(["esb", "build", "--parameter-overrides", "novalue"]).is_err());
+    }
+}

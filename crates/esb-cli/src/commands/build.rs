@@ -1,0 +1,113 @@
+//! `esb build`: the template to `.esb/`, then a short summary on stderr.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use esb_build::{BuildOptions, BuildReport, BuildRequest, BuildStatus};
+
+use crate::cli::TemplateArgs;
+use crate::output;
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    #[command(flatten)]
+    pub template: TemplateArgs,
+    /// Where to write the build [default: generator.yml paths.output_dir, else .esb beside the template]
+    #[arg(short, long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+    /// Show what would be built and installed; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Rebuild every function, even unchanged ones
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+impl BuildArgs {
+    pub fn run(self) -> miette::Result<()> {
+        let output_dir = self
+            .output_dir
+            .map(|dir| std::path::absolute(&dir).unwrap_or(dir));
+        let request = BuildRequest {
+            template: self.template.locate()?,
+            parameter_overrides: self.template.overrides(),
+            options: BuildOptions {
+                output_dir,
+                dry_run: self.dry_run,
+                no_cache: self.no_cache,
+            },
+        };
+        let report = esb_build::build(&request)?;
+        eprint!("{}", summary(&report));
+        Ok(())
+    }
+}
+
+fn summary(report: &BuildReport) -> String {
+    let mut out = String::new();
+    let verb = if report.dry_run {
+        "Would build"
+    } else {
+        "Built"
+    };
+    let built = report.count(BuildStatus::Built) + report.count(BuildStatus::WouldBuild);
+    out.push_str(&format!(
+        "{} {built} function(s), {} unchanged, into {}\n",
+        output::good(verb),
+        report.count(BuildStatus::Unchanged),
+        report.output_dir.display()
+    ));
+    for function in &report.functions {
+        let installs = if function.installs.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", function.installs.join(", "))
+        };
+        let status = match function.status {
+            BuildStatus::Unchanged | BuildStatus::Image => output::dim(function.status),
+            _ => output::good(function.status),
+        };
+        out.push_str(&format!("  {:<28} {status}{installs}\n", function.name));
+    }
+    let names = |list: &[String]| {
+        if list.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", list.join(", "))
+        }
+    };
+    out.push_str(&format!(
+        "{} {}  {} {}{}  {} {}{}\n",
+        output::heading("routes:"),
+        report.routes,
+        output::heading("tables:"),
+        report.tables.len(),
+        names(&report.tables),
+        output::heading("buckets:"),
+        report.buckets.len(),
+        names(&report.buckets),
+    ));
+    if report.dry_run {
+        for path in &report.written {
+            out.push_str(&format!("  would write {path}\n"));
+        }
+        for path in &report.removed {
+            out.push_str(&format!("  would remove {path}\n"));
+        }
+    }
+    for warning in &report.warnings {
+        out.push_str(&format!("{} {warning}\n", output::warn("warning:")));
+    }
+    for event in &report.unserved_events {
+        out.push_str(&format!("{} {event}\n", output::warn("not served:")));
+    }
+    for resource in &report.unsupported {
+        out.push_str(&format!(
+            "{} {} ({}) is not served here\n",
+            output::warn("unsupported:"),
+            resource.logical_id,
+            resource.resource_type
+        ));
+    }
+    out
+}

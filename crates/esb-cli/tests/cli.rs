@@ -1,0 +1,267 @@
+//! The `esb` binary as a user runs it: flags, exit codes, stdout/stderr contents.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+const TEMPLATE: &str = r#"AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  Stage:
+    Type: String
+    Default: dev
+    AllowedValues: [dev, prod]
+Resources:
+  HelloFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: hello/
+      Handler: app.handler
+      Runtime: python3.12
+      Layers:
+        - !Ref SharedLayer
+      Environment:
+        Variables:
+          STAGE: !Ref Stage
+      Events:
+        Hello:
+          Type: Api
+          Properties:
+            Path: /hello
+            Method: get
+  SharedLayer:
+    Type: AWS::Serverless::LayerVersion
+    Properties:
+      ContentUri: layers/shared/
+  Items:
+    Type: AWS::Serverless::SimpleTable
+"#;
+
+fn project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let put = |path: &str, content: &str| {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, content).expect("write");
+    };
+    put("template.yaml", TEMPLATE);
+    put(
+        "hello/app.py",
+        "def handler(event, context):\n    return {}\n",
+    );
+    put("layers/shared/python/shared.py", "X = 1\n");
+    dir
+}
+
+fn esb(dir: &Path) -> Command {
+    let mut command = Command::cargo_bin("esb").expect("binary");
+    command
+        .current_dir(dir)
+        .env_remove("ESB_TEMPLATE")
+        .env_remove("RUST_LOG")
+        .env("NO_COLOR", "1");
+    command
+}
+
+#[test]
+fn help_and_version() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    esb(dir.path())
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("build").and(predicate::str::contains("validate")));
+    for command in ["build", "validate", "init", "completion"] {
+        esb(dir.path()).args([command, "--help"]).assert().success();
+    }
+    esb(dir.path())
+        .arg("--version")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(env!("CARGO_PKG_VERSION")));
+    esb(dir.path()).arg("--no-such-flag").assert().code(2);
+}
+
+#[test]
+fn completion_bash_prints_a_script() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    esb(dir.path())
+        .args(["completion", "bash"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("_esb()"));
+}
+
+#[test]
+fn validate_json_has_the_documented_shape() {
+    let dir = project();
+    let output = esb(dir.path())
+        .args(["validate", "--json"])
+        .output()
+        .expect("run");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    let function = &json["functions"][0];
+    for key in [
+        "logicalId",
+        "name",
+        "runtime",
+        "handler",
+        "codeUri",
+        "memorySize",
+        "timeout",
+        "environment",
+        "layers",
+        "reservedConcurrency",
+        "provisionedConcurrency",
+        "architectures",
+        "events",
+    ] {
+        assert!(
+            function.get(key).is_some(),
+            "functions[0].{key} missing: {function}"
+        );
+    }
+    assert_eq!(function["layers"], serde_json::json!(["SharedLayer"]));
+    assert_eq!(function["environment"]["STAGE"], "dev");
+    let event = &function["events"][0];
+    assert_eq!(
+        (
+            &event["logicalId"],
+            &event["type"],
+            &event["method"],
+            &event["path"]
+        ),
+        (
+            &"Hello".into(),
+            &"Api".into(),
+            &"GET".into(),
+            &"/hello".into()
+        )
+    );
+    let route = &json["routes"][0];
+    for key in ["api", "kind", "method", "path", "function"] {
+        assert!(route.get(key).is_some(), "routes[0].{key} missing: {route}");
+    }
+    for key in ["tables", "buckets", "unsupported"] {
+        assert!(json[key].is_array(), "{key} missing: {json}");
+    }
+
+    let output = esb(dir.path())
+        .args(["validate", "--json", "--parameter-overrides", "Stage=prod"])
+        .output()
+        .expect("run");
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(json["functions"][0]["environment"]["STAGE"], "prod");
+}
+
+#[test]
+fn validate_reports_broken_yaml_with_line_and_column() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("template.yaml"),
+        "Resources:\n  Fn:\n    Type: [unclosed\n",
+    )
+    .expect("write");
+    let output = esb(dir.path())
+        .args(["validate", "--json"])
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(output.stdout.is_empty(), "nothing on stdout");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("template.yaml:"), "{stderr}");
+    assert!(
+        stderr.contains(":3:") || stderr.contains(":4:"),
+        "line and column expected: {stderr}"
+    );
+}
+
+#[test]
+fn a_second_build_reports_unchanged() {
+    let dir = project();
+    esb(dir.path())
+        .arg("build")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("Built 1 function(s), 0 unchanged"));
+    assert!(dir.path().join(".esb/config/functions.yml").is_file());
+    assert!(
+        dir.path()
+            .join(".esb/functions/HelloFunction/opt/python/shared.py")
+            .is_file()
+    );
+    esb(dir.path())
+        .arg("build")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("0 function(s), 1 unchanged"));
+}
+
+#[test]
+fn build_dry_run_writes_nothing() {
+    let dir = project();
+    esb(dir.path())
+        .args(["build", "--dry-run"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "would write .esb/config/functions.yml",
+        ));
+    assert!(!dir.path().join(".esb").exists());
+}
+
+#[test]
+fn init_yes_writes_generator_yml_once() {
+    let dir = project();
+    esb(dir.path())
+        .args(["init", "--yes", "--tag", "v1"])
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(dir.path().join("generator.yml")).expect("written");
+    assert!(
+        text.contains("tag: v1") && text.contains("Stage: dev"),
+        "{text}"
+    );
+    esb(dir.path())
+        .args(["init", "--yes"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("--force"));
+    esb(dir.path())
+        .args(["init", "--yes", "--force"])
+        .assert()
+        .success();
+}
+
+#[test]
+fn init_without_a_terminal_asks_for_yes() {
+    let dir = project();
+    esb(dir.path())
+        .arg("init")
+        .write_stdin("")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--yes"));
+}
+
+#[test]
+fn no_color_output_has_no_ansi_escapes() {
+    let dir = project();
+    for args in [
+        &["build"][..],
+        &["validate"],
+        &["validate", "--template", "missing.yaml"],
+    ] {
+        let output = esb(dir.path()).args(args).output().expect("run");
+        for stream in [&output.stdout, &output.stderr] {
+            let text = String::from_utf8_lossy(stream);
+            assert!(!text.contains('\u{1b}'), "{args:?}: {text}");
+        }
+    }
+}

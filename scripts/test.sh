@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (.ci/run): dependencies, formatting, lints, tests.
+# Stops at the first failure with a non-zero exit. Works from any directory.
+# The corpus tests read ../shared/corpus beside the repository.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+suite_start=$SECONDS
+section() { printf '\n==== %s ====\n' "$*"; }
+step() {
+    local name=$1 start=$SECONDS
+    shift
+    section "$name"
+    echo "+ $*"
+    local rc=0
+    "$@" || rc=$?
+    if [[ $rc -ne 0 ]]; then
+        printf -- '---- %s: FAILED (exit %s, %ss)\n' "$name" "$rc" "$((SECONDS - start))" >&2
+        exit "$rc"
+    fi
+    printf -- '---- %s: ok (%ss)\n' "$name" "$((SECONDS - start))"
+}
+
+step "dependencies" scripts/install.sh --deps-only
+# install.sh may have found cargo in ~/.cargo/bin without it being on our PATH.
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+
+if [[ ! -d ../shared/corpus ]]; then
+    echo "note: ../shared/corpus not found beside the repository; corpus tests will not find it"
+fi
+
+step "format" cargo fmt --all -- --check
+step "clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
+step "tests" cargo test --workspace --locked
+
+section "all checks passed in $((SECONDS - suite_start))s"
