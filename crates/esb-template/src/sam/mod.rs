@@ -47,14 +47,29 @@ pub(crate) fn resolve(
     let mut project = Project::default();
     let mut api_definitions: Vec<(ApiDefinition, Map<String, Value>)> = Vec::new();
     for (id, resource) in &resources {
-        let kind = resource_type(resource);
-        if id.starts_with("Fn::ForEach::") || !exists(&resolver, id)? {
-            if id.starts_with("Fn::ForEach::") {
+        let kind = if id.starts_with("Fn::ForEach::") {
+            "Fn::ForEach"
+        } else {
+            resource_type(resource)
+        };
+        if !is_served(kind) {
+            // Listed, never a build failure: a Condition we cannot evaluate is a warning.
+            let created = resolver.resource_exists(id).unwrap_or_else(|message| {
+                resolver.warn(
+                    id,
+                    format!("{kind} is not served here; its Condition: {message}"),
+                );
+                true
+            });
+            if created {
                 project.unsupported.push(UnsupportedResource {
                     logical_id: id.clone(),
-                    resource_type: "Fn::ForEach".to_string(),
+                    resource_type: kind.to_string(),
                 });
             }
+            continue;
+        }
+        if !exists(&resolver, id)? {
             continue;
         }
         let raw = match resource.get("Properties") {
@@ -100,10 +115,8 @@ pub(crate) fn resolve(
             "AWS::DynamoDB::Table" => project.tables.push(storage::dynamodb_table(&props)?),
             "AWS::Serverless::SimpleTable" => project.tables.push(storage::simple_table(&props)?),
             "AWS::S3::Bucket" => project.buckets.push(storage::bucket(&props)?),
-            other => project.unsupported.push(UnsupportedResource {
-                logical_id: id.clone(),
-                resource_type: other.to_string(),
-            }),
+            // `is_served` let only the types above through.
+            _ => {}
         }
     }
     check_unique_names(&project)?;
@@ -195,6 +208,22 @@ fn resource_type(resource: &Value) -> &str {
         .get("Type")
         .and_then(Value::as_str)
         .unwrap_or_default()
+}
+
+/// The resource types this box turns into functions, layers, APIs, tables and buckets.
+fn is_served(resource_type: &str) -> bool {
+    matches!(
+        resource_type,
+        "AWS::Serverless::Function"
+            | "AWS::Lambda::Function"
+            | "AWS::Serverless::LayerVersion"
+            | "AWS::Lambda::LayerVersion"
+            | "AWS::Serverless::Api"
+            | "AWS::Serverless::HttpApi"
+            | "AWS::DynamoDB::Table"
+            | "AWS::Serverless::SimpleTable"
+            | "AWS::S3::Bucket"
+    )
 }
 
 fn is_layer(resource_type: &str) -> bool {

@@ -325,3 +325,29 @@ Resources:
             .any(|w| w.message.contains("kept unresolved"))
     );
 }
+
+#[test]
+fn unserved_resources_never_fail_the_build() {
+    let loaded = load(
+        r#"
+Parameters: {NoDefault: {Type: String}}
+Conditions: {Needs: !Equals [!Ref NoDefault, x]}
+Resources:
+  Role: {Type: AWS::IAM::Role, Condition: Needs, Properties: [not, a, mapping]}
+  Machine: {Type: AWS::Serverless::StateMachine}
+"#,
+    );
+    let listed: Vec<&str> = loaded
+        .project
+        .unsupported
+        .iter()
+        .map(|u| u.logical_id.as_str())
+        .collect();
+    assert_eq!(listed, ["Role", "Machine"]);
+    assert!(
+        loaded
+            .warnings
+            .iter()
+            .any(|w| w.message.contains("NoDefault"))
+    );
+}
