@@ -14,6 +14,14 @@ use crate::TemplateError;
 /// What a function's `Layers` entries resolve to, keyed by the ARN each template layer has.
 pub(crate) type LayerArns = IndexMap<String, String>;
 
+/// Where a function's code comes from, as each function type spells it.
+struct CodeSource {
+    code_uri: Option<String>,
+    inline_code: Option<String>,
+    image_uri: Option<String>,
+    package_type: PackageType,
+}
+
 pub(crate) fn serverless_function(
     props: &Props,
     layer_arns: &LayerArns,
@@ -28,7 +36,17 @@ pub(crate) fn serverless_function(
         props,
         image_uri.is_some() && code_uri.is_none() && inline_code.is_none(),
     )?;
-    let provisioned_concurrency = match props.object("ProvisionedConcurrencyConfig")? {
+    let mut function = common_function(
+        props,
+        layer_arns,
+        CodeSource {
+            code_uri,
+            inline_code,
+            image_uri,
+            package_type,
+        },
+    )?;
+    function.provisioned_concurrency = match props.object("ProvisionedConcurrencyConfig")? {
         None => None,
         Some(config) => config
             .get("ProvisionedConcurrentExecutions")
@@ -41,26 +59,10 @@ pub(crate) fn serverless_function(
             })
             .transpose()?,
     };
-    Ok(Function {
-        logical_id: props.logical_id.to_string(),
-        name: function_name(props)?,
-        package_type,
-        runtime: props.string("Runtime")?,
-        handler: props.string("Handler")?,
-        code_uri,
-        inline_code,
-        image_uri,
-        memory_size: memory_size(props)?,
-        timeout: timeout(props)?,
-        environment: environment(props)?,
-        layers: layers(props, layer_arns)?,
-        architectures: architectures(props)?,
-        reserved_concurrency: props.u32("ReservedConcurrentExecutions")?,
-        provisioned_concurrency,
-        auto_publish_alias: props.string("AutoPublishAlias")?,
-        function_url: function_url(props)?,
-        events: events(props)?,
-    })
+    function.auto_publish_alias = props.string("AutoPublishAlias")?;
+    function.function_url = function_url(props)?;
+    function.events = events(props)?;
+    Ok(function)
 }
 
 pub(crate) fn lambda_function(
@@ -81,15 +83,34 @@ pub(crate) fn lambda_function(
     } else {
         None
     };
+    let package_type = package_type(props, image_uri.is_some())?;
+    common_function(
+        props,
+        layer_arns,
+        CodeSource {
+            code_uri,
+            inline_code,
+            image_uri,
+            package_type,
+        },
+    )
+}
+
+/// The properties both function types share, under the same names.
+fn common_function(
+    props: &Props,
+    layer_arns: &LayerArns,
+    code: CodeSource,
+) -> Result<Function, TemplateError> {
     Ok(Function {
         logical_id: props.logical_id.to_string(),
         name: function_name(props)?,
-        package_type: package_type(props, image_uri.is_some())?,
+        package_type: code.package_type,
         runtime: props.string("Runtime")?,
         handler: props.string("Handler")?,
-        code_uri,
-        inline_code,
-        image_uri,
+        code_uri: code.code_uri,
+        inline_code: code.inline_code,
+        image_uri: code.image_uri,
         memory_size: memory_size(props)?,
         timeout: timeout(props)?,
         environment: environment(props)?,
