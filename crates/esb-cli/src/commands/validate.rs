@@ -139,18 +139,17 @@ impl<'a> ProjectView<'a> {
                 output::dim(format!("{} {:?}", route.api, route.kind).to_lowercase())
             ));
         }
-        let tables: Vec<&str> = self.tables.iter().map(|t| t.name.as_str()).collect();
-        let buckets: Vec<&str> = self.buckets.iter().map(|b| b.name.as_str()).collect();
-        out.push_str(&format!(
-            "{} {}\n",
-            output::heading("tables:"),
-            tables.join(", ")
-        ));
-        out.push_str(&format!(
-            "{} {}\n",
-            output::heading("buckets:"),
-            buckets.join(", ")
-        ));
+        let names = |names: Vec<&str>| {
+            if names.is_empty() {
+                "(none)".to_string()
+            } else {
+                names.join(", ")
+            }
+        };
+        let tables = names(self.tables.iter().map(|t| t.name.as_str()).collect());
+        let buckets = names(self.buckets.iter().map(|b| b.name.as_str()).collect());
+        out.push_str(&format!("{} {tables}\n", output::heading("tables:")));
+        out.push_str(&format!("{} {buckets}\n", output::heading("buckets:")));
         for resource in self.unsupported {
             out.push_str(&format!(
                 "{} {} ({}) is not served here\n",
