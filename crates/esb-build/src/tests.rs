@@ -47,6 +47,7 @@ fn function(logical_id: &str, runtime: &str, code_uri: &str) -> Function {
         reserved_concurrency: None,
         provisioned_concurrency: None,
         auto_publish_alias: None,
+        build_method: None,
         function_url: None,
         events: vec![],
     }

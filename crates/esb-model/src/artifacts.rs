@@ -138,6 +138,7 @@ mod tests {
             reserved_concurrency: None,
             provisioned_concurrency: Some(2),
             auto_publish_alias: None,
+            build_method: None,
             function_url: None,
             events: vec![],
         }

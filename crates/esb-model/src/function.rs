@@ -35,6 +35,8 @@ pub struct Function {
     pub auto_publish_alias: Option<String>,
     pub function_url: Option<FunctionUrl>,
     pub events: Vec<Event>,
+    /// `Metadata.BuildMethod` (e.g. `rust-cargolambda`): how `esb build` compiles the code.
+    pub build_method: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

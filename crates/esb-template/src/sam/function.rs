@@ -121,14 +121,11 @@ fn common_function(
         auto_publish_alias: None,
         function_url: None,
         events: Vec::new(),
+        build_method: props.build_method.clone(),
     })
 }
 
-pub(crate) fn layer(
-    props: &Props,
-    resource_type: &str,
-    build_method: Option<String>,
-) -> Result<Layer, TemplateError> {
+pub(crate) fn layer(props: &Props, resource_type: &str) -> Result<Layer, TemplateError> {
     let content_uri = if resource_type == "AWS::Lambda::LayerVersion" {
         props
             .value("Content")?
@@ -154,7 +151,7 @@ pub(crate) fn layer(
             .map_err(|m| props.error("LayerName", m))?,
         content_uri,
         compatible_runtimes: props.strings("CompatibleRuntimes")?,
-        build_method,
+        build_method: props.build_method.clone(),
     })
 }
 

@@ -84,10 +84,16 @@ pub(crate) fn resolve(
             }
         };
         let raw = globals.apply(id, resource.as_object().unwrap_or(&Map::new()), kind, raw)?;
+        let build_method = resource
+            .get("Metadata")
+            .and_then(|m| m.get("BuildMethod"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
         let props = Props {
             resolver: &resolver,
             logical_id: id,
             raw,
+            build_method,
         };
         match kind {
             "AWS::Serverless::Function" => project
@@ -97,14 +103,7 @@ pub(crate) fn resolve(
                 .functions
                 .push(function::lambda_function(&props, &layer_arns)?),
             "AWS::Serverless::LayerVersion" | "AWS::Lambda::LayerVersion" => {
-                let build_method = resource
-                    .get("Metadata")
-                    .and_then(|m| m.get("BuildMethod"))
-                    .and_then(Value::as_str)
-                    .map(str::to_string);
-                project
-                    .layers
-                    .push(function::layer(&props, kind, build_method)?);
+                project.layers.push(function::layer(&props, kind)?);
             }
             "AWS::Serverless::Api" => {
                 api_definitions.push((api::api(&props, ApiKind::Rest, false)?, props.raw.clone()));
@@ -151,6 +150,7 @@ pub(crate) fn resolve(
                 resolver: &resolver,
                 logical_id: implicit_id,
                 raw,
+                build_method: None,
             };
             api_definitions.push((api::api(&props, kind, true)?, props.raw.clone()));
         }
@@ -185,6 +185,7 @@ pub(crate) fn resolve(
             resolver: &resolver,
             logical_id: &definition.api.logical_id,
             raw: raw.clone(),
+            build_method: None,
         };
         for route in api::definition_routes(&props, &definition.api, &function_arns, body) {
             let duplicate = routes

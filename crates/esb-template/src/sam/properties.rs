@@ -11,6 +11,8 @@ pub(crate) struct Props<'r, 't> {
     pub resolver: &'r Resolver<'t>,
     pub logical_id: &'r str,
     pub raw: Map<String, Value>,
+    /// The resource's `Metadata.BuildMethod`, which SAM reads from outside `Properties`.
+    pub build_method: Option<String>,
 }
 
 impl Props<'_, '_> {
