@@ -1,0 +1,17 @@
+//! Edge Serverless Box agent: runs function workers on this node and serves each its own
+//! Lambda Runtime API.
+//!
+//! `runtime_api` is the per-worker Runtime API server, `process` the process driver (a worker
+//! is a child process), `runtimes` how each Lambda runtime starts, `environment` the variables
+//! a worker gets, `logs` the worker log stream.
+
+pub mod environment;
+pub mod logs;
+pub mod process;
+pub mod runtime_api;
+pub mod runtimes;
+
+pub use process::{
+    FunctionError, InvokeInput, InvokeResult, ProcessWorker, WorkerError, WorkerSpec,
+};
+pub use runtime_api::{Invocation, InvocationOutcome, RuntimeApi, RuntimeApiError};

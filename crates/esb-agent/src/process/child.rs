@@ -1,0 +1,180 @@
+//! The worker's child process: spawned in its own process group with exactly the Lambda
+//! environment, its stdout/stderr read line by line into the worker's log, its exit watched.
+
+use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::Arc;
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::sync::watch;
+
+use super::WorkerLog;
+use crate::logs::LogSource;
+use crate::runtimes::LaunchCommand;
+
+/// One line longer than this is split: a runaway print must not exhaust memory.
+const MAX_LINE_BYTES: usize = 256 * 1024;
+
+/// How a worker process ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Exit {
+    pub code: Option<i32>,
+    pub signal: Option<i32>,
+}
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.code, self.signal) {
+            (Some(code), _) => write!(f, "exit status {code}"),
+            (None, Some(signal)) => {
+                let name = Signal::try_from(signal).map_or("unknown", Signal::as_str);
+                write!(f, "signal: {signal} ({name})")
+            }
+            (None, None) => f.write_str("unknown exit"),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Child {
+    pid: u32,
+    exit: watch::Receiver<Option<Exit>>,
+}
+
+impl Child {
+    pub(crate) fn spawn(
+        launch: &LaunchCommand,
+        task_root: &Path,
+        environment: Vec<(String, String)>,
+        log: Arc<WorkerLog>,
+    ) -> Result<Child, String> {
+        let mut command = tokio::process::Command::new(&launch.program);
+        command
+            .args(&launch.args)
+            .current_dir(task_root)
+            .env_clear()
+            .envs(environment)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            // Its own group, so a kill reaches whatever the runtime started too.
+            .process_group(0)
+            .kill_on_drop(true);
+        let mut child = command
+            .spawn()
+            .map_err(|e| format!("cannot run {}: {e}", launch.program.display()))?;
+        let pid = child
+            .id()
+            .ok_or_else(|| "the process exited before it could be watched".to_string())?;
+        if let Some(stdout) = child.stdout.take() {
+            tokio::spawn(pump(stdout, LogSource::Stdout, Arc::clone(&log)));
+        }
+        if let Some(stderr) = child.stderr.take() {
+            tokio::spawn(pump(stderr, LogSource::Stderr, log));
+        }
+        let (exit_tx, exit) = watch::channel(None);
+        tokio::spawn(async move {
+            let status = child.wait().await;
+            let exit = match status {
+                Ok(status) => Exit {
+                    code: status.code(),
+                    signal: status.signal(),
+                },
+                Err(_) => Exit {
+                    code: None,
+                    signal: None,
+                },
+            };
+            let _ = exit_tx.send(Some(exit));
+        });
+        Ok(Child { pid, exit })
+    }
+
+    /// How the process ended, if it has.
+    pub(crate) fn exit(&self) -> Option<Exit> {
+        self.exit.borrow().clone()
+    }
+
+    /// Waits until the process has ended.
+    pub(crate) async fn exited(&self) -> Exit {
+        let mut exit = self.exit.clone();
+        match exit.wait_for(Option::is_some).await {
+            Ok(exit) => exit.clone().unwrap_or(Exit {
+                code: None,
+                signal: None,
+            }),
+            Err(_) => Exit {
+                code: None,
+                signal: None,
+            },
+        }
+    }
+
+    /// SIGKILL to the whole process group; the exit watcher records the end.
+    pub(crate) fn kill(&self) {
+        if self.exit().is_some() {
+            return;
+        }
+        if let Ok(pid) = i32::try_from(self.pid) {
+            let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+    }
+
+    /// Peak resident memory of the runtime process in MB (`VmHWM`), 0 when unknown.
+    pub(crate) fn peak_memory_mb(&self) -> u64 {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.pid)).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|rest| {
+                rest.trim()
+                    .trim_end_matches("kB")
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+            })
+            .map_or(0, |kb| kb.div_ceil(1024))
+    }
+}
+
+async fn pump(stream: impl AsyncRead + Unpin, source: LogSource, log: Arc<WorkerLog>) {
+    let mut reader = BufReader::new(stream);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match read_line_capped(&mut reader, &mut line).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {
+                let text = String::from_utf8_lossy(&line);
+                log.output(source, text.trim_end_matches(['\n', '\r']).to_string());
+            }
+        }
+    }
+}
+
+/// Reads up to a newline or `MAX_LINE_BYTES`, whichever comes first.
+async fn read_line_capped(
+    reader: &mut BufReader<impl AsyncRead + Unpin>,
+    line: &mut Vec<u8>,
+) -> std::io::Result<usize> {
+    loop {
+        let available = reader.fill_buf().await?;
+        if available.is_empty() {
+            return Ok(line.len());
+        }
+        let room = MAX_LINE_BYTES - line.len();
+        let (take, done) = match available.iter().position(|b| *b == b'\n') {
+            Some(i) if i < room => (i + 1, true),
+            _ => (available.len().min(room), available.len() >= room),
+        };
+        line.extend_from_slice(&available[..take]);
+        reader.consume(take);
+        if done || line.len() >= MAX_LINE_BYTES {
+            return Ok(line.len());
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! Lambda Runtime API (2018-06-01) server for one worker.
+//!
+//! The agent binds one listener per worker, puts [`RuntimeApi::local_addr`] in
+//! `AWS_LAMBDA_RUNTIME_API`, and calls [`RuntimeApi::invoke`]: the invocation is handed to the
+//! worker's pending `GET /next` through a channel and completed by its `POST /response`,
+//! `POST /error` or `POST /init/error`.
+
+mod invocation;
+mod routes;
+mod state;
+#[cfg(test)]
+mod tests;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use hyper::header::HeaderValue;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::{JoinHandle, JoinSet};
+
+pub use invocation::{Invocation, InvocationOutcome};
+use state::Shared;
+
+/// Largest response body a runtime may post: 6 MB as on AWS (6,291,556 bytes).
+pub const MAX_RESPONSE_BYTES: usize = 6_291_556;
+
+/// Errors of the Runtime API server itself (not of the function).
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeApiError {
+    /// The listener could not be bound.
+    #[error("cannot bind the Runtime API listener on {addr}: {source}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The invocation cannot be expressed in Runtime API headers.
+    #[error("invalid invocation: {0}")]
+    InvalidInvocation(String),
+    /// The server stopped before the invocation completed.
+    #[error("the Runtime API server stopped before the invocation completed")]
+    Closed,
+}
+
+/// A running Runtime API listener for one worker.
+#[derive(Debug)]
+pub struct RuntimeApi {
+    local_addr: SocketAddr,
+    shared: Arc<Shared>,
+    next_tx: mpsc::Sender<Invocation>,
+    invoke_lock: tokio::sync::Mutex<()>,
+    stop_tx: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl RuntimeApi {
+    /// Binds `addr` (normally `127.0.0.1:0`) and serves the Runtime API in a tokio task.
+    pub async fn bind(addr: SocketAddr) -> Result<RuntimeApi, RuntimeApiError> {
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| RuntimeApiError::Bind { addr, source })?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|source| RuntimeApiError::Bind { addr, source })?;
+        // Capacity 1: the worker serves one invocation at a time.
+        let (next_tx, next_rx) = mpsc::channel(1);
+        let shared = Arc::new(Shared::new(next_rx));
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let task = tokio::spawn(serve(listener, Arc::clone(&shared), stop_rx));
+        Ok(RuntimeApi {
+            local_addr,
+            shared,
+            next_tx,
+            invoke_lock: tokio::sync::Mutex::new(()),
+            stop_tx,
+            task: Some(task),
+        })
+    }
+
+    /// The bound `ip:port`, the value of `AWS_LAMBDA_RUNTIME_API`.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Completes when the runtime first calls `GET /next` or posts `/init/error`: its
+    /// initialisation is over (check [`RuntimeApi::init_failed`]).
+    pub async fn ready(&self) {
+        self.shared.ready().await;
+    }
+
+    /// Whether the runtime reported `POST /init/error` (the environment is unusable).
+    pub fn init_failed(&self) -> bool {
+        self.shared.init_failed()
+    }
+
+    /// Hands one invocation to the worker and waits until it completes.
+    ///
+    /// Invocations are serialised: a second call waits for the first to finish. Dropping the
+    /// returned future abandons the invocation (a later post for its id is answered 400).
+    pub async fn invoke(&self, request: Invocation) -> Result<InvocationOutcome, RuntimeApiError> {
+        validate(&request)?;
+        let _serial = self.invoke_lock.lock().await;
+        let request_id = request.request_id.clone();
+        let (done_tx, done_rx) = oneshot::channel();
+        if let Some(outcome) = self.shared.begin(&request_id, done_tx) {
+            return Ok(outcome);
+        }
+        let guard = state::AbandonGuard::new(&self.shared, &request_id);
+        self.next_tx
+            .send(request)
+            .await
+            .map_err(|_| RuntimeApiError::Closed)?;
+        let outcome = done_rx.await.map_err(|_| RuntimeApiError::Closed)?;
+        guard.disarm();
+        Ok(outcome)
+    }
+
+    /// Stops the listener and closes every open connection.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop_tx.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for RuntimeApi {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+fn validate(request: &Invocation) -> Result<(), RuntimeApiError> {
+    let id = &request.request_id;
+    if id.is_empty() || id.contains('/') || HeaderValue::from_str(id).is_err() {
+        return Err(RuntimeApiError::InvalidInvocation(format!(
+            "request id {id:?} is not usable in a header and a path segment"
+        )));
+    }
+    if HeaderValue::from_str(&request.invoked_function_arn).is_err() {
+        return Err(RuntimeApiError::InvalidInvocation(
+            "invoked function ARN is not a valid header value".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stop_rx: watch::Receiver<bool>) {
+    // Dropping the set on return aborts every connection task.
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            changed = stop_rx.changed() => {
+                if changed.is_err() || *stop_rx.borrow() {
+                    break;
+                }
+            }
+            accepted = listener.accept() => {
+                let Ok((stream, _peer)) = accepted else {
+                    // Out of descriptors or similar: back off instead of spinning.
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    continue;
+                };
+                let shared = Arc::clone(&shared);
+                connections.spawn(async move {
+                    let service = hyper::service::service_fn(move |req| {
+                        let shared = Arc::clone(&shared);
+                        async move { Ok::<_, std::convert::Infallible>(routes::handle(&shared, req).await) }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+}
