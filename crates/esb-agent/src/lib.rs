@@ -1,10 +1,11 @@
 //! Edge Serverless Box agent: runs function workers on this node and serves each its own
 //! Lambda Runtime API.
 //!
-//! `runtime_api` is the per-worker Runtime API server, `process` the process driver (a worker
+//! `catalog` turns a built function into a worker spec, `runtime_api` is the per-worker Runtime API server, `process` the process driver (a worker
 //! is a child process), `runtimes` how each Lambda runtime starts, `environment` the variables
 //! a worker gets, `logs` the worker log stream.
 
+pub mod catalog;
 pub mod environment;
 pub mod logs;
 pub mod process;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indexmap::IndexMap;
 
-use crate::commands::{BuildArgs, CompletionArgs, InitArgs, ValidateArgs};
+use crate::commands::{BuildArgs, CompletionArgs, InitArgs, InvokeArgs, ValidateArgs};
 
 /// Edge Serverless Box: run AWS SAM applications on machines you own.
 #[derive(Debug, Parser)]
@@ -55,6 +55,8 @@ pub enum Command {
     Build(BuildArgs),
     /// Resolve the template and show what it declares, without building
     Validate(ValidateArgs),
+    /// Run one invocation of a function locally and print its result (like `sam local invoke`)
+    Invoke(InvokeArgs),
     /// Write generator.yml for the template (parameters, image tag, output directory)
     Init(InitArgs),
     /// Print a shell completion script
@@ -67,6 +69,7 @@ impl Command {
             Command::Build(args) => args.run(),
             Command::Validate(args) => args.run(),
             Command::Init(args) => args.run(),
+            Command::Invoke(args) => args.run(),
             Command::Completion(args) => args.run(),
         }
     }

@@ -26,3 +26,12 @@ pub struct UsageError {
     pub message: String,
     pub help: String,
 }
+
+/// The invoked function answered with an error: its payload is already on stdout.
+#[derive(Debug, thiserror::Error, Diagnostic)]
+#[error("function {function} returned an error ({error})")]
+#[diagnostic(code(esb::function_error))]
+pub struct FunctionFailed {
+    pub function: String,
+    pub error: &'static str,
+}

@@ -7,6 +7,7 @@
 pub mod api;
 pub mod artifacts;
 pub mod function;
+pub mod ids;
 pub mod project;
 pub mod storage;
 

@@ -3,9 +3,11 @@
 mod build;
 mod completion;
 mod init;
+mod invoke;
 mod validate;
 
 pub use build::BuildArgs;
 pub use completion::CompletionArgs;
 pub use init::InitArgs;
+pub use invoke::InvokeArgs;
 pub use validate::ValidateArgs;

@@ -1,0 +1,112 @@
+//! From a built function (an entry of `functions.yml`) to what starts its workers: absolute
+//! paths, the runtime's launch command, and this box's region, account and credentials.
+
+use std::path::{Path, PathBuf};
+
+use esb_model::PackageType;
+use esb_model::artifacts::FunctionArtifact;
+use indexmap::IndexMap;
+
+use crate::environment::{Credentials, Endpoints};
+use crate::process::WorkerSpec;
+use crate::runtimes::{PythonRuntimes, Runtime, RuntimeError, launch_command};
+
+/// Node-wide settings every worker shares.
+#[derive(Debug, Clone)]
+pub struct AgentSettings {
+    pub region: String,
+    pub account_id: String,
+    pub credentials: Credentials,
+    pub endpoints: Endpoints,
+}
+
+impl Default for AgentSettings {
+    fn default() -> Self {
+        AgentSettings {
+            region: "us-east-1".to_string(),
+            account_id: "123456789012".to_string(),
+            credentials: Credentials {
+                access_key_id: "esb".to_string(),
+                secret_access_key: "esb-local-secret".to_string(),
+                session_token: None,
+            },
+            endpoints: Endpoints::default(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error(
+        "function {function} has PackageType Image; the process driver runs zip functions \
+         (container drivers come later)"
+    )]
+    ImageFunction { function: String },
+    #[error("function {function} has no Runtime")]
+    NoRuntime { function: String },
+    #[error("function {function} has no build directory; run `esb build`")]
+    NotBuilt { function: String },
+    #[error("function {function}: {source}")]
+    Runtime {
+        function: String,
+        source: RuntimeError,
+    },
+}
+
+/// `~/.esb/runtimes`, or `$ESB_HOME/runtimes`.
+pub fn default_runtimes_dir() -> PathBuf {
+    let home = std::env::var_os("ESB_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".esb")));
+    home.unwrap_or_else(|| std::env::temp_dir().join("esb"))
+        .join("runtimes")
+}
+
+/// The spec for one built function. Blocking: a Python environment may be created.
+pub fn worker_spec(
+    artifact: &FunctionArtifact,
+    project_dir: &Path,
+    settings: &AgentSettings,
+    python: &PythonRuntimes,
+    env_overrides: IndexMap<String, String>,
+) -> Result<WorkerSpec, CatalogError> {
+    let function = &artifact.function;
+    let name = || function.name.clone();
+    if function.package_type == PackageType::Image {
+        return Err(CatalogError::ImageFunction { function: name() });
+    }
+    let runtime = function
+        .runtime
+        .as_deref()
+        .ok_or_else(|| CatalogError::NoRuntime { function: name() })?;
+    let (Some(task_root), Some(opt_dir)) = (&artifact.task_root, &artifact.opt_dir) else {
+        return Err(CatalogError::NotBuilt { function: name() });
+    };
+    let task_root = project_dir.join(task_root);
+    let opt_dir = project_dir.join(opt_dir);
+    if !task_root.is_dir() {
+        return Err(CatalogError::NotBuilt { function: name() });
+    }
+    let runtime_error = |source| CatalogError::Runtime {
+        function: name(),
+        source,
+    };
+    let runtime = Runtime::parse(runtime).map_err(runtime_error)?;
+    let handler = function.handler.as_deref().unwrap_or_default();
+    let launch = launch_command(&runtime, handler, &task_root, python).map_err(runtime_error)?;
+    Ok(WorkerSpec {
+        arn: format!(
+            "arn:aws:lambda:{}:{}:function:{}",
+            settings.region, settings.account_id, function.name
+        ),
+        function: function.clone(),
+        launch,
+        task_root,
+        opt_dir,
+        region: settings.region.clone(),
+        credentials: settings.credentials.clone(),
+        endpoints: settings.endpoints.clone(),
+        env_overrides,
+        host_path: std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into()),
+    })
+}

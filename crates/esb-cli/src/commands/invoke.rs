@@ -1,0 +1,243 @@
+//! `esb invoke FUNCTION`: build if needed, run one invocation in a fresh worker like
+//! `sam local invoke`, print the result on stdout and the function's log on stderr.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use clap::{Args, ValueEnum};
+use esb_agent::catalog::{AgentSettings, default_runtimes_dir, worker_spec};
+use esb_agent::logs::{LogLine, LogSink};
+use esb_agent::runtimes::PythonRuntimes;
+use esb_agent::{InvokeInput, ProcessWorker};
+use esb_build::{BuildOptions, BuildRequest};
+use esb_model::artifacts::{self, FunctionArtifact, FunctionsFile};
+use indexmap::IndexMap;
+use miette::{IntoDiagnostic, miette};
+
+use crate::cli::TemplateArgs;
+use crate::exit::FunctionFailed;
+
+#[derive(Debug, Args)]
+pub struct InvokeArgs {
+    /// The function's name or logical id
+    pub function: String,
+    /// The event as a JSON file, or - for standard input [default: {}]
+    #[arg(short, long, value_name = "FILE")]
+    pub event: Option<PathBuf>,
+    /// JSON of environment overrides: {"Function": {"VAR": "v"}, "Parameters": {"VAR": "v"}}
+    #[arg(short = 'n', long, value_name = "FILE")]
+    pub env_vars: Option<PathBuf>,
+    /// `tail`: print only the last 4 KB of the log after the result, as Lambda's LogResult
+    #[arg(long, value_enum)]
+    pub log_type: Option<LogType>,
+    /// Refuse to run a function whose runtime version this host does not have exactly
+    #[arg(long)]
+    pub strict_runtimes: bool,
+    #[command(flatten)]
+    pub template: TemplateArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogType {
+    Tail,
+}
+
+impl InvokeArgs {
+    pub fn run(self) -> miette::Result<()> {
+        let template = self.template.locate()?;
+        let report = esb_build::build(&BuildRequest {
+            template: template.clone(),
+            parameter_overrides: self.template.overrides(),
+            options: BuildOptions::default(),
+        })?;
+        let project_dir = template
+            .parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        let functions: FunctionsFile = artifacts::read(
+            &report
+                .output_dir
+                .join("config")
+                .join(artifacts::FUNCTIONS_FILE),
+        )
+        .into_diagnostic()?;
+        let artifact = find_function(&functions, &self.function)?;
+        let payload = read_event(self.event.as_deref())?;
+        let overrides = read_env_vars(self.env_vars.as_deref(), artifact)?;
+
+        let python = PythonRuntimes::new(default_runtimes_dir(), self.strict_runtimes);
+        let spec = worker_spec(
+            artifact,
+            &project_dir,
+            &AgentSettings::default(),
+            &python,
+            overrides,
+        )
+        .into_diagnostic()?;
+        if let Some(warning) = &spec.launch.warning {
+            eprintln!("{} {warning}", crate::output::warn("warning:"));
+        }
+        let log_file = report
+            .output_dir
+            .join("logs")
+            .join(format!("{}.log", spec.function.name));
+        let sink = Arc::new(CliLog::new(&log_file, self.log_type.is_none())?);
+
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .into_diagnostic()?;
+        let result = runtime
+            .block_on(async {
+                let worker = ProcessWorker::start(Arc::new(spec), sink).await?;
+                let result = worker
+                    .invoke(InvokeInput {
+                        request_id: esb_model::ids::request_id(),
+                        payload,
+                        trace_id: Some(esb_model::ids::trace_id()),
+                        client_context: None,
+                        cognito_identity: None,
+                    })
+                    .await;
+                worker.shutdown().await;
+                result
+            })
+            .into_diagnostic()?;
+
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(&result.payload).into_diagnostic()?;
+        writeln!(stdout).into_diagnostic()?;
+        if self.log_type == Some(LogType::Tail) {
+            eprint!("{}", result.log_tail);
+        }
+        match result.function_error {
+            Some(error) => Err(FunctionFailed {
+                function: artifact.function.name.clone(),
+                error: error.as_str(),
+            }
+            .into()),
+            None => Ok(()),
+        }
+    }
+}
+
+fn find_function<'a>(
+    functions: &'a FunctionsFile,
+    wanted: &str,
+) -> miette::Result<&'a FunctionArtifact> {
+    let by = |matches: &dyn Fn(&FunctionArtifact) -> bool| {
+        functions.functions.iter().find(|f| matches(f))
+    };
+    by(&|f| f.function.name == wanted)
+        .or_else(|| by(&|f| f.function.logical_id == wanted))
+        .ok_or_else(|| {
+            let names: Vec<&str> = functions
+                .functions
+                .iter()
+                .map(|f| f.function.name.as_str())
+                .collect();
+            miette!(
+                help = format!("functions in this template: {}", names.join(", ")),
+                "no function named {wanted}"
+            )
+        })
+}
+
+/// The event bytes: a file, standard input, or `{}`; it must be JSON, as Lambda requires.
+fn read_event(path: Option<&Path>) -> miette::Result<Bytes> {
+    let bytes = match path {
+        None => b"{}".to_vec(),
+        Some(path) if path == Path::new("-") => {
+            let mut buffer = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut buffer)
+                .into_diagnostic()?;
+            buffer
+        }
+        Some(path) => std::fs::read(path)
+            .map_err(|e| miette!("cannot read the event file {}: {e}", path.display()))?,
+    };
+    serde_json::from_slice::<serde_json::Value>(&bytes)
+        .map_err(|e| miette!("the event is not valid JSON: {e}"))?;
+    Ok(Bytes::from(bytes))
+}
+
+/// `--env-vars`, as `sam local invoke` reads it: `Parameters` apply to every function, a
+/// function's own entry (by logical id or name) wins.
+fn read_env_vars(
+    path: Option<&Path>,
+    artifact: &FunctionArtifact,
+) -> miette::Result<IndexMap<String, String>> {
+    let Some(path) = path else {
+        return Ok(IndexMap::new());
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| miette!("cannot read the env-vars file {}: {e}", path.display()))?;
+    let file: IndexMap<String, IndexMap<String, serde_json::Value>> = serde_json::from_str(&text)
+        .map_err(|e| {
+        miette!(
+            "{}: expected {{\"Function\": {{\"VAR\": \"value\"}}}}: {e}",
+            path.display()
+        )
+    })?;
+    let function = &artifact.function;
+    let mut overrides = IndexMap::new();
+    for section in [
+        "Parameters",
+        function.logical_id.as_str(),
+        function.name.as_str(),
+    ] {
+        for (key, value) in file.get(section).into_iter().flatten() {
+            let value = match value {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            overrides.insert(key.clone(), value);
+        }
+    }
+    Ok(overrides)
+}
+
+/// Prints a function's log lines on stderr (unless tailing) and appends them to a file.
+struct CliLog {
+    print: bool,
+    file: Mutex<std::fs::File>,
+}
+
+impl CliLog {
+    fn new(path: &Path, print: bool) -> miette::Result<CliLog> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).into_diagnostic()?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| miette!("cannot open the log file {}: {e}", path.display()))?;
+        Ok(CliLog {
+            print,
+            file: Mutex::new(file),
+        })
+    }
+}
+
+impl LogSink for CliLog {
+    fn write(&self, line: LogLine) {
+        if self.print {
+            eprintln!("{}", line.text);
+        }
+        let record = serde_json::json!({
+            "time_ms": line.time.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64),
+            "function": line.function,
+            "worker": line.worker_id,
+            "aws_request_id": line.request_id,
+            "stream": format!("{:?}", line.source).to_lowercase(),
+            "message": line.text,
+        });
+        if let Ok(mut file) = self.file.lock() {
+            let _ = writeln!(file, "{record}");
+        }
+    }
+}
