@@ -278,3 +278,50 @@ async fn boto3_is_preinstalled_like_the_managed_runtime() {
     assert_eq!(result.function_error, None, "{:?}", result.payload);
     worker.shutdown().await;
 }
+
+/// Whether this host lets the box create cgroups (root with a writable cgroup file system).
+fn cgroups_writable() -> bool {
+    let probe = Path::new("/sys/fs/cgroup/memory/esb");
+    let v2 = Path::new("/sys/fs/cgroup/cgroup.controllers").is_file();
+    let dir = if v2 {
+        Path::new("/sys/fs/cgroup/esb")
+    } else {
+        probe
+    };
+    std::fs::create_dir_all(dir).is_ok()
+}
+
+#[tokio::test]
+async fn memory_size_is_enforced_and_reported_as_out_of_memory() {
+    if !cgroups_writable() {
+        eprintln!("skipped: this host does not let the box create cgroups (not root?)");
+        return;
+    }
+    let (worker, _logs) = start("handlers.hog", 10).await;
+    let result = tokio::time::timeout(LIMIT, worker.invoke(input("m1", "{}")))
+        .await
+        .expect("in time")
+        .expect("invoked");
+    let body = json(&result.payload);
+    assert_eq!(body["errorType"], "Runtime.OutOfMemory", "{body}");
+    assert!(!result.reusable);
+    worker.shutdown().await;
+}
+
+#[tokio::test]
+async fn each_worker_has_its_own_temporary_directory() {
+    let (first, _a) = start("handlers.tmpdir", 3).await;
+    let (second, _b) = start("handlers.tmpdir", 3).await;
+    let a = first.invoke(input("d1", "{}")).await.expect("invoked");
+    let b = second.invoke(input("d2", "{}")).await.expect("invoked");
+    let (a, b) = (json(&a.payload), json(&b.payload));
+    assert_ne!(a, b);
+    let a_dir = PathBuf::from(a.as_str().expect("path"));
+    assert!(a_dir.is_dir());
+    first.shutdown().await;
+    second.shutdown().await;
+    assert!(
+        !a_dir.exists(),
+        "the worker's temporary directory goes with it"
+    );
+}

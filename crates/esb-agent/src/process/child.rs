@@ -2,7 +2,7 @@
 //! environment, its stdout/stderr read line by line into the worker's log, its exit watched.
 
 use std::os::unix::process::ExitStatusExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
 
@@ -12,6 +12,7 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::sync::watch;
 
 use super::WorkerLog;
+use super::cgroup::WorkerCgroup;
 use crate::logs::LogSource;
 use crate::runtimes::LaunchCommand;
 
@@ -42,20 +43,39 @@ impl std::fmt::Display for Exit {
 pub(crate) struct Child {
     pid: u32,
     exit: watch::Receiver<Option<Exit>>,
+    cgroup: Option<WorkerCgroup>,
+    /// The worker's own temporary directory (`TMPDIR`), removed with the worker.
+    tmp_dir: PathBuf,
+}
+
+/// How to start one worker process.
+pub(crate) struct SpawnRequest<'a> {
+    pub worker_id: &'a str,
+    pub memory_mb: u32,
+    pub launch: &'a LaunchCommand,
+    pub task_root: &'a Path,
+    pub environment: Vec<(String, String)>,
 }
 
 impl Child {
-    pub(crate) fn spawn(
-        launch: &LaunchCommand,
-        task_root: &Path,
-        environment: Vec<(String, String)>,
-        log: Arc<WorkerLog>,
-    ) -> Result<Child, String> {
+    pub(crate) fn spawn(request: SpawnRequest, log: Arc<WorkerLog>) -> Result<Child, String> {
+        let SpawnRequest {
+            worker_id,
+            memory_mb,
+            launch,
+            task_root,
+            environment,
+        } = request;
+        // Each environment has its own /tmp on Lambda; here, its own TMPDIR.
+        let tmp_dir = std::env::temp_dir().join(format!("esb-worker-{worker_id}"));
+        std::fs::create_dir_all(&tmp_dir)
+            .map_err(|e| format!("cannot create {}: {e}", tmp_dir.display()))?;
         let mut command = tokio::process::Command::new(&launch.program);
         command
             .args(&launch.args)
             .current_dir(task_root)
             .env_clear()
+            .env("TMPDIR", &tmp_dir)
             .envs(environment)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -69,6 +89,7 @@ impl Child {
         let pid = child
             .id()
             .ok_or_else(|| "the process exited before it could be watched".to_string())?;
+        let cgroup = WorkerCgroup::apply(worker_id, memory_mb, pid);
         if let Some(stdout) = child.stdout.take() {
             tokio::spawn(pump(stdout, LogSource::Stdout, Arc::clone(&log)));
         }
@@ -90,7 +111,12 @@ impl Child {
             };
             let _ = exit_tx.send(Some(exit));
         });
-        Ok(Child { pid, exit })
+        Ok(Child {
+            pid,
+            exit,
+            cgroup,
+            tmp_dir,
+        })
     }
 
     /// How the process ended, if it has.
@@ -123,6 +149,11 @@ impl Child {
         }
     }
 
+    /// Whether the kernel killed the worker for going over its memory limit.
+    pub(crate) fn oom_killed(&self) -> bool {
+        self.cgroup.as_ref().is_some_and(WorkerCgroup::oom_killed)
+    }
+
     /// Peak resident memory of the runtime process in MB (`VmHWM`), 0 when unknown.
     pub(crate) fn peak_memory_mb(&self) -> u64 {
         let status =
@@ -138,6 +169,12 @@ impl Child {
                     .ok()
             })
             .map_or(0, |kb| kb.div_ceil(1024))
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.tmp_dir);
     }
 }
 

@@ -3,6 +3,7 @@
 //! keeps its init state between invocations, and is killed on timeout; a crash, timeout or
 //! init error leaves it dead, and the pool replaces it on the next invocation, as on AWS.
 
+mod cgroup;
 mod child;
 mod outcome;
 
@@ -19,7 +20,7 @@ use crate::environment::{Credentials, Endpoints, EnvironmentContext, lambda_envi
 use crate::logs::{self, LogLine, LogSink, LogSource, Report, Tail};
 use crate::runtime_api::{Invocation, RuntimeApi, RuntimeApiError};
 use crate::runtimes::LaunchCommand;
-use child::Child;
+use child::{Child, SpawnRequest};
 pub use outcome::{FunctionError, InvokeResult};
 
 /// Lambda's limit for a runtime's initialisation phase.
@@ -113,11 +114,20 @@ impl ProcessWorker {
             current: Mutex::new(None),
         });
         let started = Instant::now();
-        let child = Child::spawn(&spec.launch, &spec.task_root, environment, Arc::clone(&log))
-            .map_err(|message| WorkerError::Start {
-                function: spec.function.name.clone(),
-                message,
-            })?;
+        let child = Child::spawn(
+            SpawnRequest {
+                worker_id: &id,
+                memory_mb: spec.function.memory_size,
+                launch: &spec.launch,
+                task_root: &spec.task_root,
+                environment,
+            },
+            Arc::clone(&log),
+        )
+        .map_err(|message| WorkerError::Start {
+            function: spec.function.name.clone(),
+            message,
+        })?;
         let worker = ProcessWorker {
             id,
             spec,
@@ -181,11 +191,13 @@ impl ProcessWorker {
             cognito_identity: input.cognito_identity,
         };
         let result = if let Some(exit) = self.child.exit() {
-            outcome::crashed(&input.request_id, &exit)
+            outcome::crashed(&input.request_id, &exit, self.child.oom_killed())
         } else {
             tokio::select! {
                 outcome = self.api.invoke(invocation) => outcome::completed(outcome?),
-                exit = self.child.exited() => outcome::crashed(&input.request_id, &exit),
+                exit = self.child.exited() => {
+                    outcome::crashed(&input.request_id, &exit, self.child.oom_killed())
+                }
                 () = tokio::time::sleep(timeout) => {
                     self.child.kill();
                     outcome::timed_out(&input.request_id, function.timeout)

@@ -78,9 +78,16 @@ pub(crate) fn timed_out(request_id: &str, timeout_secs: u32) -> InvokeResult {
     platform_error("Sandbox.Timedout", message)
 }
 
-pub(crate) fn crashed(request_id: &str, exit: &Exit) -> InvokeResult {
+/// The runtime process ended during an invocation; a kill by the memory limit is
+/// `Runtime.OutOfMemory`, as on AWS.
+pub(crate) fn crashed(request_id: &str, exit: &Exit, oom_killed: bool) -> InvokeResult {
     let message = format!("RequestId: {request_id} Error: Runtime exited with error: {exit}");
-    platform_error("Runtime.ExitError", message)
+    let error_type = if oom_killed {
+        "Runtime.OutOfMemory"
+    } else {
+        "Runtime.ExitError"
+    };
+    platform_error(error_type, message)
 }
 
 fn platform_error(error_type: &str, message: String) -> InvokeResult {
