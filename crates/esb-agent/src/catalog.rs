@@ -9,7 +9,7 @@ use indexmap::IndexMap;
 
 use crate::environment::{Credentials, Endpoints};
 use crate::process::WorkerSpec;
-use crate::runtimes::{PythonRuntimes, Runtime, RuntimeError, launch_command};
+use crate::runtimes::{Runtime, RuntimeClients, RuntimeError, launch_command};
 
 /// Node-wide settings every worker shares.
 #[derive(Debug, Clone)]
@@ -67,7 +67,7 @@ pub fn worker_spec(
     artifact: &FunctionArtifact,
     project_dir: &Path,
     settings: &AgentSettings,
-    python: &PythonRuntimes,
+    clients: &RuntimeClients,
     env_overrides: IndexMap<String, String>,
 ) -> Result<WorkerSpec, CatalogError> {
     let function = &artifact.function;
@@ -93,7 +93,7 @@ pub fn worker_spec(
     };
     let runtime = Runtime::parse(runtime).map_err(runtime_error)?;
     let handler = function.handler.as_deref().unwrap_or_default();
-    let launch = launch_command(&runtime, handler, &task_root, python).map_err(runtime_error)?;
+    let launch = launch_command(&runtime, handler, &task_root, clients).map_err(runtime_error)?;
     Ok(WorkerSpec {
         arn: format!(
             "arn:aws:lambda:{}:{}:function:{}",

@@ -9,7 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use esb_agent::environment::{Credentials, Endpoints};
 use esb_agent::logs::{LogLine, LogSink, LogSource};
-use esb_agent::runtimes::{PythonRuntimes, Runtime, launch_command};
+use esb_agent::runtimes::{Runtime, RuntimeClients, launch_command};
 use esb_agent::{FunctionError, InvokeInput, ProcessWorker, WorkerSpec};
 use esb_model::{Architecture, Function, PackageType};
 
@@ -44,7 +44,7 @@ fn runtime_cache() -> PathBuf {
 }
 
 fn spec(handler: &str, timeout: u32) -> Arc<WorkerSpec> {
-    let python = PythonRuntimes::new(runtime_cache(), false);
+    let python = RuntimeClients::new(runtime_cache(), false);
     let runtime = Runtime::parse("python3.12").expect("runtime");
     let launch = launch_command(&runtime, handler, &fixtures(), &python).expect("python runtime");
     let function = Function {

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use clap::{Args, ValueEnum};
 use esb_agent::catalog::{AgentSettings, default_runtimes_dir, worker_spec};
 use esb_agent::logs::{LogLine, LogSink};
-use esb_agent::runtimes::PythonRuntimes;
+use esb_agent::runtimes::RuntimeClients;
 use esb_agent::{InvokeInput, ProcessWorker};
 use esb_build::{BuildOptions, BuildRequest};
 use esb_model::artifacts::{self, FunctionArtifact, FunctionsFile};
@@ -66,7 +66,7 @@ impl InvokeArgs {
         let payload = read_event(self.event.as_deref())?;
         let overrides = read_env_vars(self.env_vars.as_deref(), artifact)?;
 
-        let python = PythonRuntimes::new(default_runtimes_dir(), self.strict_runtimes);
+        let clients = RuntimeClients::new(default_runtimes_dir(), self.strict_runtimes);
         let spec = worker_spec(
             artifact,
             &project_dir,
