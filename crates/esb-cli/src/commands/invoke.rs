@@ -71,7 +71,7 @@ impl InvokeArgs {
             artifact,
             &project_dir,
             &AgentSettings::default(),
-            &python,
+            &clients,
             overrides,
         )
         .into_diagnostic()?;
