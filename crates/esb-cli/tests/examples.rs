@@ -1,0 +1,85 @@
+//! The projects under `examples/` run end to end with `esb invoke`: built, invoked under
+//! AWS's runtime interface clients, answering an API Gateway event.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+fn example(name: &str) -> tempfile::TempDir {
+    let from = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(name);
+    let to = tempfile::tempdir().expect("tempdir");
+    copy_dir(&from, to.path());
+    to
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).expect("read example") {
+        let entry = entry.expect("entry");
+        let name = entry.file_name();
+        if name == ".esb" || name == "target" {
+            continue;
+        }
+        let target: PathBuf = to.join(&name);
+        if entry.file_type().expect("type").is_dir() {
+            std::fs::create_dir_all(&target).expect("mkdir");
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// Invokes `function` in the example with `event` and returns the parsed API response body.
+fn invoke(dir: &Path, function: &str, event: &str) -> serde_json::Value {
+    let output = Command::cargo_bin("esb")
+        .expect("binary")
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .args(["invoke", function, "--event", "-"])
+        .write_stdin(event)
+        .timeout(std::time::Duration::from_secs(300))
+        .output()
+        .expect("esb runs");
+    assert!(
+        output.status.success(),
+        "esb invoke failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let response: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json result");
+    assert_eq!(response["statusCode"], 200, "{response}");
+    serde_json::from_str(response["body"].as_str().expect("string body")).expect("json body")
+}
+
+#[test]
+fn hello_python_answers_with_its_layer_and_dependency() {
+    let dir = example("hello-python");
+    let body = invoke(
+        dir.path(),
+        "HelloFunction",
+        r#"{"pathParameters": {"name": "ada lovelace"}}"#,
+    );
+    // "Hi" comes from generator.yml, the title-casing from the `inflection` dependency and the
+    // phrasing from the layer's module.
+    assert_eq!(body["message"], "Hi, Ada Lovelace!");
+}
+
+#[test]
+fn hello_node_answers() {
+    if std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: node is not installed");
+        return;
+    }
+    let dir = example("hello-node");
+    let body = invoke(
+        dir.path(),
+        "HelloNodeFunction",
+        r#"{"pathParameters": {"name": "node"}}"#,
+    );
+    assert_eq!(body["message"], "Hello, node!");
+}
