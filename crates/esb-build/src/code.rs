@@ -2,8 +2,8 @@
 //! `InlineCode`, then hashed (see `fingerprint`) and written out from the same bytes.
 //!
 //! A directory is copied whole except `.esb`, `.aws-sam`, `.git`, `__pycache__`, the output
-//! directory itself, and `node_modules` when a `package.json` beside it will have npm
-//! recreate it.
+//! directory itself, `node_modules` when a `package.json` beside it will have npm
+//! recreate it, and the top-level directories a build method names (cargo's `target`).
 
 use std::collections::HashSet;
 use std::io::Read;
@@ -43,12 +43,14 @@ impl SourceTree {
     }
 
     /// Loads a local directory or `.zip` (relative to `base_dir`); `excluded` is the output
-    /// directory, never copied even when it lies inside the code directory.
+    /// directory, never copied even when it lies inside the code directory, and `skipped_top`
+    /// names top-level directories left out as well.
     pub fn load_uri(
         owner: Owner<'_>,
         uri: &str,
         base_dir: &Path,
         excluded: &Path,
+        skipped_top: &[&str],
     ) -> Result<SourceTree, BuildError> {
         if uri.starts_with("s3://") {
             return Err(BuildError::S3Uri {
@@ -64,7 +66,7 @@ impl SourceTree {
             path: path.clone(),
         })?;
         if metadata.is_dir() {
-            load_dir(&path, excluded)
+            load_dir(&path, excluded, skipped_top)
         } else if path
             .extension()
             .is_some_and(|ext| ext.eq_ignore_ascii_case("zip"))
@@ -122,7 +124,7 @@ impl SourceTree {
     }
 }
 
-fn load_dir(dir: &Path, excluded: &Path) -> Result<SourceTree, BuildError> {
+fn load_dir(dir: &Path, excluded: &Path, skipped_top: &[&str]) -> Result<SourceTree, BuildError> {
     let root = dir.canonicalize().map_err(BuildError::io("read", dir))?;
     let excluded = excluded
         .canonicalize()
@@ -135,9 +137,11 @@ fn load_dir(dir: &Path, excluded: &Path) -> Result<SourceTree, BuildError> {
         .into_iter()
         .filter_entry(|entry| {
             let name = entry.file_name().to_string_lossy();
+            let top = entry.depth() == 1;
             let skipped_name = entry.file_type().is_dir()
                 && (SKIPPED_DIRS.contains(&name.as_ref())
-                    || (skip_node_modules && entry.depth() == 1 && name == "node_modules"));
+                    || (top && skipped_top.contains(&name.as_ref()))
+                    || (skip_node_modules && top && name == "node_modules"));
             !skipped_name && entry.path() != excluded
         });
     let mut files = Vec::new();
@@ -226,14 +230,14 @@ fn is_executable(_entry: &walkdir::DirEntry) -> bool {
 }
 
 #[cfg(unix)]
-fn set_executable(path: &Path) -> Result<(), BuildError> {
+pub(crate) fn set_executable(path: &Path) -> Result<(), BuildError> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
         .map_err(BuildError::io("set permissions of", path))
 }
 
 #[cfg(not(unix))]
-fn set_executable(_path: &Path) -> Result<(), BuildError> {
+pub(crate) fn set_executable(_path: &Path) -> Result<(), BuildError> {
     Ok(())
 }
 
@@ -264,9 +268,24 @@ mod tests {
             std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
             std::fs::write(&path, file).expect("write");
         }
-        let tree = SourceTree::load_uri(owner(), ".", root, &root.join("out")).expect("load");
+        let tree = SourceTree::load_uri(owner(), ".", root, &root.join("out"), &[]).expect("load");
         let paths: Vec<&str> = tree.files.iter().map(|f| f.path.as_str()).collect();
         assert_eq!(paths, ["app.py", "pkg/mod.py"]);
+    }
+
+    #[test]
+    fn named_top_level_dirs_are_skipped_but_not_deeper_ones() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for file in ["Cargo.toml", "target/release/app", "src/target/x.rs"] {
+            let path = dir.path().join(file);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(&path, file).expect("write");
+        }
+        let excluded = dir.path().join(".esb");
+        let tree =
+            SourceTree::load_uri(owner(), ".", dir.path(), &excluded, &["target"]).expect("load");
+        let paths: Vec<&str> = tree.files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(paths, ["Cargo.toml", "src/target/x.rs"]);
     }
 
     #[test]
@@ -275,10 +294,10 @@ mod tests {
         std::fs::create_dir_all(dir.path().join("node_modules/x")).expect("mkdir");
         std::fs::write(dir.path().join("node_modules/x/i.js"), "").expect("write");
         let excluded = dir.path().join(".esb");
-        let tree = SourceTree::load_uri(owner(), ".", dir.path(), &excluded).expect("load");
+        let tree = SourceTree::load_uri(owner(), ".", dir.path(), &excluded, &[]).expect("load");
         assert!(tree.contains("node_modules/x/i.js"));
         std::fs::write(dir.path().join("package.json"), "{}").expect("write");
-        let tree = SourceTree::load_uri(owner(), ".", dir.path(), &excluded).expect("load");
+        let tree = SourceTree::load_uri(owner(), ".", dir.path(), &excluded, &[]).expect("load");
         assert!(!tree.contains("node_modules/x/i.js"));
     }
 
@@ -302,19 +321,19 @@ mod tests {
     fn s3_missing_and_non_zip_uris_are_clear_errors() {
         let dir = tempfile::tempdir().expect("tempdir");
         let excluded = dir.path().join(".esb");
-        let err = SourceTree::load_uri(owner(), "s3://bucket/code.zip", dir.path(), &excluded)
+        let err = SourceTree::load_uri(owner(), "s3://bucket/code.zip", dir.path(), &excluded, &[])
             .expect_err("s3");
         let text = err.to_string();
         assert!(
             text.contains("Fn") && text.contains("CodeUri s3://bucket/code.zip"),
             "{text}"
         );
-        let err =
-            SourceTree::load_uri(owner(), "missing/", dir.path(), &excluded).expect_err("missing");
+        let err = SourceTree::load_uri(owner(), "missing/", dir.path(), &excluded, &[])
+            .expect_err("missing");
         assert!(matches!(err, BuildError::MissingCode { .. }), "{err}");
         std::fs::write(dir.path().join("code.tar"), "x").expect("write");
-        let err =
-            SourceTree::load_uri(owner(), "code.tar", dir.path(), &excluded).expect_err("not zip");
+        let err = SourceTree::load_uri(owner(), "code.tar", dir.path(), &excluded, &[])
+            .expect_err("not zip");
         assert!(matches!(err, BuildError::NotZip { .. }), "{err}");
     }
 

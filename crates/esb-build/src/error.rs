@@ -162,6 +162,36 @@ pub enum BuildError {
         stderr_tail: String,
     },
 
+    #[error("{tool} failed for {target} ({status}):\n{stderr_tail}")]
+    #[diagnostic(
+        code(esb::build::compile),
+        help(
+            "fix the error above (`cargo build --release --locked` in the code directory shows it whole); a Cargo.lock must be checked in"
+        )
+    )]
+    Compile {
+        tool: String,
+        target: String,
+        status: String,
+        stderr_tail: String,
+    },
+
+    #[error("{target}: cannot choose the binary to run as bootstrap: {reason}")]
+    #[diagnostic(code(esb::build::compile))]
+    RustBinary { target: String, reason: String },
+
+    #[error(
+        "function {logical_id}: BuildMethod {build_method} needs CodeUri to be a directory holding a Cargo.toml"
+    )]
+    #[diagnostic(
+        code(esb::build::compile),
+        help("point CodeUri at the crate's directory (the one with Cargo.toml and Cargo.lock)")
+    )]
+    NotACrate {
+        logical_id: String,
+        build_method: String,
+    },
+
     #[error("cannot run {tool} for {target}: {error}")]
     #[diagnostic(
         code(esb::build::install),

@@ -1,7 +1,8 @@
 //! One function's build: its code read and hashed, its layers, Dockerfile and dependency
-//! install decided; then, when its fingerprint changed, `functions/<Name>/` rewritten.
+//! install (or, for `BuildMethod: rust-cargolambda`, compile) decided; then, when its
+//! fingerprint changed, `functions/<Name>/` rewritten.
 
-use esb_model::{Function, LayerRef, PackageType};
+use esb_model::{Architecture, Function, LayerRef, PackageType};
 use indexmap::IndexMap;
 
 use crate::code::{Owner, SourceTree};
@@ -9,7 +10,7 @@ use crate::deps::{Install, Tool};
 use crate::fingerprint::{self, Fingerprint};
 use crate::layers::{LayerPlan, remove_dir_if_present};
 use crate::layout::Layout;
-use crate::{BuildError, dockerfile};
+use crate::{BuildError, cargo, dockerfile};
 
 /// What every function's plan needs from the build around it.
 #[derive(Debug)]
@@ -40,6 +41,8 @@ pub struct ZipBuild {
     dockerfile: String,
     pub image: String,
     pub install: Option<Install>,
+    /// False for compiled functions: `task/` holds only what the compile produces.
+    copy_code: bool,
     pub fingerprint: String,
 }
 
@@ -66,6 +69,8 @@ impl<'a> FunctionPlan<'a> {
                 runtime: runtime.to_string(),
             }
         })?;
+        let compiled = function.build_method.as_deref() == Some(cargo::RUST_CARGOLAMBDA);
+        let skipped_top: &[&str] = if compiled { &cargo::SKIPPED_DIRS } else { &[] };
         let tree = match (&function.inline_code, &function.code_uri) {
             (Some(code), _) => SourceTree::inline(logical_id, runtime, code)?,
             (None, Some(uri)) => {
@@ -74,7 +79,13 @@ impl<'a> FunctionPlan<'a> {
                     property: "CodeUri",
                 };
                 let layout = ctx.layout;
-                SourceTree::load_uri(owner, uri, &layout.project_dir, &layout.output_dir)?
+                SourceTree::load_uri(
+                    owner,
+                    uri,
+                    &layout.project_dir,
+                    &layout.output_dir,
+                    skipped_top,
+                )?
             }
             (None, None) => {
                 return Err(BuildError::NoCode {
@@ -83,6 +94,14 @@ impl<'a> FunctionPlan<'a> {
             }
         };
         let mut warnings = Vec::new();
+        match function.build_method.as_deref() {
+            Some(_) if compiled => warnings.extend(architecture_warning(function)),
+            // SAM's default: the BuildMethod is the runtime, built like no BuildMethod.
+            Some(method) if method != runtime => warnings.push(format!(
+                "function {logical_id}: BuildMethod {method} is not built here; its code is copied as is"
+            )),
+            _ => {}
+        }
         let mut layers = Vec::new();
         for layer_ref in &function.layers {
             match layer_ref {
@@ -103,7 +122,17 @@ impl<'a> FunctionPlan<'a> {
             }
         }
         let task_dir = ctx.layout.task_dir(&function.name);
-        let tool = if runtime.starts_with("python") && tree.contains("requirements.txt") {
+        let tool = if compiled {
+            if tree.origin_dir.is_none() || !tree.contains("Cargo.toml") {
+                return Err(BuildError::NotACrate {
+                    logical_id: logical_id.clone(),
+                    build_method: cargo::RUST_CARGOLAMBDA.to_string(),
+                });
+            }
+            Some(Tool::Cargo {
+                target_dir: ctx.layout.cargo_target_dir(),
+            })
+        } else if runtime.starts_with("python") && tree.contains("requirements.txt") {
             Some(Tool::Pip)
         } else if runtime.starts_with("nodejs") && tree.contains("package.json") {
             Some(Tool::Npm)
@@ -112,11 +141,11 @@ impl<'a> FunctionPlan<'a> {
         };
         let install = tool.map(|tool| Install {
             target: format!("function {logical_id}"),
-            tool,
-            cwd: match (tool, &tree.origin_dir) {
-                (Tool::Pip, Some(origin)) => origin.clone(),
+            cwd: match (&tool, &tree.origin_dir) {
+                (Tool::Pip | Tool::Cargo { .. }, Some(origin)) => origin.clone(),
                 _ => task_dir.clone(),
             },
+            tool,
             into: task_dir,
         });
         let image = dockerfile::image_name(ctx.stack_name, &function.name, ctx.tag);
@@ -137,12 +166,35 @@ impl<'a> FunctionPlan<'a> {
                 dockerfile,
                 image,
                 install,
+                copy_code: !compiled,
                 fingerprint: hash.finish(),
             }),
             warnings,
             stale: false,
         })
     }
+}
+
+/// Cargo builds for this machine: say so when the template asks for another architecture.
+fn architecture_warning(function: &Function) -> Option<String> {
+    let wanted = function
+        .architectures
+        .first()
+        .copied()
+        .unwrap_or(Architecture::X86_64);
+    let host = std::env::consts::ARCH;
+    let same = matches!(
+        (wanted, host),
+        (Architecture::X86_64, "x86_64") | (Architecture::Arm64, "aarch64")
+    );
+    (!same).then(|| {
+        format!(
+            "function {}: Architectures is {} but cargo builds for this machine ({host}); the bootstrap runs here, not in a {} image",
+            function.logical_id,
+            wanted.as_str(),
+            wanted.as_str()
+        )
+    })
 }
 
 impl ZipBuild {
@@ -165,7 +217,9 @@ impl ZipBuild {
         for path in [&task, &opt] {
             std::fs::create_dir_all(path).map_err(BuildError::io("create", path))?;
         }
-        self.tree.write_to(&task)?;
+        if self.copy_code {
+            self.tree.write_to(&task)?;
+        }
         for &index in &self.layers {
             layers[index].merge_into(&opt)?;
         }

@@ -43,6 +43,7 @@ impl<'a> LayerPlan<'a> {
             &layer.content_uri,
             &layout.project_dir,
             &layout.output_dir,
+            &[],
         )?;
         let method = layer.build_method.as_deref().unwrap_or_default();
         let (subdir, tool, warning) = if method.starts_with("python") {
@@ -70,11 +71,11 @@ impl<'a> LayerPlan<'a> {
         let target_dir = subdir.map_or_else(|| content_dir.clone(), |sub| content_dir.join(sub));
         let install = tool.map(|tool| Install {
             target: format!("layer {}", layer.logical_id),
-            tool,
-            cwd: match (tool, &tree.origin_dir) {
+            cwd: match (&tool, &tree.origin_dir) {
                 (Tool::Pip, Some(origin)) => origin.clone(),
                 _ => target_dir.clone(),
             },
+            tool,
             into: target_dir,
         });
         let mut hash = Fingerprint::default();

@@ -67,6 +67,12 @@ impl Layout {
         self.layers_dir().join(logical_id).join("opt")
     }
 
+    /// `cache/cargo-target`: `CARGO_TARGET_DIR` for every Rust function of the project, kept
+    /// between builds so recompiles are incremental and the code directory stays clean.
+    pub fn cargo_target_dir(&self) -> PathBuf {
+        self.output_dir.join("cache").join("cargo-target")
+    }
+
     /// `path` relative to the project directory with `/` separators, as artifacts record it.
     pub fn relative(&self, path: &Path) -> String {
         relative_path(path, &self.project_dir)

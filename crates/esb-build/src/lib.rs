@@ -4,8 +4,9 @@
 //! `config/{functions,routing,resources}.yml` and, per function, `functions/<Name>/task`
 //! (`/var/task`), `opt` (`/opt`: its layers in order) and a `Dockerfile`, skipping functions
 //! whose fingerprint is unchanged. Code is read once, hashed and written in parallel;
-//! dependency installs run a few at a time behind a progress bar.
+//! dependency installs and Rust compiles run a few at a time behind a progress bar.
 
+mod cargo;
 mod code;
 mod config;
 mod deps;

@@ -445,3 +445,102 @@ fn a_python_layer_with_build_method_gets_its_requirements_in_opt_python() {
     assert!(opt.join("six.py").is_file());
     assert!(opt.join("helpers.py").is_file());
 }
+
+#[test]
+fn an_unknown_build_method_warns_and_copies_the_code() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    put(dir.path(), "fn/index.js", "exports.handler = 1;\n");
+    let mut bundled = function("Bundled", "nodejs20.x", "fn");
+    bundled.build_method = Some("esbuild".into());
+    let mut same = function("Same", "nodejs20.x", "fn");
+    same.build_method = Some("nodejs20.x".into());
+    let project = Project {
+        functions: vec![bundled, same],
+        ..Project::default()
+    };
+    let report = build_in(dir.path(), project, BuildOptions::default());
+    assert_eq!(
+        report.warnings,
+        ["function Bundled: BuildMethod esbuild is not built here; its code is copied as is"]
+    );
+    let esb = dir.path().join(".esb/functions");
+    assert!(esb.join("Bundled/task/index.js").is_file());
+    assert!(esb.join("Same/task/index.js").is_file());
+}
+
+fn rust_function(logical_id: &str, code_uri: &str) -> Function {
+    let mut rust = function(logical_id, "provided.al2023", code_uri);
+    rust.handler = Some("bootstrap".into());
+    rust.build_method = Some("rust-cargolambda".into());
+    rust
+}
+
+#[test]
+fn a_rust_function_needs_a_crate_directory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("code.zip"),
+        zip_bytes(&[("bootstrap", "x")]),
+    )
+    .expect("zip");
+    put(dir.path(), "empty/README", "");
+    for uri in ["code.zip", "empty"] {
+        let project = Project {
+            functions: vec![rust_function("Rusty", uri)],
+            ..Project::default()
+        };
+        let err = build_resolved(&resolved(dir.path(), project), &BuildOptions::default())
+            .expect_err("not a crate");
+        assert!(matches!(err, BuildError::NotACrate { .. }), "{err}");
+        assert!(err.to_string().contains("Rusty"), "{err}");
+    }
+}
+
+/// Needs cargo (no network: the crate has no dependencies).
+#[test]
+fn a_failing_cargo_build_names_the_function_and_shows_the_compiler_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    put(
+        dir.path(),
+        "app/Cargo.toml",
+        "[package]\nname = \"broken\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+    );
+    put(
+        dir.path(),
+        "app/src/main.rs",
+        "fn main() { let x: u32 = \"no\"; }\n",
+    );
+    let project = Project {
+        functions: vec![rust_function("Broken", "app")],
+        ..Project::default()
+    };
+    // No Cargo.lock: --locked refuses to create one.
+    let err = build_resolved(
+        &resolved(dir.path(), project.clone()),
+        &BuildOptions::default(),
+    )
+    .expect_err("no lock file");
+    let text = err.to_string();
+    assert!(matches!(err, BuildError::Compile { .. }), "{text}");
+    assert!(
+        text.contains("function Broken") && text.contains("--locked"),
+        "{text}"
+    );
+
+    put(
+        dir.path(),
+        "app/Cargo.lock",
+        "version = 4\n\n[[package]]\nname = \"broken\"\nversion = \"0.1.0\"\n",
+    );
+    let err = build_resolved(&resolved(dir.path(), project), &BuildOptions::default())
+        .expect_err("type error");
+    let text = err.to_string();
+    assert!(
+        text.contains("function Broken") && text.contains("mismatched types"),
+        "{text}"
+    );
+    assert!(
+        dir.path().join(".esb/cache/cargo-target").is_dir(),
+        "cargo builds under the output dir"
+    );
+}

@@ -13,11 +13,11 @@ fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// Copies an example's sources (not its `.esb/`) into a fresh temporary project.
+/// Copies an example's sources (not its `.esb/` or a cargo `target/`) into a fresh temporary project.
 fn copy_project(from: &Path, to: &Path) {
     for entry in walkdir::WalkDir::new(from)
         .into_iter()
-        .filter_entry(|e| e.file_name() != ".esb")
+        .filter_entry(|e| e.file_name() != ".esb" && e.file_name() != "target")
     {
         let entry = entry.expect("walk example");
         let target = to.join(entry.path().strip_prefix(from).expect("inside example"));
@@ -29,10 +29,27 @@ fn copy_project(from: &Path, to: &Path) {
     }
 }
 
+/// Points a Rust example's cargo target directory at the one `tests/rust_build.rs` keeps
+/// between runs, so the golden test does not compile it cold every time.
+#[cfg(unix)]
+fn share_cargo_target_dir(project: &Path) {
+    let shared = Path::new(env!("CARGO_TARGET_TMPDIR")).join("hello-rust-cargo-target");
+    std::fs::create_dir_all(&shared).expect("mkdir shared target");
+    let cache = project.join(".esb/cache");
+    std::fs::create_dir_all(&cache).expect("mkdir cache");
+    std::os::unix::fs::symlink(&shared, cache.join("cargo-target")).expect("symlink");
+}
+
+#[cfg(not(unix))]
+fn share_cargo_target_dir(_project: &Path) {}
+
 fn check_example(name: &str) {
     let example = repo_root().join("examples").join(name);
     let project = tempfile::tempdir().expect("temp dir");
     copy_project(&example, project.path());
+    if name.contains("rust") {
+        share_cargo_target_dir(project.path());
+    }
     build(&BuildRequest {
         template: project.path().join("template.yaml"),
         parameter_overrides: Default::default(),
@@ -71,4 +88,10 @@ fn check_example(name: &str) {
 #[test]
 fn hello_python_artifacts_match_golden_files() {
     check_example("hello-python");
+}
+
+/// Needs cargo and crates.io (or a warm cargo registry cache): the function is compiled.
+#[test]
+fn hello_rust_artifacts_match_golden_files() {
+    check_example("hello-rust");
 }
