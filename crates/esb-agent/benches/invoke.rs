@@ -1,6 +1,6 @@
 //! Invoke latency through the process driver with AWS's runtime interface clients:
-//! cold start to first response, warm invoke latency (p50/p99) on one worker, and throughput
-//! with two warm workers. Bounded: fixed counts, and every phase stops after 20 s.
+//! cold start to first response, then through the warm pool: invoke latency (p50/p99) with
+//! one caller, and throughput with two callers on two warm workers. Bounded: fixed counts, and every phase stops after 20 s.
 //!
 //! `cargo bench -p esb-agent --bench invoke` (Python fixture); set `ESB_BENCH_BOOTSTRAP` to a
 //! `provided.al2023` task directory holding a `bootstrap` to measure a Rust function too.
@@ -13,12 +13,15 @@ use bytes::Bytes;
 use esb_agent::environment::{Credentials, Endpoints};
 use esb_agent::logs::{LogLine, LogSink};
 use esb_agent::runtimes::{Runtime, RuntimeClients, launch_command};
-use esb_agent::{InvokeInput, ProcessWorker, WorkerSpec};
+use esb_agent::{InvokeInput, Invoker, InvokerConfig, ProcessWorker, WorkerSpec};
 use esb_model::{Architecture, Function, PackageType};
 
 const COLD_STARTS: usize = 20;
 const WARM_INVOKES: usize = 5_000;
 const PHASE_LIMIT: Duration = Duration::from_secs(20);
+
+/// A small API Gateway REST event, as the gateway would send.
+const EVENT: &str = r#"{"resource":"/hello","path":"/hello","httpMethod":"GET","headers":{},"multiValueHeaders":{},"queryStringParameters":{"name":"bench"},"multiValueQueryStringParameters":{"name":["bench"]},"pathParameters":null,"stageVariables":null,"requestContext":{"accountId":"123456789012","resourceId":"abc123","stage":"Prod","requestId":"r","identity":{"sourceIp":"127.0.0.1"},"resourcePath":"/hello","httpMethod":"GET","apiId":"local"},"body":null,"isBase64Encoded":false}"#;
 
 struct Discard;
 
@@ -76,7 +79,7 @@ fn spec(runtime: &str, handler: &str, task_root: &Path) -> Arc<WorkerSpec> {
 fn input(n: usize) -> InvokeInput {
     InvokeInput {
         request_id: format!("bench-{n}"),
-        payload: Bytes::from_static(b"{\"hello\":\"world\"}"),
+        payload: Bytes::from_static(EVENT.as_bytes()),
         trace_id: None,
         client_context: None,
         cognito_identity: None,
@@ -108,17 +111,26 @@ async fn measure(label: &str, spec: Arc<WorkerSpec>) {
             .expect("start");
         let result = worker.invoke(input(n)).await.expect("invoke");
         cold.push(started.elapsed());
+        assert!(
+            result.function_error.is_none(),
+            "{label}: {:?}",
+            result.payload
+        );
         init.extend(result.init_duration);
         worker.shutdown().await;
     }
     cold.sort();
     init.sort();
 
-    // Warm latency on one worker.
-    let worker = ProcessWorker::start(Arc::clone(&spec), Arc::clone(&sink))
-        .await
-        .expect("start");
-    let _ = worker.invoke(input(0)).await.expect("warm up");
+    // Warm latency through the pool: one caller, so one warm worker serves every call.
+    let mut pooled = (*spec).clone();
+    pooled.function.reserved_concurrency = Some(2);
+    let invoker = Arc::new(Invoker::new(
+        vec![Arc::new(pooled)],
+        Arc::clone(&sink),
+        &InvokerConfig::default(),
+    ));
+    let _ = invoker.invoke("bench", input(0)).await.expect("warm up");
     let mut warm = Vec::with_capacity(WARM_INVOKES);
     let phase = Instant::now();
     for n in 0..WARM_INVOKES {
@@ -126,28 +138,23 @@ async fn measure(label: &str, spec: Arc<WorkerSpec>) {
             break;
         }
         let started = Instant::now();
-        let _ = worker.invoke(input(n)).await.expect("invoke");
+        let _ = invoker.invoke("bench", input(n)).await.expect("invoke");
         warm.push(started.elapsed());
     }
-    worker.shutdown().await;
     warm.sort();
 
-    // Throughput with two warm workers driven concurrently.
+    // Throughput: two callers through the pool, two warm workers.
     let mut tasks = Vec::new();
     let phase = Instant::now();
     for _ in 0..2 {
-        let spec = Arc::clone(&spec);
-        let sink = Arc::clone(&sink);
+        let invoker = Arc::clone(&invoker);
         tasks.push(tokio::spawn(async move {
-            let worker = ProcessWorker::start(spec, sink).await.expect("start");
-            let _ = worker.invoke(input(0)).await.expect("warm up");
             let mut done = 0usize;
             let started = Instant::now();
             while done < WARM_INVOKES && started.elapsed() < PHASE_LIMIT {
-                let _ = worker.invoke(input(done)).await.expect("invoke");
+                let _ = invoker.invoke("bench", input(done)).await.expect("invoke");
                 done += 1;
             }
-            worker.shutdown().await;
             done
         }));
     }
@@ -156,10 +163,11 @@ async fn measure(label: &str, spec: Arc<WorkerSpec>) {
         total += task.await.expect("task");
     }
     let throughput = total as f64 / phase.elapsed().as_secs_f64();
+    invoker.shutdown().await;
 
     println!(
         "{label}: cold start to first response p50 {:.1} ms (init p50 {:.1} ms, {} runs); \
-         warm invoke p50 {:.0} µs p99 {:.0} µs ({} invokes); 2 warm workers {:.0} invokes/s",
+         pool warm invoke p50 {:.0} µs p99 {:.0} µs ({} invokes); 2 callers, 2 warm workers {:.0} invokes/s",
         percentile(&cold, 0.5).as_secs_f64() * 1e3,
         percentile(&init, 0.5).as_secs_f64() * 1e3,
         cold.len(),

@@ -27,7 +27,7 @@ pub use outcome::{FunctionError, InvokeResult};
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Everything needed to start workers of one function; shared by all its workers.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct WorkerSpec {
     pub function: Function,
     pub arn: String,

@@ -166,6 +166,8 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stop_rx: watch::R
                     tokio::time::sleep(std::time::Duration::from_millis(10)).await;
                     continue;
                 };
+                // Small request/response pairs on loopback: send each at once.
+                let _ = stream.set_nodelay(true);
                 let shared = Arc::clone(&shared);
                 connections.spawn(async move {
                     let service = hyper::service::service_fn(move |req| {
