@@ -83,3 +83,30 @@ fn hello_node_answers() {
     );
     assert_eq!(body["message"], "Hello, node!");
 }
+
+/// Keeps the example's cargo target directory between runs (as the esb-build golden test
+/// does), so the Rust example is not compiled cold every time.
+fn share_cargo_target_dir(project: &Path) {
+    let shared = Path::new(env!("CARGO_TARGET_TMPDIR")).join("hello-rust-cargo-target");
+    std::fs::create_dir_all(&shared).expect("mkdir shared target");
+    let cache = project.join(".esb/cache");
+    std::fs::create_dir_all(&cache).expect("mkdir cache");
+    std::os::unix::fs::symlink(&shared, cache.join("cargo-target")).expect("symlink");
+}
+
+#[test]
+fn hello_rust_answers_through_lambda_runtime() {
+    let dir = example("hello-rust");
+    share_cargo_target_dir(dir.path());
+    let event = r#"{"resource":"/hello","path":"/hello","httpMethod":"GET","headers":{},
+        "multiValueHeaders":{},"queryStringParameters":{"name":"ferris"},
+        "multiValueQueryStringParameters":{"name":["ferris"]},"pathParameters":null,
+        "stageVariables":null,"requestContext":{"accountId":"123456789012","resourceId":"r",
+        "stage":"Prod","requestId":"id","identity":{"sourceIp":"127.0.0.1"},
+        "resourcePath":"/hello","httpMethod":"GET","apiId":"local"},"body":null,
+        "isBase64Encoded":false}"#;
+    let body = invoke(dir.path(), "HelloRustFunction", event);
+    assert_eq!(body["message"], "hello from rust");
+    assert_eq!(body["name"], "ferris");
+    assert_eq!(body["path"], "/hello");
+}
