@@ -242,8 +242,32 @@ async fn a_killed_worker_is_replaced() {
     )
     .expect("kill -9");
     eventually("the killed worker is gone", || !alive(first)).await;
+    // The janitor (every 100 ms here) drops the dead idle worker once its exit is recorded.
+    eventually("the pool drops the dead worker", || invoker.stats()[0].1.total() == 0).await;
     let second = pid(&invoker, 0.0).await;
     assert_ne!(second, first);
     invoker.shutdown().await;
     eventually("no process left after shutdown", || !alive(second)).await;
+}
+
+#[tokio::test]
+async fn a_timed_out_worker_is_replaced_by_the_next_invocation() {
+    let mut short = (*spec(None, None).await).clone();
+    short.function.timeout = 1;
+    let invoker = Invoker::new(vec![Arc::new(short)], Arc::new(Discard), &config());
+    let timed_out =
+        tokio::time::timeout(Duration::from_secs(30), invoker.invoke("pids", input(20.0)))
+            .await
+            .expect("in time")
+            .expect("invoked");
+    let error: serde_json::Value = serde_json::from_slice(&timed_out.payload).expect("json");
+    assert_eq!(error["errorType"], "Sandbox.Timedout");
+    let recovered = pid(&invoker, 0.0).await;
+    assert!(alive(recovered), "a fresh worker answers after the timeout");
+    assert_eq!(
+        invoker.stats()[0].1.total(),
+        1,
+        "the timed-out worker is gone"
+    );
+    invoker.shutdown().await;
 }
