@@ -1,6 +1,8 @@
 //! The invoke lifecycle shared by every front end (`esb invoke`, the gateway, the Invoke
 //! API): find the function's pool, lease a warm worker (or start one), invoke, then return the
-//! worker to the pool, or discard it when the invocation left it dead.
+//! worker to the pool, or discard it when the invocation left it dead. The result is returned
+//! as soon as the runtime answers; the worker stays leased until a streamed body has ended and
+//! the function's extensions are done with the invocation.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -12,7 +14,9 @@ use esb_pool::{
 };
 
 use crate::logs::LogSink;
-use crate::process::{InvokeInput, InvokeResult, ProcessWorker, WorkerError, WorkerSpec};
+use crate::process::{
+    BodyStream, InvokeInput, InvokeResult, ProcessWorker, WorkerError, WorkerSpec,
+};
 
 /// Pool settings every function gets unless its template says otherwise.
 #[derive(Debug, Clone)]
@@ -146,6 +150,11 @@ impl Invoker {
         })
     }
 
+    /// Whether `function` (a name or logical id) is one of this invoker's functions.
+    pub fn has_function(&self, function: &str) -> bool {
+        self.pool(function).is_some()
+    }
+
     /// Starts every function's provisioned workers ahead of traffic.
     pub async fn prewarm(&self) -> Result<(), InvokeError> {
         for pool in self.pools.values() {
@@ -184,20 +193,28 @@ impl Invoker {
             // this invocation, so its REPORT line carries no Init Duration, as on AWS.
             let _ = lease.worker().take_init_duration();
         }
-        match lease.worker().invoke(input).await {
-            Ok(result) if result.reusable => {
-                lease.release();
-                Ok(result)
-            }
-            Ok(result) => {
-                lease.discard();
-                Ok(result)
-            }
+        let mut result = match lease.worker().invoke(input).await {
+            Ok(result) => result,
             Err(error) => {
                 lease.discard();
-                Err(error.into())
+                return Err(error.into());
             }
+        };
+        let reusable = result.reusable;
+        let ended = result.stream.as_mut().map(BodyStream::ended);
+        if ended.is_none() && !lease.worker().has_invoke_extensions() {
+            give_back(lease, reusable);
+            return Ok(result);
         }
+        tokio::spawn(async move {
+            if let Some(ended) = ended {
+                // Completes with the stream, or when the caller drops it.
+                let _ = ended.await;
+            }
+            lease.worker().settle().await;
+            give_back(lease, reusable);
+        });
+        Ok(result)
     }
 
     /// Pool sizes per function, for status and metrics.
@@ -216,5 +233,14 @@ impl Invoker {
         for pool in self.pools.values() {
             pool.shutdown().await;
         }
+    }
+}
+
+/// Returns a worker to its pool, or discards it when the invocation left it unusable.
+fn give_back(lease: esb_pool::Lease<ProcessWorkerFactory>, reusable: bool) {
+    if reusable && lease.worker().is_alive() {
+        lease.release();
+    } else {
+        lease.discard();
     }
 }

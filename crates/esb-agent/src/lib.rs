@@ -16,6 +16,8 @@ pub mod runtimes;
 
 pub use invoker::{InvokeError, Invoker, InvokerConfig};
 pub use process::{
-    FunctionError, InvokeInput, InvokeResult, ProcessWorker, WorkerError, WorkerSpec,
+    BodyStream, FunctionError, InvokeInput, InvokeResult, ProcessWorker, WorkerError, WorkerSpec,
 };
-pub use runtime_api::{Invocation, InvocationOutcome, RuntimeApi, RuntimeApiError};
+pub use runtime_api::{
+    Invocation, InvocationOutcome, ResponseStream, RuntimeApi, RuntimeApiError, StreamError,
+};

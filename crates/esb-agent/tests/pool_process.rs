@@ -243,7 +243,10 @@ async fn a_killed_worker_is_replaced() {
     .expect("kill -9");
     eventually("the killed worker is gone", || !alive(first)).await;
     // The janitor (every 100 ms here) drops the dead idle worker once its exit is recorded.
-    eventually("the pool drops the dead worker", || invoker.stats()[0].1.total() == 0).await;
+    eventually("the pool drops the dead worker", || {
+        invoker.stats()[0].1.total() == 0
+    })
+    .await;
     let second = pid(&invoker, 0.0).await;
     assert_ne!(second, first);
     invoker.shutdown().await;

@@ -116,7 +116,7 @@ async fn start(handler: &str, timeout: u32) -> (ProcessWorker, Arc<Collected>) {
     (worker, logs)
 }
 
-fn json(bytes: &Bytes) -> serde_json::Value {
+fn json(bytes: &[u8]) -> serde_json::Value {
     serde_json::from_slice(bytes).expect("json payload")
 }
 
@@ -238,7 +238,10 @@ async fn crash_is_runtime_exit_error() {
     );
     assert!(!result.reusable);
     assert!(!worker.is_alive());
-    worker.shutdown().await;
+    // The kill reached the extension too (shutdown waits for every process to end).
+    tokio::time::timeout(LIMIT, worker.shutdown())
+        .await
+        .expect("every process ended");
 }
 
 #[tokio::test]
@@ -275,7 +278,12 @@ async fn boto3_is_preinstalled_like_the_managed_runtime() {
         .await
         .expect("in time")
         .expect("invoked");
-    assert_eq!(result.function_error, None, "{:?}", result.payload);
+    assert_eq!(
+        result.function_error,
+        None,
+        "{:?}",
+        String::from_utf8_lossy(&result.payload)
+    );
     worker.shutdown().await;
 }
 
@@ -324,4 +332,199 @@ async fn each_worker_has_its_own_temporary_directory() {
         !a_dir.exists(),
         "the worker's temporary directory goes with it"
     );
+}
+
+/// A spec whose opt dir holds the `recorder` extension, writing to `record`.
+fn spec_with_extension(handler: &str, record: &Path) -> Arc<WorkerSpec> {
+    let mut spec = (*spec(handler, 3)).clone();
+    spec.opt_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/opt-with-extension");
+    spec.env_overrides
+        .insert("RECORDER_FILE".into(), record.display().to_string());
+    Arc::new(spec)
+}
+
+fn recorded(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test]
+async fn an_external_extension_sees_every_invoke_and_the_shutdown() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let record = dir.path().join("events.txt");
+    let spec = tokio::task::spawn_blocking({
+        let record = record.clone();
+        move || spec_with_extension("handlers.ok", &record)
+    })
+    .await
+    .expect("spec");
+    let logs = Arc::new(Collected::default());
+    let worker = tokio::time::timeout(LIMIT, ProcessWorker::start(spec, logs.clone()))
+        .await
+        .expect("start in time")
+        .expect("started");
+    assert!(worker.is_alive(), "{:?}", logs.texts());
+    assert!(worker.has_invoke_extensions());
+    for id in ["r1", "r2"] {
+        let result = tokio::time::timeout(LIMIT, worker.invoke(input(id, "{}")))
+            .await
+            .expect("in time")
+            .expect("invoked");
+        assert_eq!(result.function_error, None);
+        assert_eq!(json(&result.payload)["request_id"], id);
+    }
+    tokio::time::timeout(LIMIT, worker.settle())
+        .await
+        .expect("extensions done in time");
+    assert!(worker.is_alive());
+    tokio::time::timeout(LIMIT, worker.shutdown())
+        .await
+        .expect("shut down in time");
+    assert_eq!(
+        recorded(&record),
+        [
+            "REGISTERED fixture",
+            "INVOKE r1",
+            "INVOKE r2",
+            "SHUTDOWN spindown"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_pool_returns_the_result_at_once_but_waits_for_extensions() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let record = dir.path().join("events.txt");
+    let spec = tokio::task::spawn_blocking({
+        let record = record.clone();
+        move || {
+            let mut spec = (*spec_with_extension("handlers.ok", &record)).clone();
+            spec.env_overrides
+                .insert("RECORDER_DELAY".into(), "0.8".into());
+            spec.function.reserved_concurrency = Some(1);
+            Arc::new(spec)
+        }
+    })
+    .await
+    .expect("spec");
+    let invoker = esb_agent::Invoker::new(
+        vec![spec],
+        Arc::new(Collected::default()),
+        &esb_agent::InvokerConfig::default(),
+    );
+    let first = tokio::time::timeout(LIMIT, invoker.invoke("fixture", input("p1", "{}")))
+        .await
+        .expect("in time")
+        .expect("invoked");
+    assert_eq!(json(&first.payload)["request_id"], "p1");
+    let stats = invoker.stats()[0].1;
+    assert_eq!(
+        (stats.busy, stats.idle),
+        (1, 0),
+        "leased while the extension works"
+    );
+    let released = tokio::time::timeout(LIMIT, async {
+        while invoker.stats()[0].1.idle != 1 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert!(released.is_ok(), "released once the extension is done");
+    let second = tokio::time::timeout(LIMIT, invoker.invoke("fixture", input("p2", "{}")))
+        .await
+        .expect("in time")
+        .expect("invoked");
+    assert_eq!(
+        json(&second.payload)["init_count"],
+        1,
+        "the same warm worker"
+    );
+    let released = tokio::time::timeout(LIMIT, async {
+        while invoker.stats()[0].1.idle != 1 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert!(released.is_ok());
+    invoker.shutdown().await;
+    assert_eq!(
+        recorded(&record),
+        [
+            "REGISTERED fixture",
+            "INVOKE p1",
+            "INVOKE p2",
+            "SHUTDOWN spindown"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_extension_past_the_function_timeout_kills_the_worker() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let record = dir.path().join("events.txt");
+    let spec = tokio::task::spawn_blocking({
+        let record = record.clone();
+        move || {
+            let mut spec = (*spec_with_extension("handlers.ok", &record)).clone();
+            spec.env_overrides
+                .insert("RECORDER_DELAY".into(), "30".into());
+            spec.function.timeout = 1;
+            Arc::new(spec)
+        }
+    })
+    .await
+    .expect("spec");
+    let worker = tokio::time::timeout(
+        LIMIT,
+        ProcessWorker::start(spec, Arc::new(Collected::default())),
+    )
+    .await
+    .expect("start in time")
+    .expect("started");
+    let result = tokio::time::timeout(LIMIT, worker.invoke(input("k1", "{}")))
+        .await
+        .expect("in time")
+        .expect("invoked");
+    assert_eq!(result.function_error, None, "the result comes first");
+    tokio::time::timeout(LIMIT, worker.settle())
+        .await
+        .expect("bounded by the function timeout");
+    assert!(!worker.is_alive());
+    // The kill reached the extension too (shutdown waits for every process to end).
+    tokio::time::timeout(LIMIT, worker.shutdown())
+        .await
+        .expect("every process ended");
+}
+
+#[tokio::test]
+async fn an_extension_dying_during_init_fails_the_environment() {
+    let spec = tokio::task::spawn_blocking(|| {
+        let mut spec = (*spec("handlers.ok", 3)).clone();
+        spec.opt_dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/opt-with-crashing-extension");
+        Arc::new(spec)
+    })
+    .await
+    .expect("spec");
+    let worker = tokio::time::timeout(
+        LIMIT,
+        ProcessWorker::start(spec, Arc::new(Collected::default())),
+    )
+    .await
+    .expect("start in time")
+    .expect("started");
+    assert!(!worker.is_alive());
+    let result = tokio::time::timeout(LIMIT, worker.invoke(input("x1", "{}")))
+        .await
+        .expect("in time")
+        .expect("invoked");
+    assert_eq!(result.function_error, Some(FunctionError::Unhandled));
+    assert_eq!(json(&result.payload)["errorType"], "Extension.Crash");
+    assert!(!result.reusable);
+    tokio::time::timeout(LIMIT, worker.shutdown())
+        .await
+        .expect("shut down in time");
 }

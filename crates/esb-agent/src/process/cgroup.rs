@@ -44,6 +44,13 @@ impl WorkerCgroup {
         }
     }
 
+    /// Moves another process of the worker into its cgroup(s), best effort.
+    pub(crate) fn add(&self, pid: u32) {
+        for dir in &self.dirs {
+            let _ = std::fs::write(dir.join("cgroup.procs"), pid.to_string());
+        }
+    }
+
     /// Whether the kernel killed a process of this worker for exceeding its memory limit.
     pub(crate) fn oom_killed(&self) -> bool {
         let Some(path) = &self.oom_events else {

@@ -1,5 +1,6 @@
-//! The worker's child process: spawned in its own process group with exactly the Lambda
-//! environment, its stdout/stderr read line by line into the worker's log, its exit watched.
+//! A worker's child process (the runtime or an extension): spawned in the worker's process
+//! group with exactly the Lambda environment, its stdout/stderr read line by line into the
+//! worker's log, its exit watched.
 
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
@@ -42,10 +43,12 @@ impl std::fmt::Display for Exit {
 #[derive(Debug)]
 pub(crate) struct Child {
     pid: u32,
+    /// The process group it runs in: the worker's.
+    pgid: u32,
     exit: watch::Receiver<Option<Exit>>,
     cgroup: Option<WorkerCgroup>,
-    /// The worker's own temporary directory (`TMPDIR`), removed with the worker.
-    tmp_dir: PathBuf,
+    /// The worker's own temporary directory (`TMPDIR`), removed with the worker's runtime.
+    tmp_dir: Option<PathBuf>,
 }
 
 /// How to start one worker process.
@@ -53,8 +56,13 @@ pub(crate) struct SpawnRequest<'a> {
     pub worker_id: &'a str,
     pub memory_mb: u32,
     pub launch: &'a LaunchCommand,
-    pub task_root: &'a Path,
+    /// The working directory: the task root for the runtime, the opt dir for an extension.
+    pub cwd: &'a Path,
     pub environment: Vec<(String, String)>,
+    /// The process group to join; `None` starts a new one.
+    pub group: Option<u32>,
+    /// Whether this process owns the worker's cgroup and `TMPDIR` (the runtime does).
+    pub owner: bool,
 }
 
 impl Child {
@@ -63,33 +71,48 @@ impl Child {
             worker_id,
             memory_mb,
             launch,
-            task_root,
+            cwd,
             environment,
+            group,
+            owner,
         } = request;
         // Each environment has its own /tmp on Lambda; here, its own TMPDIR.
         let tmp_dir = std::env::temp_dir().join(format!("esb-worker-{worker_id}"));
         std::fs::create_dir_all(&tmp_dir)
             .map_err(|e| format!("cannot create {}: {e}", tmp_dir.display()))?;
-        let mut command = tokio::process::Command::new(&launch.program);
-        command
-            .args(&launch.args)
-            .current_dir(task_root)
-            .env_clear()
-            .env("TMPDIR", &tmp_dir)
-            .envs(environment)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            // Its own group, so a kill reaches whatever the runtime started too.
-            .process_group(0)
-            .kill_on_drop(true);
-        let mut child = command
-            .spawn()
-            .map_err(|e| format!("cannot run {}: {e}", launch.program.display()))?;
+        let command = |group: u32| {
+            let mut command = tokio::process::Command::new(&launch.program);
+            command
+                .args(&launch.args)
+                .current_dir(cwd)
+                .env_clear()
+                .env("TMPDIR", &tmp_dir)
+                .envs(environment.iter().cloned())
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                // The worker's own group, so a kill reaches every process of it.
+                .process_group(group as i32)
+                .kill_on_drop(true);
+            command
+        };
+        // Joining fails when every member of the group has gone: then start a new one.
+        let (mut child, joined) = match group.map(|group| (command(group).spawn(), group)) {
+            Some((Ok(child), group)) => (child, Some(group)),
+            _ => (
+                command(0)
+                    .spawn()
+                    .map_err(|e| format!("cannot run {}: {e}", launch.program.display()))?,
+                None,
+            ),
+        };
         let pid = child
             .id()
             .ok_or_else(|| "the process exited before it could be watched".to_string())?;
-        let cgroup = WorkerCgroup::apply(worker_id, memory_mb, pid);
+        let pgid = joined.unwrap_or(pid);
+        let cgroup = owner
+            .then(|| WorkerCgroup::apply(worker_id, memory_mb, pid))
+            .flatten();
         if let Some(stdout) = child.stdout.take() {
             tokio::spawn(pump(stdout, LogSource::Stdout, Arc::clone(&log)));
         }
@@ -113,10 +136,28 @@ impl Child {
         });
         Ok(Child {
             pid,
+            pgid,
             exit,
             cgroup,
-            tmp_dir,
+            tmp_dir: owner.then_some(tmp_dir),
         })
+    }
+
+    /// The process group, for the next process of the same worker to join.
+    pub(crate) fn pgid(&self) -> u32 {
+        self.pgid
+    }
+
+    /// Moves another process of the worker (an extension) into this one's cgroup.
+    pub(crate) fn adopt(&self, other: &Child) {
+        if let Some(cgroup) = &self.cgroup {
+            cgroup.add(other.pid);
+        }
+    }
+
+    /// A receiver of the exit, for waiting on several processes at once.
+    pub(crate) fn exit_watch(&self) -> watch::Receiver<Option<Exit>> {
+        self.exit.clone()
     }
 
     /// How the process ended, if it has.
@@ -139,13 +180,14 @@ impl Child {
         }
     }
 
-    /// SIGKILL to the whole process group; the exit watcher records the end.
+    /// SIGKILL to the whole process group (while this process is alive, the group id cannot
+    /// have been reused); the exit watcher records the end.
     pub(crate) fn kill(&self) {
         if self.exit().is_some() {
             return;
         }
-        if let Ok(pid) = i32::try_from(self.pid) {
-            let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+        if let Ok(pgid) = i32::try_from(self.pgid) {
+            let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
         }
     }
 
@@ -174,7 +216,9 @@ impl Child {
 
 impl Drop for Child {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.tmp_dir);
+        if let Some(tmp_dir) = &self.tmp_dir {
+            let _ = std::fs::remove_dir_all(tmp_dir);
+        }
     }
 }
 

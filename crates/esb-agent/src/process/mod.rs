@@ -2,13 +2,16 @@
 //! runtime, with its own Runtime API listener. A worker serves one invocation at a time,
 //! keeps its init state between invocations, and is killed on timeout; a crash, timeout or
 //! init error leaves it dead, and the pool replaces it on the next invocation, as on AWS.
+//! The function's external extensions run as processes of the same worker.
 
+mod body;
 mod cgroup;
 mod child;
+mod extensions;
 mod outcome;
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -18,13 +21,20 @@ use indexmap::IndexMap;
 
 use crate::environment::{Credentials, Endpoints, EnvironmentContext, lambda_environment};
 use crate::logs::{self, LogLine, LogSink, LogSource, Report, Tail};
-use crate::runtime_api::{Invocation, RuntimeApi, RuntimeApiError};
+use crate::runtime_api::{
+    ExtensionEvent, FunctionInfo, Invocation, RuntimeApi, RuntimeApiError, ShutdownReason,
+};
 use crate::runtimes::LaunchCommand;
+pub use body::BodyStream;
+use body::StreamEnd;
 use child::{Child, SpawnRequest};
 pub use outcome::{FunctionError, InvokeResult};
 
 /// Lambda's limit for a runtime's initialisation phase.
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long extensions get after `SHUTDOWN` before the worker is killed.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
 /// Everything needed to start workers of one function; shared by all its workers.
 #[derive(Debug, Clone)]
@@ -65,12 +75,66 @@ pub struct ProcessWorker {
     id: String,
     spec: Arc<WorkerSpec>,
     api: RuntimeApi,
-    child: Child,
-    log: Arc<WorkerLog>,
+    core: Arc<Core>,
     /// Set until the first invocation reports it in its `REPORT` line.
     init_duration: Mutex<Option<Duration>>,
+    /// The last invocation's deadline: its extensions must be done by then.
+    deadline: Mutex<Option<Instant>>,
+}
+
+/// The worker's processes and log, shared with a streamed body that outlives `invoke`.
+pub(crate) struct Core {
+    child: Child,
+    /// The extension processes, started before the runtime.
+    extensions: Vec<Child>,
+    log: Arc<WorkerLog>,
+    memory_size_mb: u32,
     /// True once the worker can no longer serve (timeout, crash, init failure).
-    dead: std::sync::atomic::AtomicBool,
+    dead: AtomicBool,
+}
+
+impl std::fmt::Debug for Core {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Core")
+            .field("worker", &self.log.worker_id)
+            .finish()
+    }
+}
+
+impl Core {
+    /// Kills the worker's processes; it will not serve again.
+    fn kill(&self) {
+        self.dead.store(true, Ordering::Relaxed);
+        self.child.kill();
+        for extension in &self.extensions {
+            extension.kill();
+        }
+    }
+
+    /// Closes an invocation: the platform message if any, `END` and `REPORT`; returns the
+    /// invocation's log tail.
+    fn finish(
+        &self,
+        request_id: &str,
+        duration: Duration,
+        init_duration: Option<Duration>,
+        platform_message: Option<&str>,
+    ) -> String {
+        if let Some(message) = platform_message {
+            self.log.platform(Some(request_id), message.to_owned());
+        }
+        self.log
+            .platform(Some(request_id), logs::end_line(request_id));
+        let report = Report {
+            duration,
+            memory_size_mb: self.memory_size_mb,
+            max_memory_used_mb: self.child.peak_memory_mb(),
+            init_duration,
+        };
+        self.log
+            .platform(Some(request_id), logs::report_line(request_id, &report));
+        self.log.end()
+    }
 }
 
 impl std::fmt::Debug for ProcessWorker {
@@ -85,8 +149,10 @@ impl std::fmt::Debug for ProcessWorker {
 static NEXT_WORKER: AtomicU64 = AtomicU64::new(1);
 
 impl ProcessWorker {
-    /// Starts the runtime and waits until it asks for its first invocation, reports an init
-    /// error, exits, or exceeds the init timeout. Only a process that cannot be spawned at
+    /// Starts the function's extensions, then the runtime, and waits until init is over (the
+    /// runtime asks for its first invocation and every extension registered and waits for
+    /// events), an init error is reported, a process exits (an extension exiting is
+    /// `Extension.Crash`), or the init timeout passes. Only a process that cannot be spawned at
     /// all is an error: the other outcomes are reported by the first invocation, as on AWS.
     pub async fn start(spec: Arc<WorkerSpec>, sink: Arc<dyn LogSink>) -> Result<Self, WorkerError> {
         let number = NEXT_WORKER.fetch_add(1, Ordering::Relaxed);
@@ -114,41 +180,97 @@ impl ProcessWorker {
             current: Mutex::new(None),
         });
         let started = Instant::now();
-        let child = Child::spawn(
-            SpawnRequest {
-                worker_id: &id,
-                memory_mb: spec.function.memory_size,
-                launch: &spec.launch,
-                task_root: &spec.task_root,
-                environment,
-            },
-            Arc::clone(&log),
-        )
-        .map_err(|message| WorkerError::Start {
+        let start_error = |message| WorkerError::Start {
             function: spec.function.name.clone(),
             message,
-        })?;
+        };
+        let extension_paths = extensions::discover(&spec.opt_dir);
+        api.expect_extensions(
+            extension_paths.len(),
+            FunctionInfo {
+                function_name: spec.function.name.clone(),
+                function_version: "$LATEST".to_owned(),
+                handler: spec.function.handler.clone().unwrap_or_default(),
+            },
+        );
+        let mut group = None;
+        let mut extension_children: Vec<Child> = Vec::new();
+        let mut spawn = |launch: &LaunchCommand, cwd: &std::path::Path, owner: bool| {
+            let spawned = Child::spawn(
+                SpawnRequest {
+                    worker_id: &id,
+                    memory_mb: spec.function.memory_size,
+                    launch,
+                    cwd,
+                    environment: environment.clone(),
+                    group,
+                    owner,
+                },
+                Arc::clone(&log),
+            );
+            if let Ok(child) = &spawned {
+                group = Some(child.pgid());
+            }
+            spawned
+        };
+        for path in extension_paths {
+            let launch = LaunchCommand {
+                program: path,
+                args: Vec::new(),
+                warning: None,
+            };
+            match spawn(&launch, &spec.opt_dir, false) {
+                Ok(child) => extension_children.push(child),
+                Err(message) => {
+                    extension_children.iter().for_each(Child::kill);
+                    return Err(start_error(message));
+                }
+            }
+        }
+        let child = match spawn(&spec.launch, &spec.task_root, true) {
+            Ok(child) => child,
+            Err(message) => {
+                extension_children.iter().for_each(Child::kill);
+                return Err(start_error(message));
+            }
+        };
+        for extension in &extension_children {
+            child.adopt(extension);
+        }
+        let core = Arc::new(Core {
+            child,
+            extensions: extension_children,
+            log,
+            memory_size_mb: spec.function.memory_size,
+            dead: AtomicBool::new(false),
+        });
         let worker = ProcessWorker {
             id,
             spec,
             api,
-            child,
-            log,
+            core,
             init_duration: Mutex::new(None),
-            dead: std::sync::atomic::AtomicBool::new(false),
+            deadline: Mutex::new(None),
         };
+        let core = &worker.core;
         tokio::select! {
             () = worker.api.ready() => {
                 *worker.init_duration.lock().unwrap_or_else(PoisonError::into_inner) = Some(started.elapsed());
             }
-            _ = worker.child.exited() => {}
+            _ = core.child.exited() => {}
+            exit = extensions::first_exit(&core.extensions) => {
+                let message = format!("an extension exited during init ({exit})");
+                core.log.platform(None, message.clone());
+                worker.api.fail_init("Extension.Crash", &message);
+                core.kill();
+            }
             () = tokio::time::sleep(INIT_TIMEOUT) => {
-                worker.log.platform(None, format!("Init phase timed out after {} s", INIT_TIMEOUT.as_secs()));
-                worker.child.kill();
+                core.log.platform(None, format!("Init phase timed out after {} s", INIT_TIMEOUT.as_secs()));
+                core.kill();
             }
         }
-        if worker.api.init_failed() || worker.child.exit().is_some() {
-            worker.dead.store(true, Ordering::Relaxed);
+        if worker.api.init_failed() || core.child.exit().is_some() {
+            core.dead.store(true, Ordering::Relaxed);
         }
         Ok(worker)
     }
@@ -159,7 +281,44 @@ impl ProcessWorker {
 
     /// False once the worker died or was marked unusable.
     pub fn is_alive(&self) -> bool {
-        !self.dead.load(Ordering::Relaxed) && self.child.exit().is_none()
+        !self.core.dead.load(Ordering::Relaxed)
+            && self.core.child.exit().is_none()
+            && self.core.extensions.iter().all(|e| e.exit().is_none())
+            && !self.api.extension_failed()
+    }
+
+    /// Whether the worker must wait for extensions after an invocation before it serves the
+    /// next (see [`ProcessWorker::settle`]).
+    pub fn has_invoke_extensions(&self) -> bool {
+        self.api.has_extension_subscribers(ExtensionEvent::Invoke)
+    }
+
+    /// Waits until every extension registered for `INVOKE` is done with the last invocation
+    /// (waits in `event/next` again). Past the invocation's deadline, or when an extension
+    /// exited, the worker is killed as on a timeout.
+    pub async fn settle(&self) {
+        let deadline = *self.deadline.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(deadline) = deadline.filter(|_| self.has_invoke_extensions()) else {
+            return;
+        };
+        let core = &self.core;
+        if core.dead.load(Ordering::Relaxed) {
+            return;
+        }
+        tokio::select! {
+            () = self.api.extensions_idle(ExtensionEvent::Invoke) => {}
+            exit = extensions::first_exit(&core.extensions) => {
+                core.log.platform(None, format!("an extension exited ({exit})"));
+                core.kill();
+            }
+            () = tokio::time::sleep_until(deadline.into()) => {
+                core.log.platform(
+                    None,
+                    "extensions did not finish the invocation within the function timeout".to_owned(),
+                );
+                core.kill();
+            }
+        }
     }
 
     /// How long the runtime took to initialise, on the worker's first invocation only.
@@ -171,16 +330,21 @@ impl ProcessWorker {
     }
 
     /// Runs one invocation. The worker must not be used again when the result says so
-    /// (`reusable == false`).
+    /// (`reusable == false`). A streamed result returns at the stream's start; the stream
+    /// closes the invocation (its `END`/`REPORT` lines) when it ends.
     pub async fn invoke(&self, input: InvokeInput) -> Result<InvokeResult, WorkerError> {
+        // The previous invocation's extensions finish first (a no-op through the pool).
+        self.settle().await;
         let function = &self.spec.function;
+        let core = &self.core;
         let init_duration = self.take_init_duration();
-        self.log.begin(&input.request_id);
-        self.log
+        core.log.begin(&input.request_id);
+        core.log
             .platform(Some(&input.request_id), logs::start_line(&input.request_id));
         let timeout = Duration::from_secs(u64::from(function.timeout));
         let deadline_ms = epoch_ms(SystemTime::now() + timeout);
         let started = Instant::now();
+        *self.deadline.lock().unwrap_or_else(PoisonError::into_inner) = Some(started + timeout);
         let invocation = Invocation {
             request_id: input.request_id.clone(),
             payload: input.payload,
@@ -190,53 +354,76 @@ impl ProcessWorker {
             client_context: input.client_context,
             cognito_identity: input.cognito_identity,
         };
-        let result = if let Some(exit) = self.child.exit() {
-            outcome::crashed(&input.request_id, &exit, self.child.oom_killed())
+        let stream = |inner| {
+            BodyStream::new(
+                inner,
+                started + timeout,
+                StreamEnd {
+                    core: Arc::clone(core),
+                    request_id: input.request_id.clone(),
+                    started,
+                    init_duration,
+                    timeout_secs: function.timeout,
+                },
+            )
+        };
+        let result = if self.api.init_failed() {
+            // Answered at once with the init error.
+            outcome::completed(self.api.invoke(invocation).await?, stream)
+        } else if let Some(exit) = core.child.exit() {
+            outcome::crashed(&input.request_id, &exit, core.child.oom_killed())
         } else {
             tokio::select! {
-                outcome = self.api.invoke(invocation) => outcome::completed(outcome?),
-                exit = self.child.exited() => {
-                    outcome::crashed(&input.request_id, &exit, self.child.oom_killed())
+                outcome = self.api.invoke(invocation) => outcome::completed(outcome?, stream),
+                exit = core.child.exited() => {
+                    outcome::crashed(&input.request_id, &exit, core.child.oom_killed())
                 }
                 () = tokio::time::sleep(timeout) => {
-                    self.child.kill();
+                    core.kill();
                     outcome::timed_out(&input.request_id, function.timeout)
                 }
             }
         };
         let duration = started.elapsed();
         if !result.reusable {
-            self.dead.store(true, Ordering::Relaxed);
+            core.dead.store(true, Ordering::Relaxed);
         }
-        if let Some(message) = &result.platform_message {
-            self.log.platform(Some(&input.request_id), message.clone());
-        }
-        self.log
-            .platform(Some(&input.request_id), logs::end_line(&input.request_id));
-        let report = Report {
-            duration,
-            memory_size_mb: function.memory_size,
-            max_memory_used_mb: self.child.peak_memory_mb(),
-            init_duration,
+        let log_tail = if result.stream.is_some() {
+            String::new()
+        } else {
+            core.finish(
+                &input.request_id,
+                duration,
+                init_duration,
+                result.platform_message.as_deref(),
+            )
         };
-        self.log.platform(
-            Some(&input.request_id),
-            logs::report_line(&input.request_id, &report),
-        );
-        let tail = self.log.end();
         Ok(InvokeResult {
-            log_tail: tail,
+            log_tail,
             duration,
             init_duration,
             ..result
         })
     }
 
-    /// Stops the worker: the process (and its process group) is killed and the Runtime API
-    /// listener closed.
+    /// Stops the worker: extensions registered for `SHUTDOWN` get it and up to
+    /// [`SHUTDOWN_GRACE`] to finish, then the processes (the whole process group) are killed
+    /// and the Runtime API listener closed.
     pub async fn shutdown(self) {
-        self.child.kill();
-        let _ = self.child.exited().await;
+        let core = &self.core;
+        if self.is_alive() && self.api.has_extension_subscribers(ExtensionEvent::Shutdown) {
+            let deadline_ms = epoch_ms(SystemTime::now() + SHUTDOWN_GRACE);
+            self.api
+                .shutdown_extensions(ShutdownReason::Spindown, deadline_ms);
+            tokio::select! {
+                () = self.api.extensions_idle(ExtensionEvent::Shutdown) => {}
+                () = extensions::all_exited(&core.extensions) => {}
+                () = tokio::time::sleep(SHUTDOWN_GRACE) => {}
+            }
+        }
+        core.kill();
+        let _ = core.child.exited().await;
+        extensions::all_exited(&core.extensions).await;
         self.api.shutdown().await;
     }
 }

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use super::body::BodyStream;
 use super::child::Exit;
-use crate::runtime_api::InvocationOutcome;
+use crate::runtime_api::{InvocationOutcome, ResponseStream};
 
 /// `X-Amz-Function-Error`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,9 +25,13 @@ impl FunctionError {
 }
 
 /// The result of one invocation on one worker.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct InvokeResult {
+    /// The result body; empty when the result is streamed.
     pub payload: Bytes,
+    /// The body of a streamed response (`Lambda-Runtime-Function-Response-Mode: streaming`),
+    /// read with [`BodyStream::next`]; the invocation ends when the stream does.
+    pub stream: Option<BodyStream>,
     pub content_type: Option<String>,
     pub function_error: Option<FunctionError>,
     /// False when the worker must be discarded (timeout, crash, init failure).
@@ -47,6 +52,7 @@ fn result(
 ) -> InvokeResult {
     InvokeResult {
         payload,
+        stream: None,
         content_type,
         function_error: error.then_some(FunctionError::Unhandled),
         reusable,
@@ -57,18 +63,25 @@ fn result(
     }
 }
 
-pub(crate) fn completed(outcome: InvocationOutcome) -> InvokeResult {
+/// The result of an outcome the runtime reported; `stream` wraps a streamed body.
+pub(crate) fn completed(
+    outcome: InvocationOutcome,
+    stream: impl FnOnce(ResponseStream) -> BodyStream,
+) -> InvokeResult {
+    let json = || Some("application/json".to_owned());
     match outcome {
         InvocationOutcome::Response { body, content_type } => {
             result(body, content_type, false, true)
         }
-        InvocationOutcome::Error { body, .. } => {
-            let reusable = true;
-            result(body, Some("application/json".into()), true, reusable)
-        }
-        InvocationOutcome::InitError { body, .. } => {
-            result(body, Some("application/json".into()), true, false)
-        }
+        InvocationOutcome::Streaming {
+            content_type,
+            stream: inner,
+        } => InvokeResult {
+            stream: Some(stream(inner)),
+            ..result(Bytes::new(), content_type, false, true)
+        },
+        InvocationOutcome::Error { body, .. } => result(body, json(), true, true),
+        InvocationOutcome::InitError { body, .. } => result(body, json(), true, false),
     }
 }
 

@@ -2,6 +2,8 @@
 
 use bytes::Bytes;
 
+use super::ResponseStream;
+
 /// One invocation handed to a worker through `GET /2018-06-01/runtime/invocation/next`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invocation {
@@ -22,7 +24,7 @@ pub struct Invocation {
 }
 
 /// How an invocation ended, as reported by the worker.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub enum InvocationOutcome {
     /// `POST /runtime/invocation/{id}/response`.
     Response {
@@ -30,6 +32,14 @@ pub enum InvocationOutcome {
         body: Bytes,
         /// The `Content-Type` the runtime sent, if any.
         content_type: Option<String>,
+    },
+    /// `POST /runtime/invocation/{id}/response` with
+    /// `Lambda-Runtime-Function-Response-Mode: streaming`: the body follows as it arrives.
+    Streaming {
+        /// The `Content-Type` the runtime sent, if any.
+        content_type: Option<String>,
+        /// The body chunks, ending in success or in the error of the runtime's trailers.
+        stream: ResponseStream,
     },
     /// `POST /runtime/invocation/{id}/error`, or a response over the size limit
     /// (`Function.ResponseSizeTooLarge`).

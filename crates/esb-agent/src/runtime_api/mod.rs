@@ -1,27 +1,39 @@
-//! Lambda Runtime API (2018-06-01) server for one worker.
+//! Lambda Runtime API (2018-06-01) and Extensions API (2020-01-01) server for one worker.
 //!
 //! The agent binds one listener per worker, puts [`RuntimeApi::local_addr`] in
 //! `AWS_LAMBDA_RUNTIME_API`, and calls [`RuntimeApi::invoke`]: the invocation is handed to the
 //! worker's pending `GET /next` through a channel and completed by its `POST /response`,
-//! `POST /error` or `POST /init/error`.
+//! `POST /error` or `POST /init/error`. A streamed response completes the invocation at its
+//! headers with an [`InvocationOutcome::Streaming`] whose body follows as it arrives.
+//!
+//! External extensions register on the same listener; init is over when the runtime and every
+//! expected extension wait for their first event, and each invocation is also an `INVOKE`
+//! event for the extensions registered for it. One registration per extension name: a second
+//! `register` with the same name keeps the identifier and updates the events.
 
+mod extension_routes;
+mod extensions;
 mod invocation;
 mod routes;
 mod state;
+mod stream;
 #[cfg(test)]
 mod tests;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use hyper::header::HeaderValue;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
+pub use extensions::{ExtensionEvent, FunctionInfo, ShutdownReason};
 pub use invocation::{Invocation, InvocationOutcome};
 use state::Shared;
+pub use stream::{MAX_STREAM_BYTES, ResponseStream, StreamError};
 
 /// Largest response body a runtime may post: 6 MB as on AWS (6,291,556 bytes).
 pub const MAX_RESPONSE_BYTES: usize = 6_291_556;
@@ -85,18 +97,57 @@ impl RuntimeApi {
         self.local_addr
     }
 
-    /// Completes when the runtime first calls `GET /next` or posts `/init/error`: its
-    /// initialisation is over (check [`RuntimeApi::init_failed`]).
+    /// Completes when initialisation is over: the runtime first called `GET /next` and every
+    /// expected extension (see [`RuntimeApi::expect_extensions`]) registered and called
+    /// `event/next`, or an init error was reported (check [`RuntimeApi::init_failed`]).
+    /// Registration closes with it.
     pub async fn ready(&self) {
         self.shared.ready().await;
     }
 
-    /// Whether the runtime reported `POST /init/error` (the environment is unusable).
+    /// Whether the runtime or an extension reported an init error, or [`RuntimeApi::fail_init`]
+    /// was called (the environment is unusable).
     pub fn init_failed(&self) -> bool {
         self.shared.init_failed()
     }
 
-    /// Hands one invocation to the worker and waits until it completes.
+    /// Fails initialisation as a runtime's `/init/error` would (e.g. an extension crashed):
+    /// every invocation gets this error.
+    pub fn fail_init(&self, error_type: &str, message: &str) {
+        let body = serde_json::json!({"errorMessage": message, "errorType": error_type});
+        self.shared
+            .init_error(Some(error_type.to_owned()), Bytes::from(body.to_string()));
+    }
+
+    /// Sets how many extension processes were started (init waits for each to register) and
+    /// what `register` answers.
+    pub fn expect_extensions(&self, count: usize, function: FunctionInfo) {
+        self.shared.extensions.expect(count, function);
+    }
+
+    /// Whether some extension registered for `event`.
+    pub fn has_extension_subscribers(&self, event: ExtensionEvent) -> bool {
+        self.shared.extensions.has_subscribers(event)
+    }
+
+    /// Whether an extension reported `init/error` or `exit/error`.
+    pub fn extension_failed(&self) -> bool {
+        self.shared.extensions.failed()
+    }
+
+    /// Completes when every extension registered for `event` has taken its events and waits
+    /// in `event/next` again.
+    pub async fn extensions_idle(&self, event: ExtensionEvent) {
+        self.shared.extensions.idle(event).await;
+    }
+
+    /// Sends `SHUTDOWN` to the extensions registered for it.
+    pub fn shutdown_extensions(&self, reason: ShutdownReason, deadline_ms: u64) {
+        self.shared.extensions.shutdown(reason, deadline_ms);
+    }
+
+    /// Hands one invocation to the worker (and as `INVOKE` to the extensions registered for
+    /// it) and waits until the runtime answers.
     ///
     /// Invocations are serialised: a second call waits for the first to finish. Dropping the
     /// returned future abandons the invocation (a later post for its id is answered 400).
@@ -109,6 +160,7 @@ impl RuntimeApi {
             return Ok(outcome);
         }
         let guard = state::AbandonGuard::new(&self.shared, &request_id);
+        self.shared.extensions.invoke(&request);
         self.next_tx
             .send(request)
             .await

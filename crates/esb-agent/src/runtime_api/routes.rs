@@ -1,4 +1,5 @@
-//! HTTP routes of the Runtime API: `/next`, `/{id}/response`, `/{id}/error`, `/init/error`.
+//! HTTP routes of the Runtime API (the Extensions API's are in `extension_routes`): `/next`, `/{id}/response` (buffered or streamed),
+//! `/{id}/error`, `/init/error`.
 
 use bytes::{Bytes, BytesMut};
 use http_body_util::{BodyExt, Full};
@@ -6,7 +7,9 @@ use hyper::body::{Body, Incoming};
 use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 
+use super::extension_routes;
 use super::state::{IdStatus, Shared};
+use super::stream::{MAX_STREAM_BYTES, ResponseStream, StreamError};
 use super::{Invocation, InvocationOutcome, MAX_RESPONSE_BYTES};
 
 const NEXT_PATH: &str = "/2018-06-01/runtime/invocation/next";
@@ -15,6 +18,14 @@ const INIT_ERROR_PATH: &str = "/2018-06-01/runtime/init/error";
 
 /// Header carrying the runtime's error type on the error routes.
 const ERROR_TYPE_HEADER: &str = "lambda-runtime-function-error-type";
+
+/// `streaming` in this header makes a response a stream.
+const RESPONSE_MODE_HEADER: &str = "lambda-runtime-function-response-mode";
+
+/// Trailer with the base64 error JSON of a stream that failed midway.
+const ERROR_BODY_TRAILER: &str = "lambda-runtime-function-error-body";
+
+const TRUNCATED_ERROR_TYPE: &str = "Runtime.TruncatedResponse";
 
 /// Past the limit, the rest of an oversize body is read and dropped up to this many bytes so
 /// the client sees the 413 instead of a reset; beyond it the connection is simply closed.
@@ -27,6 +38,9 @@ type Reply = Response<Full<Bytes>>;
 /// Routes one request.
 pub(super) async fn handle(shared: &Shared, req: Request<Incoming>) -> Reply {
     let path = req.uri().path().to_owned();
+    if path.starts_with(extension_routes::PREFIX) {
+        return extension_routes::handle(shared, req).await;
+    }
     match (req.method(), path.as_str()) {
         (&Method::GET, NEXT_PATH) => next(shared).await,
         (&Method::POST, INIT_ERROR_PATH) => init_error(shared, req).await,
@@ -109,6 +123,11 @@ async fn post_result(shared: &Shared, id: &str, kind: Kind, req: Request<Incomin
         return reply;
     }
     let content_type = header_string(&req, CONTENT_TYPE.as_str());
+    let streaming = header_string(&req, RESPONSE_MODE_HEADER)
+        .is_some_and(|mode| mode.eq_ignore_ascii_case("streaming"));
+    if kind == Kind::Response && streaming {
+        return post_stream(shared, id, content_type, req.into_body()).await;
+    }
     let error_type = header_string(&req, ERROR_TYPE_HEADER);
     let outcome = match read_body(req.into_body()).await {
         Ok(body) => match kind {
@@ -130,28 +149,117 @@ async fn post_result(shared: &Shared, id: &str, kind: Kind, req: Request<Incomin
     };
     match shared.complete(id, outcome) {
         Ok(()) => accepted(),
-        Err(status) => id_rejection(status, id).unwrap_or_else(|| {
-            error_json(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "ServiceException",
-                "the invocation could not be completed",
-            )
-        }),
+        Err(status) => id_rejection(status, id).unwrap_or_else(not_completed),
     }
+}
+
+/// Completes the invocation with a stream at once, then forwards the body as it arrives; the
+/// runtime gets its answer when its body ends.
+async fn post_stream(
+    shared: &Shared,
+    id: &str,
+    content_type: Option<String>,
+    mut body: Incoming,
+) -> Reply {
+    let (tx, stream) = ResponseStream::channel();
+    if let Err(status) = shared.complete(
+        id,
+        InvocationOutcome::Streaming {
+            content_type,
+            stream,
+        },
+    ) {
+        return id_rejection(status, id).unwrap_or_else(not_completed);
+    }
+    let mut seen = 0usize;
+    // The reader may go away (client gone); the runtime's body is still read to its end.
+    let mut reading = true;
+    let result = loop {
+        let Some(frame) = body.frame().await else {
+            break Ok(());
+        };
+        let Ok(frame) = frame else {
+            break Err(StreamError::new(
+                TRUNCATED_ERROR_TYPE,
+                "the runtime's response stream broke off",
+            ));
+        };
+        match frame.into_data() {
+            Ok(data) => {
+                seen = seen.saturating_add(data.len());
+                if seen > MAX_STREAM_BYTES {
+                    break Err(StreamError::new(
+                        SIZE_ERROR_TYPE,
+                        format!(
+                            "Response payload size exceeded maximum allowed payload size \
+                             ({MAX_STREAM_BYTES} bytes)."
+                        ),
+                    ));
+                }
+                if reading && !data.is_empty() {
+                    reading = tx.chunk(data).await;
+                }
+            }
+            Err(frame) => {
+                if let Some(error) = frame
+                    .into_trailers()
+                    .ok()
+                    .and_then(|trailers| trailer_error(&trailers))
+                {
+                    break Err(error);
+                }
+            }
+        }
+    };
+    let too_large = matches!(&result, Err(error) if error.error_type == SIZE_ERROR_TYPE);
+    tx.end(result).await;
+    if too_large {
+        error_json(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestEntityTooLarge",
+            &format!("streamed response exceeds the maximum of {MAX_STREAM_BYTES} bytes"),
+        )
+    } else {
+        accepted()
+    }
+}
+
+/// The error a failed stream's trailers name; the error body is base64 of the error JSON.
+fn trailer_error(trailers: &hyper::HeaderMap) -> Option<StreamError> {
+    use base64::Engine as _;
+    let error_type = trailers.get(ERROR_TYPE_HEADER)?.to_str().ok()?.trim();
+    let message = trailers
+        .get(ERROR_BODY_TRAILER)
+        .and_then(|v| v.to_str().ok())
+        .map(|encoded| {
+            base64::engine::general_purpose::STANDARD
+                .decode(encoded.trim())
+                .map_or_else(
+                    |_| encoded.to_owned(),
+                    |bytes| String::from_utf8_lossy(&bytes).into_owned(),
+                )
+        })
+        .unwrap_or_default();
+    Some(StreamError::new(error_type, message))
+}
+
+fn not_completed() -> Reply {
+    error_json(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "ServiceException",
+        "the invocation could not be completed",
+    )
 }
 
 async fn init_error(shared: &Shared, req: Request<Incoming>) -> Reply {
     let error_type = header_string(&req, ERROR_TYPE_HEADER);
     match read_body(req.into_body()).await {
         Ok(body) => {
-            shared.init_error(InvocationOutcome::InitError { error_type, body });
+            shared.init_error(error_type, body);
             accepted()
         }
         Err(BodyError::TooLarge) => {
-            shared.init_error(InvocationOutcome::InitError {
-                error_type,
-                body: Bytes::new(),
-            });
+            shared.init_error(error_type, Bytes::new());
             too_large()
         }
         Err(BodyError::Read) => error_json(
@@ -239,22 +347,22 @@ fn too_large() -> Reply {
     )
 }
 
-fn accepted() -> Reply {
+pub(super) fn accepted() -> Reply {
     json(StatusCode::ACCEPTED, &serde_json::json!({ "status": "OK" }))
 }
 
-fn not_found() -> Reply {
+pub(super) fn not_found() -> Reply {
     error_json(StatusCode::NOT_FOUND, "NotFound", "not found")
 }
 
-fn error_json(status: StatusCode, error_type: &str, message: &str) -> Reply {
+pub(super) fn error_json(status: StatusCode, error_type: &str, message: &str) -> Reply {
     json(
         status,
         &serde_json::json!({ "errorMessage": message, "errorType": error_type }),
     )
 }
 
-fn json(status: StatusCode, value: &serde_json::Value) -> Reply {
+pub(super) fn json(status: StatusCode, value: &serde_json::Value) -> Reply {
     let body = Bytes::from(value.to_string());
     let mut response = Response::new(Full::new(body.clone()));
     *response.status_mut() = status;

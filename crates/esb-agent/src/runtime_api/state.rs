@@ -3,8 +3,10 @@
 use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
+use super::extensions::Registry;
 use super::{Invocation, InvocationOutcome};
 
 /// How many answered request ids are remembered to tell 403 from 400.
@@ -31,7 +33,8 @@ struct Current {
 struct State {
     current: Option<Current>,
     answered: VecDeque<String>,
-    init_error: Option<InvocationOutcome>,
+    /// The init error's type and body, once the runtime (or an extension) reported one.
+    init_error: Option<(Option<String>, Bytes)>,
 }
 
 impl State {
@@ -50,6 +53,8 @@ pub(super) struct Shared {
     state: Mutex<State>,
     /// Becomes true at the runtime's first `GET /next`: its initialisation is over.
     ready: tokio::sync::watch::Sender<bool>,
+    /// The worker's external extensions.
+    pub(super) extensions: Registry,
 }
 
 impl Shared {
@@ -58,14 +63,20 @@ impl Shared {
             next_rx: tokio::sync::Mutex::new(next_rx),
             state: Mutex::new(State::default()),
             ready: tokio::sync::watch::Sender::new(false),
+            extensions: Registry::new(),
         }
     }
 
-    /// Waits until the runtime first asks for an invocation or reports an init error.
+    /// Waits until the runtime first asks for an invocation and every extension registered and
+    /// waits for its first event, or until an init error.
     pub(super) async fn ready(&self) {
         let mut ready = self.ready.subscribe();
         // An error means the sender is gone, which cannot happen while `self` lives.
         let _ = ready.wait_for(|ready| *ready).await;
+        drop(ready);
+        if !self.init_failed() {
+            self.extensions.init_done().await;
+        }
     }
 
     /// Whether an init error was posted.
@@ -85,8 +96,11 @@ impl Shared {
         done: oneshot::Sender<InvocationOutcome>,
     ) -> Option<InvocationOutcome> {
         let mut state = self.lock();
-        if let Some(outcome) = &state.init_error {
-            return Some(outcome.clone());
+        if let Some((error_type, body)) = &state.init_error {
+            return Some(InvocationOutcome::InitError {
+                error_type: error_type.clone(),
+                body: body.clone(),
+            });
         }
         state.current = Some(Current {
             request_id: request_id.to_owned(),
@@ -146,12 +160,14 @@ impl Shared {
     }
 
     /// Records an init error: completes the invocation in flight, if any, and every later one.
-    pub(super) fn init_error(&self, outcome: InvocationOutcome) {
+    pub(super) fn init_error(&self, error_type: Option<String>, body: Bytes) {
         {
             let mut state = self.lock();
-            state.init_error = Some(outcome.clone());
+            state.init_error = Some((error_type.clone(), body.clone()));
             if let Some(current) = state.current.take() {
-                let _ = current.done.send(outcome);
+                let _ = current
+                    .done
+                    .send(InvocationOutcome::InitError { error_type, body });
                 state.remember(current.request_id);
             }
         }

@@ -411,3 +411,321 @@ async fn shutdown_closes_the_listener_and_pending_next() {
     assert!(timeout(LIMIT, pending).await.unwrap().unwrap().is_err());
     assert!(TcpStream::connect(addr).await.is_err());
 }
+
+/// Writes a raw HTTP/1.1 request head on a fresh connection.
+async fn raw_stream_post(addr: SocketAddr, id: &str) -> TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST {} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: text/plain\r\n\
+         lambda-runtime-function-response-mode: streaming\r\ntransfer-encoding: chunked\r\n\
+         trailer: Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body\r\n\r\n",
+        response_path(id)
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream
+}
+
+async fn raw_chunk(stream: &mut TcpStream, data: &str) {
+    use tokio::io::AsyncWriteExt;
+    let chunk = format!("{:x}\r\n{data}\r\n", data.len());
+    stream.write_all(chunk.as_bytes()).await.unwrap();
+}
+
+/// Reads the status line of the reply.
+async fn raw_status(stream: &mut TcpStream) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut buffer = vec![0u8; 1024];
+    let n = stream.read(&mut buffer).await.unwrap();
+    let text = String::from_utf8_lossy(&buffer[..n]).into_owned();
+    text.lines().next().unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn streamed_response_flows_chunk_by_chunk() {
+    use tokio::io::AsyncWriteExt;
+    let api = start().await;
+    let addr = api.local_addr();
+    let (step_tx, mut step_rx) = tokio::sync::mpsc::channel::<()>(1);
+    let worker = tokio::spawn(async move {
+        get_next(addr).await;
+        let mut stream = raw_stream_post(addr, "req-s").await;
+        raw_chunk(&mut stream, "hello ").await;
+        // Wait until the reader saw the first chunk: the body is not buffered.
+        step_rx.recv().await.unwrap();
+        raw_chunk(&mut stream, "world").await;
+        stream.write_all(b"0\r\n\r\n").await.unwrap();
+        raw_status(&mut stream).await
+    });
+    let outcome = timeout(LIMIT, api.invoke(invocation("req-s")))
+        .await
+        .unwrap()
+        .unwrap();
+    let InvocationOutcome::Streaming {
+        content_type,
+        mut stream,
+    } = outcome
+    else {
+        panic!("expected a stream, got {outcome:?}");
+    };
+    assert_eq!(content_type.as_deref(), Some("text/plain"));
+    let first = timeout(LIMIT, stream.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(first, Bytes::from_static(b"hello "));
+    step_tx.send(()).await.unwrap();
+    let rest = timeout(LIMIT, stream.collect()).await.unwrap().unwrap();
+    assert_eq!(rest, Bytes::from_static(b"world"));
+    let status = timeout(LIMIT, worker).await.unwrap().unwrap();
+    assert!(status.contains("202"), "{status}");
+    // The invocation is answered: a second answer is refused.
+    let again = post(addr, &response_path("req-s"), &[], "x").await;
+    assert_eq!(again.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn streamed_response_with_error_trailers_ends_in_error() {
+    use tokio::io::AsyncWriteExt;
+    let api = start().await;
+    let addr = api.local_addr();
+    let worker = tokio::spawn(async move {
+        get_next(addr).await;
+        let mut stream = raw_stream_post(addr, "req-t").await;
+        raw_chunk(&mut stream, "partial").await;
+        // base64 of {"errorMessage":"boom"}
+        stream
+            .write_all(
+                b"0\r\nLambda-Runtime-Function-Error-Type: Runtime.Unhandled\r\n\
+                  Lambda-Runtime-Function-Error-Body: eyJlcnJvck1lc3NhZ2UiOiJib29tIn0=\r\n\r\n",
+            )
+            .await
+            .unwrap();
+        raw_status(&mut stream).await
+    });
+    let outcome = timeout(LIMIT, api.invoke(invocation("req-t")))
+        .await
+        .unwrap()
+        .unwrap();
+    let InvocationOutcome::Streaming { mut stream, .. } = outcome else {
+        panic!("expected a stream, got {outcome:?}");
+    };
+    let first = timeout(LIMIT, stream.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(first, Bytes::from_static(b"partial"));
+    let error = timeout(LIMIT, stream.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(error.error_type, "Runtime.Unhandled");
+    assert_eq!(error.message, r#"{"errorMessage":"boom"}"#);
+    assert!(stream.next().await.is_none());
+    let status = timeout(LIMIT, worker).await.unwrap().unwrap();
+    assert!(status.contains("202"), "{status}");
+}
+
+#[tokio::test]
+async fn streamed_response_cut_off_ends_in_error() {
+    let api = start().await;
+    let addr = api.local_addr();
+    let worker = tokio::spawn(async move {
+        get_next(addr).await;
+        let mut stream = raw_stream_post(addr, "req-c").await;
+        raw_chunk(&mut stream, "partial").await;
+        // The runtime dies: the connection closes mid-body.
+        drop(stream);
+    });
+    let outcome = timeout(LIMIT, api.invoke(invocation("req-c")))
+        .await
+        .unwrap()
+        .unwrap();
+    let InvocationOutcome::Streaming { stream, .. } = outcome else {
+        panic!("expected a stream, got {outcome:?}");
+    };
+    let error = timeout(LIMIT, stream.collect()).await.unwrap().unwrap_err();
+    assert_eq!(error.error_type, "Runtime.TruncatedResponse");
+    timeout(LIMIT, worker).await.unwrap().unwrap();
+}
+
+const REGISTER: &str = "/2020-01-01/extension/register";
+const EVENT_NEXT: &str = "/2020-01-01/extension/event/next";
+
+async fn register(addr: SocketAddr, name: &str, events: &'static str) -> Reply {
+    post(addr, REGISTER, &[("lambda-extension-name", name)], events).await
+}
+
+#[tokio::test]
+async fn extensions_register_gate_init_and_receive_invoke() {
+    use super::{ExtensionEvent, FunctionInfo};
+    let api = start().await;
+    let addr = api.local_addr();
+    api.expect_extensions(
+        1,
+        FunctionInfo {
+            function_name: "f".into(),
+            function_version: "$LATEST".into(),
+            handler: "app.handler".into(),
+        },
+    );
+    let missing = post(addr, REGISTER, &[], r#"{"events":["INVOKE"]}"#).await;
+    assert_eq!(missing.status, StatusCode::BAD_REQUEST);
+    let reply = register(addr, "ext", r#"{"events":["INVOKE","SHUTDOWN"]}"#).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(
+        reply.json(),
+        serde_json::json!({"functionName":"f","functionVersion":"$LATEST","handler":"app.handler"})
+    );
+    let id = reply
+        .header("lambda-extension-identifier")
+        .unwrap()
+        .to_owned();
+    let again = register(addr, "ext", r#"{"events":["INVOKE","SHUTDOWN"]}"#).await;
+    assert_eq!(
+        again.header("lambda-extension-identifier"),
+        Some(id.as_str())
+    );
+    let unknown = send(
+        addr,
+        "GET",
+        EVENT_NEXT,
+        &[("lambda-extension-identifier", "nope")],
+        Bytes::new(),
+    )
+    .await;
+    assert_eq!(unknown.status, StatusCode::FORBIDDEN);
+
+    // The runtime is ready, but init is not over until the extension waits for events.
+    let runtime = tokio::spawn(async move {
+        let next = get_next(addr).await;
+        post(addr, &response_path("req-x"), &[], "ok").await;
+        next
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        timeout(Duration::from_millis(100), api.ready())
+            .await
+            .is_err()
+    );
+    let extension = tokio::spawn({
+        let id = id.clone();
+        async move {
+            let headers = [("lambda-extension-identifier", id.as_str())];
+            send(addr, "GET", EVENT_NEXT, &headers, Bytes::new()).await
+        }
+    });
+    timeout(LIMIT, api.ready()).await.unwrap();
+    assert!(!api.init_failed());
+    let late = register(addr, "late", r#"{"events":["INVOKE"]}"#).await;
+    assert_eq!(late.status, StatusCode::FORBIDDEN);
+
+    let outcome = timeout(LIMIT, api.invoke(invocation("req-x")))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(outcome, InvocationOutcome::Response { .. }));
+    timeout(LIMIT, runtime).await.unwrap().unwrap();
+    let event = timeout(LIMIT, extension).await.unwrap().unwrap();
+    assert_eq!(event.status, StatusCode::OK);
+    let event = event.json();
+    assert_eq!(event["eventType"], "INVOKE");
+    assert_eq!(event["requestId"], "req-x");
+    assert_eq!(event["deadlineMs"], 1_700_000_000_123u64);
+    assert_eq!(
+        event["invokedFunctionArn"],
+        "arn:aws:lambda:us-east-1:000000000000:function:f"
+    );
+    assert_eq!(event["tracing"]["type"], "X-Amzn-Trace-Id");
+    // Not idle until the extension asks for the next event again.
+    assert!(
+        timeout(
+            Duration::from_millis(100),
+            api.extensions_idle(ExtensionEvent::Invoke)
+        )
+        .await
+        .is_err()
+    );
+    let waiting = tokio::spawn(async move {
+        let headers = [("lambda-extension-identifier", id.as_str())];
+        send(addr, "GET", EVENT_NEXT, &headers, Bytes::new()).await
+    });
+    timeout(LIMIT, api.extensions_idle(ExtensionEvent::Invoke))
+        .await
+        .unwrap();
+    api.shutdown_extensions(super::ShutdownReason::Spindown, 42);
+    let shutdown = timeout(LIMIT, waiting).await.unwrap().unwrap().json();
+    assert_eq!(
+        shutdown,
+        serde_json::json!({"eventType":"SHUTDOWN","shutdownReason":"spindown","deadlineMs":42})
+    );
+}
+
+#[tokio::test]
+async fn extension_init_error_fails_the_environment() {
+    let api = start().await;
+    let addr = api.local_addr();
+    api.expect_extensions(1, super::FunctionInfo::default());
+    let id = register(addr, "ext", r#"{"events":[]}"#)
+        .await
+        .header("lambda-extension-identifier")
+        .unwrap()
+        .to_owned();
+    let reply = post(
+        addr,
+        "/2020-01-01/extension/init/error",
+        &[
+            ("lambda-extension-identifier", id.as_str()),
+            ("lambda-extension-function-error-type", "Extension.Broken"),
+        ],
+        r#"{"errorMessage":"bad config","errorType":"Extension.Broken"}"#,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED);
+    timeout(LIMIT, api.ready()).await.unwrap();
+    assert!(api.init_failed());
+    assert!(api.extension_failed());
+    let outcome = timeout(LIMIT, api.invoke(invocation("req-y")))
+        .await
+        .unwrap()
+        .unwrap();
+    let InvocationOutcome::InitError { error_type, .. } = outcome else {
+        panic!("expected the init error, got {outcome:?}");
+    };
+    assert_eq!(error_type.as_deref(), Some("Extension.Broken"));
+}
+
+#[tokio::test]
+async fn streamed_response_over_twenty_megabytes_ends_in_size_error() {
+    let api = start().await;
+    let addr = api.local_addr();
+    let worker = tokio::spawn(async move {
+        get_next(addr).await;
+        // Over the 6 MB buffered limit is fine for a stream; over 20 MB is not.
+        let big = Bytes::from(vec![b'a'; super::MAX_STREAM_BYTES + 1]);
+        let headers = [("lambda-runtime-function-response-mode", "streaming")];
+        send(addr, "POST", &response_path("req-big"), &headers, big).await
+    });
+    let outcome = timeout(LIMIT, api.invoke(invocation("req-big")))
+        .await
+        .unwrap()
+        .unwrap();
+    let InvocationOutcome::Streaming { mut stream, .. } = outcome else {
+        panic!("expected a stream, got {outcome:?}");
+    };
+    let mut received = 0usize;
+    let error = loop {
+        match timeout(LIMIT, stream.next()).await.unwrap() {
+            Some(Ok(chunk)) => received += chunk.len(),
+            Some(Err(error)) => break error,
+            None => panic!("the stream ended without an error"),
+        }
+    };
+    assert_eq!(error.error_type, "Function.ResponseSizeTooLarge");
+    assert!(received > MAX_RESPONSE_BYTES && received <= super::MAX_STREAM_BYTES);
+    let reply = timeout(LIMIT, worker).await.unwrap().unwrap();
+    assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
+}

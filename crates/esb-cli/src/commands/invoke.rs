@@ -1,5 +1,6 @@
 //! `esb invoke FUNCTION`: build if needed, run one invocation in a fresh worker like
-//! `sam local invoke`, print the result on stdout and the function's log on stderr.
+//! `sam local invoke`, print the result on stdout and the function's log on stderr. A
+//! streamed response is printed chunk by chunk as it arrives.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -10,7 +11,7 @@ use clap::{Args, ValueEnum};
 use esb_agent::catalog::{AgentSettings, default_runtimes_dir, worker_spec};
 use esb_agent::logs::{LogLine, LogSink};
 use esb_agent::runtimes::RuntimeClients;
-use esb_agent::{InvokeInput, ProcessWorker};
+use esb_agent::{BodyStream, InvokeInput, ProcessWorker, StreamError};
 use esb_build::{BuildOptions, BuildRequest};
 use esb_model::artifacts::{self, FunctionArtifact, FunctionsFile};
 use indexmap::IndexMap;
@@ -89,7 +90,7 @@ impl InvokeArgs {
             .enable_all()
             .build()
             .into_diagnostic()?;
-        let result = runtime
+        let (result, streamed) = runtime
             .block_on(async {
                 let worker = ProcessWorker::start(Arc::new(spec), sink).await?;
                 let result = worker
@@ -101,26 +102,58 @@ impl InvokeArgs {
                         cognito_identity: None,
                     })
                     .await;
+                // A stream is printed while the worker still runs; it ends before the worker.
+                let streamed = match result {
+                    Ok(mut result) => {
+                        let streamed = match result.stream.as_mut() {
+                            Some(stream) => Some(print_stream(stream).await),
+                            None => None,
+                        };
+                        Ok((result, streamed))
+                    }
+                    Err(error) => Err(error),
+                };
                 worker.shutdown().await;
-                result
+                streamed
             })
             .into_diagnostic()?;
 
         let mut stdout = std::io::stdout().lock();
+        // Empty when the body was streamed (already printed).
         stdout.write_all(&result.payload).into_diagnostic()?;
         writeln!(stdout).into_diagnostic()?;
         if self.log_type == Some(LogType::Tail) {
             eprint!("{}", result.log_tail);
         }
-        match result.function_error {
-            Some(error) => Err(FunctionFailed {
-                function: artifact.function.name.clone(),
+        let function = artifact.function.name.clone();
+        match (result.function_error, streamed) {
+            (Some(error), _) => Err(FunctionFailed {
+                function,
                 error: error.as_str(),
             }
             .into()),
-            None => Ok(()),
+            (None, Some(Err(error))) => {
+                eprintln!("{} {error}", crate::output::warn("stream error:"));
+                Err(FunctionFailed {
+                    function,
+                    error: "Unhandled",
+                }
+                .into())
+            }
+            (None, _) => Ok(()),
         }
     }
+}
+
+/// Prints a streamed body to stdout chunk by chunk; the error it ended with, if any.
+async fn print_stream(stream: &mut BodyStream) -> Result<(), StreamError> {
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk?;
+        let mut stdout = std::io::stdout().lock();
+        // A closed stdout (e.g. `| head`) stops printing, not the function.
+        let _ = stdout.write_all(&chunk).and_then(|()| stdout.flush());
+    }
+    Ok(())
 }
 
 fn find_function<'a>(
