@@ -88,6 +88,17 @@ pub fn resolve(
     })
 }
 
+impl Resolved {
+    /// The build output directory: `explicit` (`--output-dir`), else `generator.yml`'s
+    /// `paths.output_dir`, else `.esb`, relative to the project directory.
+    pub fn output_dir(&self, explicit: Option<&Path>) -> PathBuf {
+        let relative = explicit
+            .or(self.generator.paths.output_dir.as_deref())
+            .unwrap_or(Path::new(DEFAULT_OUTPUT_DIR));
+        self.project_dir.join(relative)
+    }
+}
+
 /// Resolves and builds.
 pub fn build(request: &BuildRequest) -> Result<BuildReport, BuildError> {
     let resolved = resolve(&request.template, &request.parameter_overrides)?;
@@ -99,14 +110,9 @@ pub fn build_resolved(
     resolved: &Resolved,
     options: &BuildOptions,
 ) -> Result<BuildReport, BuildError> {
-    let output_dir = options
-        .output_dir
-        .as_deref()
-        .or(resolved.generator.paths.output_dir.as_deref())
-        .unwrap_or(Path::new(DEFAULT_OUTPUT_DIR));
     let layout = Layout::new(
         resolved.project_dir.clone(),
-        resolved.project_dir.join(output_dir),
+        resolved.output_dir(options.output_dir.as_deref()),
     );
     let plan = Plan::new(resolved, layout, options)?;
     let template_warnings = resolved.loaded.warnings.iter().map(ToString::to_string);

@@ -6,7 +6,10 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indexmap::IndexMap;
 
-use crate::commands::{BuildArgs, CompletionArgs, InitArgs, InvokeArgs, ValidateArgs};
+use crate::commands::{
+    BuildArgs, CertArgs, CompletionArgs, DownArgs, InitArgs, InvokeArgs, StatusArgs, UpArgs,
+    ValidateArgs,
+};
 
 /// Edge Serverless Box: run AWS SAM applications on machines you own.
 #[derive(Debug, Parser)]
@@ -59,6 +62,14 @@ pub enum Command {
     Invoke(InvokeArgs),
     /// Write generator.yml for the template (parameters, image tag, output directory)
     Init(InitArgs),
+    /// Build if needed and bring the box up: gateway, Lambda Invoke API, warm pools
+    Up(UpArgs),
+    /// Stop the box `esb up` started: drain requests, stop every worker
+    Down(DownArgs),
+    /// Show whether the box runs, where, and each function's workers
+    Status(StatusArgs),
+    /// Show the local CA that signs the gateway's HTTPS certificate, and how to trust it
+    Cert(CertArgs),
     /// Print a shell completion script
     Completion(CompletionArgs),
 }
@@ -70,6 +81,10 @@ impl Command {
             Command::Validate(args) => args.run(),
             Command::Init(args) => args.run(),
             Command::Invoke(args) => args.run(),
+            Command::Up(args) => args.run(),
+            Command::Down(args) => args.run(),
+            Command::Status(args) => args.run(),
+            Command::Cert(args) => args.run(),
             Command::Completion(args) => args.run(),
         }
     }

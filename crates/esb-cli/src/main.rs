@@ -6,6 +6,7 @@ mod commands;
 mod exit;
 mod logging;
 mod output;
+mod run_state;
 
 use clap::Parser;
 

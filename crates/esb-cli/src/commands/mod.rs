@@ -1,13 +1,21 @@
 //! One module per subcommand, each an args struct with `run(self)`.
 
 mod build;
+mod cert;
 mod completion;
+mod down;
 mod init;
 mod invoke;
+mod status;
+pub mod up;
 mod validate;
 
 pub use build::BuildArgs;
+pub use cert::CertArgs;
 pub use completion::CompletionArgs;
+pub use down::DownArgs;
 pub use init::InitArgs;
 pub use invoke::InvokeArgs;
+pub use status::StatusArgs;
+pub use up::UpArgs;
 pub use validate::ValidateArgs;

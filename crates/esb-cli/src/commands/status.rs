@@ -1,0 +1,64 @@
+//! `esb status`: whether the box runs, where, and each function's workers.
+
+use clap::Args;
+
+use crate::cli::TemplateArgs;
+use crate::run_state::{RunState, http_get};
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub template: TemplateArgs,
+    /// Print the status as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl StatusArgs {
+    pub fn run(self) -> miette::Result<()> {
+        let template = self.template.locate()?;
+        let resolved = esb_build::resolve(&template, &self.template.overrides())?;
+        let output_dir = resolved.output_dir(None);
+        let Some(state) = RunState::read_live(&output_dir) else {
+            if self.json {
+                println!("{}", serde_json::json!({"running": false}));
+            } else {
+                println!("esb is not running");
+            }
+            return Ok(());
+        };
+        let healthy = http_get(state.admin, "/health").is_some_and(|(status, _)| status == 200);
+        let functions: serde_json::Value = http_get(state.admin, "/_esb/status")
+            .and_then(|(_, body)| serde_json::from_str(&body).ok())
+            .unwrap_or(serde_json::Value::Null);
+        if self.json {
+            let status = serde_json::json!({
+                "running": true, "pid": state.pid, "url": state.url, "healthy": healthy,
+                "functions": functions["functions"],
+            });
+            println!("{status}");
+            return Ok(());
+        }
+        println!(
+            "esb is running at {} (pid {}), {}",
+            state.url,
+            state.pid,
+            if healthy {
+                "healthy"
+            } else {
+                "not answering /health"
+            }
+        );
+        for function in functions["functions"].as_array().into_iter().flatten() {
+            println!(
+                "  {:<28} idle {}  busy {}  starting {}  cold starts {}",
+                function["name"].as_str().unwrap_or("?"),
+                function["idle"],
+                function["busy"],
+                function["starting"],
+                function["started"],
+            );
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,79 @@
+//! `.esb/run/`: the running box's state file (pid and URL), its log, and a tiny HTTP probe
+//! used to wait for `/health` and read `/_esb/status`.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// What a running `esb up` records about itself.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunState {
+    pub pid: u32,
+    pub url: String,
+    /// The public listener.
+    pub addr: SocketAddr,
+    /// The plain-HTTP loopback listener the CLI probes (`/health`, `/_esb/status`).
+    pub admin: SocketAddr,
+}
+
+pub fn run_dir(output_dir: &Path) -> PathBuf {
+    output_dir.join("run")
+}
+
+pub fn state_path(output_dir: &Path) -> PathBuf {
+    run_dir(output_dir).join("state.json")
+}
+
+pub fn log_path(output_dir: &Path) -> PathBuf {
+    run_dir(output_dir).join("esb.log")
+}
+
+impl RunState {
+    /// The recorded state, if the process it names is still running.
+    pub fn read_live(output_dir: &Path) -> Option<RunState> {
+        let text = std::fs::read_to_string(state_path(output_dir)).ok()?;
+        let state: RunState = serde_json::from_str(&text).ok()?;
+        process_alive(state.pid).then_some(state)
+    }
+
+    pub fn write(&self, output_dir: &Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(run_dir(output_dir))?;
+        let path = state_path(output_dir);
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(&tmp, serde_json::to_vec_pretty(self).unwrap_or_default())?;
+        std::fs::rename(tmp, path)
+    }
+
+    pub fn remove(output_dir: &Path) {
+        let _ = std::fs::remove_file(state_path(output_dir));
+    }
+}
+
+pub fn process_alive(pid: u32) -> bool {
+    // A zombie (exited, not yet reaped) counts as gone.
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.split_whitespace()
+            .nth(2)
+            .is_none_or(|state| state != "Z")
+    })
+}
+
+/// `GET path` on the box: the status code and body, or `None` when nothing answers.
+pub fn http_get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
+    let timeout = Duration::from_secs(2);
+    let mut stream = TcpStream::connect_timeout(&addr, timeout).ok()?;
+    stream.set_read_timeout(Some(timeout)).ok()?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut response = String::new();
+    stream.take(1 << 20).read_to_string(&mut response).ok()?;
+    let status = response.split_whitespace().nth(1)?.parse().ok()?;
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    Some((status, body))
+}

@@ -1,0 +1,279 @@
+//! `esb up` end to end on a copy of examples/hello-python: the box comes up in the
+//! background, serves API Gateway routes and the Lambda Invoke API to real clients (raw HTTP
+//! and boto3), reports its status, says so when started twice, and `esb down` stops it and
+//! every worker. Bounded: every request and wait has a timeout.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+
+use assert_cmd::Command;
+
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).expect("read example") {
+        let entry = entry.expect("entry");
+        if entry.file_name() == ".esb" {
+            continue;
+        }
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            std::fs::create_dir_all(&target).expect("mkdir");
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+fn hello_python() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/hello-python"),
+        dir.path(),
+    );
+    dir
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+fn esb(dir: &Path, esb_home: &Path, args: &[&str]) -> Output {
+    Command::cargo_bin("esb")
+        .expect("binary")
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("ESB_HOME", esb_home)
+        .args(args)
+        .timeout(Duration::from_secs(300))
+        .output()
+        .expect("esb runs")
+}
+
+/// Runtimes are cached per user; tests share the real cache so Python's is built once.
+fn shared_home() -> PathBuf {
+    std::env::var_os("HOME")
+        .map_or_else(std::env::temp_dir, PathBuf::from)
+        .join(".esb")
+}
+
+struct Reply {
+    status: u16,
+    headers: String,
+    body: String,
+}
+
+fn request(addr: SocketAddr, method: &str, path: &str, body: &str) -> Reply {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).expect("write");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    let (head, body) = response.split_once("\r\n\r\n").expect("http response");
+    Reply {
+        status: head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .expect("status"),
+        headers: head.to_ascii_lowercase(),
+        body: body.to_string(),
+    }
+}
+
+/// Whether a process runs (a zombie waiting to be reaped does not).
+fn running(pid: u64) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.split_whitespace()
+            .nth(2)
+            .is_none_or(|state| state != "Z")
+    })
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Runs a boto3 script with the Python environment esb prepared (it holds boto3).
+fn boto3(script: &str, endpoint: &str) -> String {
+    let python = shared_home().join("runtimes/python3.11/bin/python3");
+    let python = if python.exists() {
+        python
+    } else {
+        std::fs::read_dir(shared_home().join("runtimes"))
+            .expect("runtimes")
+            .filter_map(|e| e.ok())
+            .map(|e| e.path().join("bin/python3"))
+            .find(|p| p.exists())
+            .expect("an esb Python environment")
+    };
+    let output = std::process::Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .env("ENDPOINT", endpoint)
+        .env("AWS_ACCESS_KEY_ID", "esb")
+        .env("AWS_SECRET_ACCESS_KEY", "esb")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .output()
+        .expect("python runs");
+    assert!(
+        output.status.success(),
+        "boto3 script failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+const BOTO3_SCRIPT: &str = r#"
+import base64, json, os
+import boto3
+from botocore.config import Config
+client = boto3.client("lambda", endpoint_url=os.environ["ENDPOINT"], config=Config(retries={"max_attempts": 1}))
+sync = client.invoke(FunctionName="HelloFunction", Payload=json.dumps({"pathParameters": {"name": "boto"}}), LogType="Tail")
+body = json.loads(sync["Payload"].read())
+print("sync", sync["StatusCode"], json.loads(body["body"])["message"])
+print("tail", "START RequestId" in base64.b64decode(sync["LogResult"]).decode())
+arn = "arn:aws:lambda:us-east-1:123456789012:function:HelloFunction"
+print("arn", client.invoke(FunctionName=arn, Payload=b"{}")["StatusCode"])
+print("event", client.invoke(FunctionName="HelloFunction", InvocationType="Event", Payload=b"{}")["StatusCode"])
+print("dryrun", client.invoke(FunctionName="HelloFunction", InvocationType="DryRun")["StatusCode"])
+try:
+    client.invoke(FunctionName="Missing", Payload=b"{}")
+except client.exceptions.ResourceNotFoundException as error:
+    print("missing", error.response["Error"]["Code"])
+"#;
+
+#[test]
+fn up_serves_routes_and_the_invoke_api_then_down_stops_everything() {
+    let dir = hello_python();
+    let home = shared_home();
+    let port = free_port();
+    let port_text = port.to_string();
+    let up = esb(dir.path(), &home, &["up", "--http", "--port", &port_text]);
+    assert!(up.status.success(), "esb up failed: {}", stderr(&up));
+    assert!(
+        stderr(&up).contains(&format!("esb is up at http://127.0.0.1:{port}")),
+        "{}",
+        stderr(&up)
+    );
+
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let hello = request(addr, "GET", "/hello", "");
+    assert_eq!(hello.status, 200, "{}", hello.body);
+    assert!(hello.body.contains("Hi, world!"), "{}", hello.body);
+    assert!(hello.headers.contains("x-amzn-requestid:"));
+    assert!(hello.headers.contains("x-amzn-trace-id: root=1-"));
+    let named = request(addr, "GET", "/hello/ada%20lovelace", "");
+    assert!(named.body.contains("Hi, Ada Lovelace!"), "{}", named.body);
+    let missing = request(addr, "GET", "/nope", "");
+    assert_eq!(
+        (missing.status, missing.body.as_str()),
+        (404, r#"{"message":"Not Found"}"#)
+    );
+    let wrong_method = request(addr, "POST", "/hello", "");
+    assert_eq!(wrong_method.status, 405);
+    assert!(
+        wrong_method.headers.contains("allow: get"),
+        "{}",
+        wrong_method.headers
+    );
+    assert_eq!(
+        request(addr, "GET", "/health", "").body,
+        r#"{"status":"healthy"}"#
+    );
+
+    let boto = boto3(BOTO3_SCRIPT, &format!("http://127.0.0.1:{port}"));
+    for expected in [
+        "sync 200 Hi, Boto!",
+        "tail True",
+        "arn 200",
+        "event 202",
+        "dryrun 204",
+        "missing ResourceNotFoundException",
+    ] {
+        assert!(
+            boto.contains(expected),
+            "boto3 output lacks {expected:?}:\n{boto}"
+        );
+    }
+
+    let again = esb(dir.path(), &home, &["up", "--http", "--port", &port_text]);
+    assert!(again.status.success());
+    assert!(
+        stderr(&again).contains("already running"),
+        "{}",
+        stderr(&again)
+    );
+
+    let status = esb(dir.path(), &home, &["status"]);
+    let status_text = String::from_utf8_lossy(&status.stdout);
+    assert!(status_text.contains("esb is running"), "{status_text}");
+    assert!(status_text.contains("HelloFunction"), "{status_text}");
+
+    let state: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join(".esb/run/state.json")).expect("state"),
+    )
+    .expect("json");
+    let pid = state["pid"].as_u64().expect("pid");
+    let down = esb(dir.path(), &home, &["down"]);
+    assert!(down.status.success(), "{}", stderr(&down));
+    assert!(stderr(&down).contains("esb is down"));
+    assert!(!running(pid), "the box process is gone");
+    assert!(
+        TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_err(),
+        "nothing listens any more"
+    );
+    let status = esb(dir.path(), &home, &["status"]);
+    assert!(String::from_utf8_lossy(&status.stdout).contains("not running"));
+}
+
+#[test]
+fn up_serves_https_with_the_local_ca_by_default() {
+    let dir = hello_python();
+    let home = tempfile::tempdir().expect("esb home");
+    // The runtimes stay shared; only the certificates are this test's own.
+    std::os::unix::fs::symlink(shared_home().join("runtimes"), home.path().join("runtimes"))
+        .expect("symlink");
+    let port = free_port().to_string();
+    let up = esb(dir.path(), home.path(), &["up", "--port", &port]);
+    assert!(up.status.success(), "esb up failed: {}", stderr(&up));
+    assert!(
+        stderr(&up).contains(&format!("https://127.0.0.1:{port}")),
+        "{}",
+        stderr(&up)
+    );
+    let ca = home.path().join("certs/ca.pem");
+    assert!(ca.is_file());
+    let script = format!(
+        "import ssl, urllib.request; ctx = ssl.create_default_context(cafile={ca:?}); \
+         print(urllib.request.urlopen('https://localhost:{port}/hello', context=ctx, timeout=30).read().decode())",
+        ca = ca.display().to_string()
+    );
+    let fetched = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(&script)
+        .output()
+        .expect("python");
+    let body = String::from_utf8_lossy(&fetched.stdout);
+    assert!(
+        body.contains("Hi, world!"),
+        "{body} {}",
+        String::from_utf8_lossy(&fetched.stderr)
+    );
+    let cert = esb(dir.path(), home.path(), &["cert"]);
+    assert!(String::from_utf8_lossy(&cert.stdout).contains(&ca.display().to_string()));
+    let down = esb(dir.path(), home.path(), &["down"]);
+    assert!(down.status.success(), "{}", stderr(&down));
+}

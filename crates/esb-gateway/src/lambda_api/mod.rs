@@ -1,0 +1,240 @@
+//! The Lambda Invoke API (`POST /2015-03-31/functions/{FunctionName}/invocations`), as AWS
+//! SDKs call it through `AWS_ENDPOINT_URL_LAMBDA`: `RequestResponse`, `Event` (queued and
+//! retried like AWS), `DryRun`, `X-Amz-Log-Type: Tail`, and AWS's error shapes.
+
+mod errors;
+mod event_queue;
+mod name;
+
+use std::sync::Arc;
+
+use base64::Engine;
+use bytes::Bytes;
+use esb_agent::{InvokeError, InvokeInput, Invoker};
+use http::{HeaderMap, HeaderValue, Response, StatusCode};
+
+pub use errors::LambdaApiError;
+pub use event_queue::{EventQueue, RetryPolicy};
+pub use name::FunctionName;
+
+/// Largest synchronous request payload (6 MB) and asynchronous one (256 KB), as on AWS.
+pub const MAX_SYNC_PAYLOAD: usize = 6 * 1024 * 1024;
+pub const MAX_ASYNC_PAYLOAD: usize = 256 * 1024;
+
+/// `/2015-03-31/functions/{name}/invocations` → the (still URL-encoded) name.
+pub fn invocation_path(path: &str) -> Option<&str> {
+    path.strip_prefix("/2015-03-31/functions/")?
+        .strip_suffix("/invocations")
+        .filter(|name| !name.is_empty() && !name.contains('/'))
+}
+
+/// What the Invoke API needs besides the request.
+#[derive(Debug)]
+pub struct LambdaApi {
+    pub invoker: Arc<Invoker>,
+    pub events: EventQueue,
+    pub region: String,
+    pub account_id: String,
+    /// The functions' `AutoPublishAlias` names, accepted as qualifiers.
+    pub aliases: Vec<(String, String)>,
+}
+
+impl LambdaApi {
+    /// Handles one Invoke API call. `encoded_name` is the path segment, `query` the raw query.
+    pub async fn invoke(
+        &self,
+        encoded_name: &str,
+        query: Option<&str>,
+        headers: &HeaderMap,
+        body: Bytes,
+        request_id: &str,
+        trace_id: &str,
+    ) -> Response<Bytes> {
+        match self
+            .try_invoke(encoded_name, query, headers, body, request_id, trace_id)
+            .await
+        {
+            Ok(response) => response,
+            Err(error) => error.response(),
+        }
+    }
+
+    async fn try_invoke(
+        &self,
+        encoded_name: &str,
+        query: Option<&str>,
+        headers: &HeaderMap,
+        body: Bytes,
+        request_id: &str,
+        trace_id: &str,
+    ) -> Result<Response<Bytes>, LambdaApiError> {
+        let name = FunctionName::parse(encoded_name, query)?;
+        let arn = format!(
+            "arn:aws:lambda:{}:{}:function:{}",
+            self.region, self.account_id, name.function
+        );
+        let not_found = || LambdaApiError::NotFound { arn: arn.clone() };
+        if !self.invoker.has_function(&name.function) {
+            return Err(not_found());
+        }
+        if let Some(qualifier) = &name.qualifier {
+            let known = qualifier == "$LATEST"
+                || self
+                    .aliases
+                    .iter()
+                    .any(|(function, alias)| function == &name.function && alias == qualifier);
+            if !known {
+                return Err(LambdaApiError::NotFound {
+                    arn: format!("{arn}:{qualifier}"),
+                });
+            }
+        }
+        let invocation_type = header(headers, "x-amz-invocation-type").unwrap_or("RequestResponse");
+        let payload = if body.is_empty() {
+            Bytes::from_static(b"{}")
+        } else {
+            body
+        };
+        if serde_json::from_slice::<serde::de::IgnoredAny>(&payload).is_err() {
+            return Err(LambdaApiError::InvalidContent);
+        }
+        let client_context = header(headers, "x-amz-client-context")
+            .map(decode_client_context)
+            .transpose()?;
+        let input = InvokeInput {
+            request_id: request_id.to_string(),
+            payload,
+            trace_id: Some(trace_id.to_string()),
+            client_context,
+            cognito_identity: None,
+        };
+        match invocation_type {
+            "DryRun" => Ok(empty(StatusCode::NO_CONTENT)),
+            "Event" => {
+                if input.payload.len() > MAX_ASYNC_PAYLOAD {
+                    return Err(LambdaApiError::TooLarge {
+                        limit: MAX_ASYNC_PAYLOAD,
+                    });
+                }
+                self.events.enqueue(name.function, input)?;
+                Ok(empty(StatusCode::ACCEPTED))
+            }
+            "RequestResponse" => {
+                if input.payload.len() > MAX_SYNC_PAYLOAD {
+                    return Err(LambdaApiError::TooLarge {
+                        limit: MAX_SYNC_PAYLOAD,
+                    });
+                }
+                let tail = header(headers, "x-amz-log-type") == Some("Tail");
+                let result = self
+                    .invoker
+                    .invoke(&name.function, input)
+                    .await
+                    .map_err(|error| LambdaApiError::from_invoke(error, arn))?;
+                let mut response = Response::new(result.payload.clone());
+                let response_headers = response.headers_mut();
+                let content_type = result.content_type.as_deref().unwrap_or("application/json");
+                insert(response_headers, "content-type", content_type);
+                insert(response_headers, "x-amz-executed-version", "$LATEST");
+                if let Some(error) = result.function_error {
+                    insert(response_headers, "x-amz-function-error", error.as_str());
+                }
+                if tail {
+                    let encoded =
+                        base64::engine::general_purpose::STANDARD.encode(&result.log_tail);
+                    insert(response_headers, "x-amz-log-result", &encoded);
+                }
+                Ok(response)
+            }
+            other => Err(LambdaApiError::InvalidParameter {
+                message: format!(
+                    "1 validation error detected: Value '{other}' at 'invocationType' failed to \
+                     satisfy constraint: Member must satisfy enum value set: [Event, \
+                     RequestResponse, DryRun]"
+                ),
+            }),
+        }
+    }
+}
+
+impl LambdaApiError {
+    fn from_invoke(error: InvokeError, arn: String) -> LambdaApiError {
+        match error {
+            InvokeError::NotFound(_) => LambdaApiError::NotFound { arn },
+            InvokeError::Throttled { .. } | InvokeError::AcquireTimeout { .. } => {
+                LambdaApiError::Throttled
+            }
+            other => LambdaApiError::Service {
+                message: other.to_string(),
+            },
+        }
+    }
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn insert(headers: &mut HeaderMap, name: &'static str, value: &str) {
+    if let Ok(value) = HeaderValue::from_str(value) {
+        headers.insert(name, value);
+    }
+}
+
+fn empty(status: StatusCode) -> Response<Bytes> {
+    let mut response = Response::new(Bytes::new());
+    *response.status_mut() = status;
+    response
+}
+
+/// `X-Amz-Client-Context` is base64 of a JSON object; the runtime gets the JSON.
+fn decode_client_context(encoded: &str) -> Result<String, LambdaApiError> {
+    let invalid = || LambdaApiError::InvalidParameter {
+        message: "Client context must be a valid Base64-encoded JSON object.".to_string(),
+    };
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .map_err(|_| invalid())?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(serde_json::Value::Object(_)) => Ok(text),
+        _ => Err(invalid()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invocation_paths() {
+        assert_eq!(
+            invocation_path("/2015-03-31/functions/hello/invocations"),
+            Some("hello")
+        );
+        assert_eq!(
+            invocation_path(
+                "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A1%3Afunction%3Ahello/invocations"
+            ),
+            Some("arn%3Aaws%3Alambda%3Aus-east-1%3A1%3Afunction%3Ahello")
+        );
+        assert_eq!(invocation_path("/2015-03-31/functions//invocations"), None);
+        assert_eq!(
+            invocation_path("/2015-03-31/functions/a/b/invocations"),
+            None
+        );
+        assert_eq!(invocation_path("/hello"), None);
+    }
+
+    #[test]
+    fn client_context_must_be_base64_json_objects() {
+        let good = base64::engine::general_purpose::STANDARD.encode(r#"{"custom":{"a":1}}"#);
+        assert_eq!(
+            decode_client_context(&good).ok().as_deref(),
+            Some(r#"{"custom":{"a":1}}"#)
+        );
+        assert!(decode_client_context("not base64!").is_err());
+        let not_object = base64::engine::general_purpose::STANDARD.encode("[1]");
+        assert!(decode_client_context(&not_object).is_err());
+    }
+}
