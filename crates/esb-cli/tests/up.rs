@@ -70,12 +70,16 @@ struct Reply {
 }
 
 fn request(addr: SocketAddr, method: &str, path: &str, body: &str) -> Reply {
+    request_with(addr, method, path, "", body)
+}
+
+fn request_with(addr: SocketAddr, method: &str, path: &str, headers: &str, body: &str) -> Reply {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .expect("timeout");
     let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{headers}Content-Length: {}\r\n\r\n{body}",
         body.len()
     );
     stream.write_all(request.as_bytes()).expect("write");
@@ -276,4 +280,82 @@ fn up_serves_https_with_the_local_ca_by_default() {
     assert!(String::from_utf8_lossy(&cert.stdout).contains(&ca.display().to_string()));
     let down = esb(dir.path(), home.path(), &["down"]);
     assert!(down.status.success(), "{}", stderr(&down));
+}
+
+const CHAIN_TEMPLATE: &str = r#"Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function: {Runtime: python3.12, CodeUri: src/, Timeout: 10}
+Resources:
+  Front:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: app.front
+      Events:
+        Chain: {Type: Api, Properties: {Path: /chain, Method: get}}
+  Back:
+    Type: AWS::Serverless::Function
+    Properties: {Handler: app.back}
+"#;
+
+const CHAIN_APP: &str = r#"import json, os
+import boto3
+
+lam = boto3.client("lambda")  # no endpoint in code: AWS_ENDPOINT_URL_LAMBDA points at the box
+
+
+def front(event, context):
+    sync = lam.invoke(FunctionName="Back", Payload=b"{}")
+    queued = lam.invoke(FunctionName="Back", InvocationType="Event", Payload=b"{}")
+    body = {"front": os.environ.get("_X_AMZN_TRACE_ID"), "back": json.loads(sync["Payload"].read()),
+            "event_status": queued["StatusCode"]}
+    return {"statusCode": 200, "body": json.dumps(body)}
+
+
+def back(event, context):
+    return {"trace": os.environ.get("_X_AMZN_TRACE_ID")}
+"#;
+
+#[test]
+fn functions_call_functions_through_the_box_carrying_the_trace_id() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("src")).expect("mkdir");
+    std::fs::write(dir.path().join("template.yaml"), CHAIN_TEMPLATE).expect("template");
+    std::fs::write(dir.path().join("src/app.py"), CHAIN_APP).expect("app");
+    let home = shared_home();
+    let port = free_port();
+    let up = esb(
+        dir.path(),
+        &home,
+        &["up", "--http", "--port", &port.to_string()],
+    );
+    assert!(up.status.success(), "esb up failed: {}", stderr(&up));
+    let root = "Root=1-5759e988-bd862e3fe1be46a994272793";
+    let reply = request_with(
+        SocketAddr::from(([127, 0, 0, 1], port)),
+        "GET",
+        "/chain",
+        &format!("X-Amzn-Trace-Id: {root};Sampled=1\r\n"),
+        "",
+    );
+    let down = esb(dir.path(), &home, &["down"]);
+    assert!(down.status.success());
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(
+        reply.headers.contains(&root.to_ascii_lowercase()),
+        "{}",
+        reply.headers
+    );
+    let body: serde_json::Value = serde_json::from_str(&reply.body).expect("json");
+    assert!(
+        body["front"].as_str().unwrap_or_default().contains(root),
+        "{body}"
+    );
+    assert!(
+        body["back"]["trace"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(root),
+        "{body}"
+    );
+    assert_eq!(body["event_status"], 202);
 }

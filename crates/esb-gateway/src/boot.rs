@@ -85,6 +85,21 @@ pub async fn run(
     let functions: FunctionsFile = artifacts::read(&config_dir.join(artifacts::FUNCTIONS_FILE))?;
     let routing: RoutingFile = artifacts::read(&config_dir.join(artifacts::ROUTING_FILE))?;
 
+    let bind = |addr: SocketAddr| async move {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| BootError::Bind { addr, source })?;
+        let local = listener
+            .local_addr()
+            .map_err(|source| BootError::Bind { addr, source })?;
+        Ok::<_, BootError>((listener, local))
+    };
+    let (public_listener, public) = bind(config.bind).await?;
+    let (admin_listener, admin) = bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+    // Functions reach this box's Lambda API (chained invocations) through the loopback
+    // listener, so SDKs inside them need no certificate.
+    let mut config = config;
+    config.settings.endpoints.lambda = Some(format!("http://{admin}"));
     let specs = {
         let config = config.clone();
         tokio::task::spawn_blocking(move || {
@@ -135,17 +150,6 @@ pub async fn run(
         },
         access_log,
     });
-    let bind = |addr: SocketAddr| async move {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|source| BootError::Bind { addr, source })?;
-        let local = listener
-            .local_addr()
-            .map_err(|source| BootError::Bind { addr, source })?;
-        Ok::<_, BootError>((listener, local))
-    };
-    let (public_listener, public) = bind(config.bind).await?;
-    let (admin_listener, admin) = bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
     on_ready(Listening { public, admin });
     let (stop_admin, admin_stopped) = tokio::sync::oneshot::channel::<()>();
     let admin_server = tokio::spawn(crate::server::serve(
