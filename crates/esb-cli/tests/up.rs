@@ -359,3 +359,191 @@ fn functions_call_functions_through_the_box_carrying_the_trace_id() {
     );
     assert_eq!(body["event_status"], 202);
 }
+
+#[test]
+fn esb_toml_and_dotenv_configure_the_box_and_down_volumes_deletes_its_data() {
+    let dir = hello_python();
+    let home = shared_home();
+    let (file_port, port) = (free_port(), free_port());
+    std::fs::write(
+        dir.path().join("esb.toml"),
+        format!("[gateway]\nport = {file_port}\nhttp = true\n"),
+    )
+    .expect("esb.toml");
+    // .env wins over esb.toml (and would lose to the real environment and to flags).
+    std::fs::write(dir.path().join(".env"), format!("ESB_PORT={port}\n")).expect(".env");
+    let up = esb(dir.path(), &home, &["up"]);
+    assert!(up.status.success(), "esb up failed: {}", stderr(&up));
+    assert!(
+        stderr(&up).contains(&format!("http://127.0.0.1:{port}")),
+        "esb.toml's http and .env's port are used: {}",
+        stderr(&up)
+    );
+    let hello = request(
+        SocketAddr::from(([127, 0, 0, 1], port)),
+        "GET",
+        "/hello",
+        "",
+    );
+    assert_eq!(hello.status, 200);
+    let logs = dir.path().join(".esb/logs");
+    assert!(logs.is_dir());
+    let down = esb(dir.path(), &home, &["down", "--volumes", "--yes"]);
+    assert!(down.status.success(), "{}", stderr(&down));
+    assert!(!logs.exists(), "--volumes deletes the logs");
+    assert!(
+        dir.path().join(".esb/config/functions.yml").is_file(),
+        "the build stays"
+    );
+
+    std::fs::write(dir.path().join("esb.toml"), "[gateway]\nprot = 1\n").expect("esb.toml");
+    let bad = esb(dir.path(), &home, &["up"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(stderr(&bad).contains("esb.toml"), "{}", stderr(&bad));
+}
+
+const SECURED_TEMPLATE: &str = r#"Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function: {Runtime: python3.12, CodeUri: src/, Timeout: 10}
+  Api:
+    Cors: {AllowOrigin: "'https://app.example.com'", AllowHeaders: "'Authorization'"}
+Resources:
+  Hello:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: app.hello
+      Events:
+        Get: {Type: Api, Properties: {Path: /hello, Method: get}}
+  Fail:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: app.fail
+      Events:
+        Get: {Type: Api, Properties: {Path: /fail, Method: get}}
+"#;
+
+const SECURED_APP: &str = r#"import json
+
+
+def hello(event, context):
+    claims = event["requestContext"]["authorizer"]["claims"]
+    return {"statusCode": 200, "body": json.dumps({"user": claims["cognito:username"]})}
+
+
+def fail(event, context):
+    raise RuntimeError("always")
+"#;
+
+/// The original ESB's auth flow, the circuit breaker, CORS preflight and `/metrics`, configured
+/// through the original ESB's environment variables in `.env`.
+#[test]
+fn esb_auth_breaker_cors_and_metrics() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("src")).expect("mkdir");
+    std::fs::write(dir.path().join("template.yaml"), SECURED_TEMPLATE).expect("template");
+    std::fs::write(dir.path().join("src/app.py"), SECURED_APP).expect("app");
+    std::fs::write(
+        dir.path().join(".env"),
+        "X_API_KEY=test-key\nAUTH_USER=alice\nAUTH_PASS=wonderland\n\
+         JWT_SECRET_KEY=0123456789abcdef0123456789abcdef\n\
+         CIRCUIT_BREAKER_THRESHOLD=2\nCIRCUIT_BREAKER_RECOVERY_TIMEOUT=60\n",
+    )
+    .expect(".env");
+    let home = shared_home();
+    let port = free_port();
+    let up = esb(
+        dir.path(),
+        &home,
+        &["up", "--http", "--port", &port.to_string()],
+    );
+    assert!(up.status.success(), "esb up failed: {}", stderr(&up));
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+
+    let anonymous = request(addr, "GET", "/hello", "");
+    let login_body = r#"{"AuthParameters":{"USERNAME":"alice","PASSWORD":"wonderland"}}"#;
+    let bad_key = request_with(
+        addr,
+        "POST",
+        "/user/auth/ver1.0",
+        "x-api-key: nope\r\n",
+        login_body,
+    );
+    let bad_password = request_with(
+        addr,
+        "POST",
+        "/user/auth/ver1.0",
+        "x-api-key: test-key\r\n",
+        r#"{"AuthParameters":{"USERNAME":"alice","PASSWORD":"guess"}}"#,
+    );
+    let login = request_with(
+        addr,
+        "POST",
+        "/user/auth/ver1.0",
+        "x-api-key: test-key\r\n",
+        login_body,
+    );
+    let token: serde_json::Value = serde_json::from_str(&login.body).unwrap_or_default();
+    let token = token["AuthenticationResult"]["IdToken"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let bearer = format!("Authorization: Bearer {token}\r\n");
+    let hello = request_with(addr, "GET", "/hello", &bearer, "");
+    let fails: Vec<Reply> = (0..3)
+        .map(|_| request_with(addr, "GET", "/fail", &bearer, ""))
+        .collect();
+    let preflight = request_with(
+        addr,
+        "OPTIONS",
+        "/hello",
+        "Origin: https://app.example.com\r\nAccess-Control-Request-Method: GET\r\n",
+        "",
+    );
+    let metrics = request(addr, "GET", "/metrics", "");
+    let down = esb(dir.path(), &home, &["down"]);
+    assert!(down.status.success());
+
+    assert_eq!(
+        (anonymous.status, anonymous.body.as_str()),
+        (401, r#"{"message":"Unauthorized"}"#)
+    );
+    assert_eq!(bad_key.status, 403);
+    assert_eq!(bad_password.status, 401);
+    assert_eq!(login.status, 200, "{}", login.body);
+    assert!(
+        login.headers.contains("padma_user_authorized: true"),
+        "{}",
+        login.headers
+    );
+    assert_eq!(token.split('.').count(), 3, "a JWT");
+    assert_eq!(
+        (hello.status, hello.body.as_str()),
+        (200, r#"{"user": "alice"}"#)
+    );
+    assert!(
+        fails
+            .iter()
+            .all(|r| r.status == 502 && r.body == r#"{"message":"Internal server error"}"#)
+    );
+    assert_eq!(preflight.status, 200, "{}", preflight.headers);
+    assert!(
+        preflight
+            .headers
+            .contains("access-control-allow-origin: https://app.example.com"),
+        "{}",
+        preflight.headers
+    );
+    let text = &metrics.body;
+    assert!(
+        text.contains(r#"esb_invocation_errors_total{function="Fail",type="function_error"} 2"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"esb_invocation_errors_total{function="Fail",type="circuit_open"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"esb_invocations_total{function="Hello"} 1"#),
+        "{text}"
+    );
+}

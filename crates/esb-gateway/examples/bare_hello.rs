@@ -11,7 +11,9 @@ use hyper_util::server::conn::auto;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> std::io::Result<()> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:18080".to_string());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:18080".to_string());
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     eprintln!("bare hello server on http://{addr}");
     loop {
@@ -22,9 +24,10 @@ async fn main() -> std::io::Result<()> {
                 let mut response = hyper::Response::new(Full::new(Bytes::from_static(
                     br#"{"message":"hello from rust"}"#,
                 )));
-                response
-                    .headers_mut()
-                    .insert("content-type", hyper::header::HeaderValue::from_static("application/json"));
+                response.headers_mut().insert(
+                    "content-type",
+                    hyper::header::HeaderValue::from_static("application/json"),
+                );
                 Ok::<_, Infallible>(response)
             });
             let _ = auto::Builder::new(TokioExecutor::new())

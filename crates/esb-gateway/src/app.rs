@@ -4,14 +4,18 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use esb_agent::{InvokeError, InvokeInput, Invoker};
-use esb_model::RouteKind;
+use esb_model::{ApiKind, RouteKind};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 
+use crate::auth::{Auth, AuthDecision, AuthorizerInvoker, InvokeFuture};
+use crate::breaker::CircuitBreakers;
+use crate::cors;
 use crate::lambda_api::{LambdaApi, invocation_path};
+use crate::metrics::{Metrics, Outcome, Status};
 use crate::{
     EventContext, Matched, RouteMatch, Router, http_api_event, http_api_response, rest_event,
     rest_response,
@@ -25,8 +29,11 @@ pub trait AccessLog: Send + Sync + 'static {
 /// Everything a request may need.
 pub struct App {
     pub router: Router,
+    pub auth: Auth,
     pub invoker: Arc<Invoker>,
     pub lambda: LambdaApi,
+    pub breakers: CircuitBreakers,
+    pub metrics: Metrics,
     pub access_log: Arc<dyn AccessLog>,
 }
 
@@ -53,6 +60,14 @@ impl App {
             json(StatusCode::OK, r#"{"status":"healthy"}"#)
         } else if method == Method::GET && path == "/_esb/status" {
             self.status()
+        } else if method == Method::GET && path == "/metrics" {
+            let text = self.metrics.render(&self.invoker.stats(), &self.breakers);
+            let mut response = Response::new(Bytes::from(text));
+            response.headers_mut().insert(
+                "content-type",
+                HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+            );
+            response
         } else if let Some(name) = invocation_path(&path).filter(|_| method == Method::POST) {
             function = Some(name.to_string());
             let query = request.uri().query().map(str::to_string);
@@ -67,6 +82,8 @@ impl App {
                     &trace_id,
                 )
                 .await
+        } else if let Some(response) = self.auth.login(&request) {
+            response
         } else {
             self.route(request, peer, &request_id, &trace_id, &mut function)
                 .await
@@ -130,6 +147,9 @@ impl App {
         trace_id: &str,
         function: &mut Option<String>,
     ) -> Response<Bytes> {
+        if let Some(response) = self.cors_preflight(&request) {
+            return response;
+        }
         let matched = match self.router.route(request.method(), request.uri().path()) {
             RouteMatch::NotFound => {
                 return json(StatusCode::NOT_FOUND, r#"{"message":"Not Found"}"#);
@@ -148,7 +168,7 @@ impl App {
             RouteMatch::Matched(matched) => matched,
         };
         *function = Some(matched.route.function.clone());
-        let context = EventContext {
+        let mut context = EventContext {
             request_id: request_id.to_string(),
             source_ip: peer.ip().to_string(),
             stage: matched.api.stage_name.clone(),
@@ -162,8 +182,46 @@ impl App {
             request_time_epoch_ms: epoch_ms(),
             authorizer: None,
         };
-        let kind = matched.route.kind;
-        let Some(payload) = event_payload(&request, &matched, &context) else {
+        let authorizers = AgentAuthorizers(Arc::clone(&self.invoker));
+        match self
+            .auth
+            .authorize(&request, &matched, &context, &authorizers)
+            .await
+        {
+            AuthDecision::Allow {
+                context: authorizer,
+            } => context.authorizer = authorizer,
+            AuthDecision::Deny(response) => return response,
+        }
+        let origin = request
+            .headers()
+            .get("origin")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let mut response = self
+            .call_function(&request, &matched, &context, trace_id)
+            .await;
+        cors::decorate(matched.api, origin.as_deref(), &mut response);
+        response
+    }
+
+    /// The function behind a route, through its circuit breaker, with metrics.
+    async fn call_function(
+        &self,
+        request: &Request<Bytes>,
+        matched: &Matched<'_>,
+        context: &EventContext,
+        trace_id: &str,
+    ) -> Response<Bytes> {
+        let name = matched.route.function.as_str();
+        let request_id = context.request_id.as_str();
+        let Ok(permit) = self.breakers.check(name) else {
+            self.metrics
+                .observe(name, outcome(Status::CircuitOpen, Duration::ZERO, None));
+            return internal_error();
+        };
+        let Some(payload) = event_payload(request, matched, context) else {
+            permit.release();
             return internal_error();
         };
         let input = InvokeInput {
@@ -173,34 +231,145 @@ impl App {
             client_context: None,
             cognito_identity: None,
         };
-        match self.invoker.invoke(&matched.route.function, input).await {
-            Ok(result) if result.function_error.is_some() => {
-                tracing::warn!(function = %matched.route.function, request_id, error = %String::from_utf8_lossy(&result.payload), "function error");
-                internal_error()
-            }
-            Ok(result) => {
-                let mapped = match kind {
-                    RouteKind::Rest => rest_response(&result.payload),
-                    _ => http_api_response(&result.payload),
+        let started = Instant::now();
+        let (status, response, init) = match self.invoker.invoke(name, input).await {
+            Ok(mut result) => {
+                let init = result.init_duration;
+                // API Gateway buffers proxy responses, streamed or not.
+                let body = match result.stream.take() {
+                    Some(stream) => stream.collect().await.ok(),
+                    None => Some(result.payload.clone()),
                 };
-                mapped.unwrap_or_else(|error| {
-                    tracing::warn!(function = %matched.route.function, request_id, %error, "malformed Lambda proxy response");
-                    internal_error()
-                })
+                match (result.function_error, body) {
+                    (None, Some(body)) => {
+                        let mapped = match matched.route.kind {
+                            RouteKind::Rest => rest_response(&body),
+                            _ => http_api_response(&body),
+                        };
+                        match mapped {
+                            Ok(response) => (Status::Success, response, init),
+                            Err(error) => {
+                                tracing::warn!(function = name, request_id, %error, "malformed Lambda proxy response");
+                                (Status::InvalidResponse, internal_error(), init)
+                            }
+                        }
+                    }
+                    (_, body) => {
+                        let text = body
+                            .as_deref()
+                            .map(String::from_utf8_lossy)
+                            .unwrap_or_default();
+                        let status = if result.reusable {
+                            Status::FunctionError
+                        } else if text.contains("Sandbox.Timedout") {
+                            Status::Timeout
+                        } else {
+                            Status::Crash
+                        };
+                        tracing::warn!(function = name, request_id, error = %text, "function error");
+                        (status, internal_error(), init)
+                    }
+                }
             }
-            Err(InvokeError::Throttled { .. }) => json(
-                StatusCode::TOO_MANY_REQUESTS,
-                r#"{"message":"Too Many Requests"}"#,
+            Err(InvokeError::Throttled { .. }) => (
+                Status::Throttled,
+                json(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    r#"{"message":"Too Many Requests"}"#,
+                ),
+                None,
             ),
-            Err(InvokeError::AcquireTimeout { .. }) => json(
-                StatusCode::SERVICE_UNAVAILABLE,
-                r#"{"message":"Service Unavailable"}"#,
+            Err(InvokeError::AcquireTimeout { .. }) => (
+                Status::Unavailable,
+                json(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    r#"{"message":"Service Unavailable"}"#,
+                ),
+                None,
             ),
             Err(error) => {
-                tracing::warn!(function = %matched.route.function, request_id, %error, "invocation failed");
-                internal_error()
+                tracing::warn!(function = name, request_id, %error, "invocation failed");
+                (Status::Crash, internal_error(), None)
             }
+        };
+        match status {
+            Status::Success => permit.success(),
+            // Not the function's fault: neither opens nor closes the breaker.
+            Status::Throttled | Status::Unavailable => permit.release(),
+            _ => permit.failure(),
         }
+        self.metrics
+            .observe(name, outcome(status, started.elapsed(), init));
+        response
+    }
+
+    /// CORS preflights API Gateway answers itself: an HTTP API's before routes and
+    /// authorizers, and the mock `OPTIONS` method SAM adds to a REST API's CORS paths.
+    fn cors_preflight(&self, request: &Request<Bytes>) -> Option<Response<Bytes>> {
+        if request.method() != Method::OPTIONS {
+            return None;
+        }
+        let path = request.uri().path();
+        let requested = request
+            .headers()
+            .get(http::header::ACCESS_CONTROL_REQUEST_METHOD)
+            .and_then(|v| Method::from_bytes(v.as_bytes()).ok());
+        if let Some(RouteMatch::Matched(hit)) = requested.map(|m| self.router.route(&m, path))
+            && hit.api.kind == ApiKind::Http
+        {
+            return cors::preflight(hit.api, request);
+        }
+        match self.router.route(&Method::OPTIONS, path) {
+            RouteMatch::Matched(hit)
+                if hit.api.kind == ApiKind::Rest && hit.route.method == "ANY" =>
+            {
+                cors::preflight_for_path(hit.api, request, &["ANY"])
+            }
+            RouteMatch::MethodNotAllowed { allow } => {
+                let RouteMatch::Matched(hit) = self.router.route(allow.first()?, path) else {
+                    return None;
+                };
+                if hit.api.kind != ApiKind::Rest {
+                    return None;
+                }
+                let methods: Vec<&str> = allow.iter().map(Method::as_str).collect();
+                cors::preflight_for_path(hit.api, request, &methods)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Lambda authorizers run as functions of this box.
+struct AgentAuthorizers(Arc<Invoker>);
+
+impl AuthorizerInvoker for AgentAuthorizers {
+    fn invoke<'a>(&'a self, function: &'a str, payload: Bytes) -> InvokeFuture<'a> {
+        Box::pin(async move {
+            let input = InvokeInput {
+                request_id: esb_model::ids::request_id(),
+                payload,
+                trace_id: None,
+                client_context: None,
+                cognito_identity: None,
+            };
+            match self.0.invoke(function, input).await {
+                Ok(result) if result.function_error.is_some() => {
+                    Err(String::from_utf8_lossy(&result.payload).into_owned())
+                }
+                Ok(result) => Ok(result.payload),
+                Err(error) => Err(error.to_string()),
+            }
+        })
+    }
+}
+
+fn outcome(status: Status, duration: Duration, init_duration: Option<Duration>) -> Outcome {
+    Outcome {
+        status,
+        duration,
+        cold_start: init_duration.is_some(),
+        init_duration,
     }
 }
 

@@ -16,7 +16,10 @@ use esb_model::artifacts::{self, FunctionsFile, RoutingFile};
 
 use crate::Router;
 use crate::app::{AccessLog, App};
+use crate::auth::{Auth, AuthConfig};
+use crate::breaker::{BreakerConfig, CircuitBreakers};
 use crate::lambda_api::{EventQueue, LambdaApi, RetryPolicy};
+use crate::metrics::Metrics;
 
 /// Where the build is and how to serve it.
 #[derive(Debug, Clone)]
@@ -33,6 +36,8 @@ pub struct BootConfig {
     pub drain: Duration,
     /// PEM certificate chain and key for HTTPS; `None` serves plain HTTP.
     pub tls: Option<(PathBuf, PathBuf)>,
+    pub breaker: BreakerConfig,
+    pub auth: AuthConfig,
 }
 
 /// Where the box listens once it is up.
@@ -57,6 +62,8 @@ pub enum BootError {
     },
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
+    #[error("auth configuration: {0}")]
+    Auth(#[from] crate::auth::AuthError),
 }
 
 /// The routes the box serves, for printing: (method, path, function).
@@ -138,9 +145,13 @@ pub async fn run(
     if let Err(error) = invoker.prewarm().await {
         tracing::warn!(%error, "pre-warming provisioned workers failed; they start on demand");
     }
+    let auth = Auth::new(config.auth.clone(), &routing)?;
     let app = Arc::new(App {
         router: Router::new(&routing),
+        auth,
         invoker: Arc::clone(&invoker),
+        breakers: CircuitBreakers::new(config.breaker),
+        metrics: Metrics::new(),
         lambda: LambdaApi {
             invoker: Arc::clone(&invoker),
             events: EventQueue::start(Arc::clone(&invoker), 1_000, 2, config.retry.clone()),

@@ -11,10 +11,14 @@
 //! (`tls`) or plain TCP with a graceful drain, and `boot` brings the whole box up from a build.
 
 pub mod app;
+pub mod auth;
 mod binary;
 pub mod boot;
+pub mod breaker;
+pub mod cors;
 mod events;
 pub mod lambda_api;
+pub mod metrics;
 mod response;
 mod router;
 mod server;

@@ -1,6 +1,8 @@
 //! `esb down`: stop the box `esb up` started — SIGTERM, so in-flight requests drain and every
 //! worker stops — and wait until it is gone.
 
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use clap::Args;
@@ -9,6 +11,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 use crate::cli::TemplateArgs;
+use crate::exit::UsageError;
 use crate::output;
 use crate::run_state::{RunState, process_alive};
 
@@ -19,6 +22,12 @@ pub struct DownArgs {
     /// Seconds to wait for a graceful stop before killing
     #[arg(long, default_value_t = 30)]
     pub timeout: u64,
+    /// Also delete the box's data and logs (.esb/data, .esb/logs), after confirmation
+    #[arg(long)]
+    pub volumes: bool,
+    /// Do not ask for confirmation
+    #[arg(short, long)]
+    pub yes: bool,
 }
 
 impl DownArgs {
@@ -26,11 +35,18 @@ impl DownArgs {
         let template = self.template.locate()?;
         let resolved = esb_build::resolve(&template, &self.template.overrides())?;
         let output_dir = resolved.output_dir(None);
-        let Some(state) = RunState::read_live(&output_dir) else {
-            RunState::remove(&output_dir);
-            eprintln!("esb is not running");
-            return Ok(());
-        };
+        match RunState::read_live(&output_dir) {
+            Some(state) => self.stop(&state)?,
+            None => eprintln!("esb is not running"),
+        }
+        RunState::remove(&output_dir);
+        if self.volumes {
+            delete_volumes(&output_dir, self.yes)?;
+        }
+        Ok(())
+    }
+
+    fn stop(&self, state: &RunState) -> miette::Result<()> {
         let pid = Pid::from_raw(i32::try_from(state.pid).into_diagnostic()?);
         kill(pid, Signal::SIGTERM).map_err(|e| miette!("cannot stop pid {}: {e}", state.pid))?;
         let deadline = Instant::now() + Duration::from_secs(self.timeout);
@@ -42,8 +58,51 @@ impl DownArgs {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        RunState::remove(&output_dir);
         eprintln!("{} esb is down", output::good("ok:"));
         Ok(())
     }
+}
+
+/// The directories `--volumes` deletes: what the box stored, not what `esb build` made.
+pub fn volume_dirs(output_dir: &Path) -> [PathBuf; 2] {
+    [output_dir.join("data"), output_dir.join("logs")]
+}
+
+fn delete_volumes(output_dir: &Path, yes: bool) -> miette::Result<()> {
+    let present: Vec<PathBuf> = volume_dirs(output_dir)
+        .into_iter()
+        .filter(|d| d.exists())
+        .collect();
+    if present.is_empty() {
+        return Ok(());
+    }
+    let list = present
+        .iter()
+        .map(|d| d.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    if !yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(UsageError {
+                message: format!("--volumes would delete {list}"),
+                help: "pass --yes to confirm without a terminal".to_string(),
+            }
+            .into());
+        }
+        let confirmed = dialoguer::Confirm::new()
+            .with_prompt(format!("Delete {list}?"))
+            .default(false)
+            .interact()
+            .into_diagnostic()?;
+        if !confirmed {
+            eprintln!("kept {list}");
+            return Ok(());
+        }
+    }
+    for dir in &present {
+        std::fs::remove_dir_all(dir)
+            .map_err(|e| miette!("cannot delete {}: {e}", dir.display()))?;
+    }
+    eprintln!("{} deleted {list}", output::good("ok:"));
+    Ok(())
 }

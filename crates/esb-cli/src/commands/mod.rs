@@ -3,7 +3,7 @@
 mod build;
 mod cert;
 mod completion;
-mod down;
+pub mod down;
 mod init;
 mod invoke;
 mod status;

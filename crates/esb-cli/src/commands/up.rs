@@ -15,16 +15,21 @@ use esb_agent::logs::{LogLine, LogSink};
 use esb_agent::runtimes::RuntimeClients;
 use esb_build::{BuildOptions, BuildRequest};
 use esb_gateway::app::AccessLog;
+use esb_gateway::auth::AuthConfig;
 use esb_gateway::boot::{BootConfig, run, served_routes};
+use esb_gateway::breaker::BreakerConfig;
 use esb_gateway::lambda_api::RetryPolicy;
 use esb_gateway::tls::LocalCertificates;
 use esb_model::artifacts::{self, RoutingFile};
 use miette::{IntoDiagnostic, miette};
 
 use crate::cli::TemplateArgs;
+use crate::config::Layers;
 use crate::output;
 use crate::run_state::{RunState, http_get, log_path, run_dir};
 
+/// Flags win over the environment (`ESB_PORT`, `DEFAULT_MAX_CAPACITY`, …), which wins over
+/// `.env`, which wins over `esb.toml` ([crate::config]).
 #[derive(Debug, Args)]
 pub struct UpArgs {
     #[command(flatten)]
@@ -35,31 +40,34 @@ pub struct UpArgs {
     /// Rebuild every function first, even unchanged ones
     #[arg(long)]
     pub build: bool,
-    /// Port of the gateway and the Invoke API
-    #[arg(long, env = "ESB_PORT", default_value_t = 8443)]
-    pub port: u16,
-    /// Address to listen on (0.0.0.0 for every interface)
-    #[arg(long, env = "ESB_BIND", default_value = "127.0.0.1")]
-    pub bind: IpAddr,
+    /// Start afresh: stop a running box, delete its data and logs, rebuild everything
+    #[arg(long)]
+    pub reset: bool,
+    /// Port of the gateway and the Invoke API [env ESB_PORT; default 8443]
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// Address to listen on, 0.0.0.0 for every interface [env ESB_BIND; default 127.0.0.1]
+    #[arg(long)]
+    pub bind: Option<IpAddr>,
     /// Seconds to wait for the box to answer /health before giving up
     #[arg(long, default_value_t = 120)]
     pub wait: u64,
     /// Refuse a host runtime whose version differs from the template's
     #[arg(long)]
     pub strict_runtimes: bool,
-    /// Workers per function without ReservedConcurrentExecutions
-    #[arg(long, env = "DEFAULT_MAX_CAPACITY", default_value_t = 10)]
-    pub max_workers: usize,
-    /// Seconds a request waits for a busy function's worker (then 503)
-    #[arg(long, env = "POOL_ACQUIRE_TIMEOUT", default_value_t = 10.0)]
-    pub acquire_timeout: f64,
-    /// Seconds an idle worker is kept warm (scale to zero after)
-    #[arg(long, env = "GATEWAY_IDLE_TIMEOUT_SECONDS", default_value_t = 300)]
-    pub idle_timeout: u64,
-    /// Seconds in-flight requests get to finish on shutdown
-    #[arg(long, default_value_t = 10)]
-    pub drain: u64,
-    /// Serve plain HTTP instead of HTTPS
+    /// Workers per function without ReservedConcurrentExecutions [env DEFAULT_MAX_CAPACITY; 10]
+    #[arg(long)]
+    pub max_workers: Option<usize>,
+    /// Seconds a request waits for a busy function's worker, then 503 [env POOL_ACQUIRE_TIMEOUT; 10]
+    #[arg(long)]
+    pub acquire_timeout: Option<f64>,
+    /// Seconds an idle worker stays warm [env GATEWAY_IDLE_TIMEOUT_SECONDS; 300]
+    #[arg(long)]
+    pub idle_timeout: Option<u64>,
+    /// Seconds in-flight requests get to finish on shutdown [default 10]
+    #[arg(long)]
+    pub drain: Option<u64>,
+    /// Serve plain HTTP instead of HTTPS [env ESB_HTTP=true]
     #[arg(long)]
     pub http: bool,
     /// Your own PEM certificate chain (default: a local CA's certificate, see `esb cert`)
@@ -78,16 +86,160 @@ pub struct UpArgs {
         value_name = "FILE"
     )]
     pub tls_key: Option<PathBuf>,
+    /// `esb`: require the original ESB login token on every route (default: on when users and
+    /// an API key are configured)
+    #[arg(long, value_enum)]
+    pub auth: Option<AuthMode>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AuthMode {
+    Esb,
+}
+
+/// The resolved settings of one `esb up`.
+#[derive(Debug, Clone)]
+struct UpSettings {
+    bind: SocketAddr,
+    tls: Option<(PathBuf, PathBuf)>,
+    invoker: InvokerConfig,
+    drain: Duration,
+    breaker: BreakerConfig,
+    auth: AuthConfig,
+}
+
+impl UpArgs {
+    fn settings(&self, layers: &Layers) -> miette::Result<UpSettings> {
+        let file = &layers.file;
+        let port = self
+            .port
+            .or(layers.var("ESB_PORT")?)
+            .or(file.gateway.port)
+            .unwrap_or(8443);
+        let bind = self
+            .bind
+            .or(layers.var("ESB_BIND")?)
+            .or(file.gateway.bind)
+            .unwrap_or(IpAddr::from([127, 0, 0, 1]));
+        let http = self.http
+            || layers
+                .var("ESB_HTTP")?
+                .or(file.gateway.http)
+                .unwrap_or(false);
+        let own_tls = self.tls_cert.clone().zip(self.tls_key.clone()).or(file
+            .gateway
+            .tls_cert
+            .clone()
+            .zip(file.gateway.tls_key.clone()));
+        let tls = match (http, own_tls) {
+            (true, _) => None,
+            (false, Some(files)) => Some(files),
+            (false, None) => {
+                let local = LocalCertificates::ensure(&certs_dir()).into_diagnostic()?;
+                Some((local.server_cert, local.server_key))
+            }
+        };
+        let seconds = |s: f64| Duration::from_secs_f64(s.max(0.0));
+        let defaults = InvokerConfig::default();
+        let invoker = InvokerConfig {
+            default_max_workers: self
+                .max_workers
+                .or(layers.var("DEFAULT_MAX_CAPACITY")?)
+                .or(file.pool.max_workers)
+                .unwrap_or(defaults.default_max_workers),
+            acquire_timeout: self
+                .acquire_timeout
+                .or(layers.var("POOL_ACQUIRE_TIMEOUT")?)
+                .or(file.pool.acquire_timeout_seconds)
+                .map_or(defaults.acquire_timeout, seconds),
+            idle_timeout: self
+                .idle_timeout
+                .or(layers.var("GATEWAY_IDLE_TIMEOUT_SECONDS")?)
+                .or(file.pool.idle_timeout_seconds)
+                .map_or(defaults.idle_timeout, Duration::from_secs),
+            janitor_interval: layers
+                .var("HEARTBEAT_INTERVAL")?
+                .or(file.pool.janitor_interval_seconds)
+                .map_or(defaults.janitor_interval, Duration::from_secs),
+        };
+        let drain = self.drain.or(file.gateway.drain_seconds).unwrap_or(10);
+        let breaker_defaults = BreakerConfig::default();
+        let breaker = BreakerConfig {
+            threshold: layers
+                .var("CIRCUIT_BREAKER_THRESHOLD")?
+                .or(file.breaker.threshold)
+                .unwrap_or(breaker_defaults.threshold),
+            recovery_timeout: layers
+                .var("CIRCUIT_BREAKER_RECOVERY_TIMEOUT")?
+                .or(file.breaker.recovery_timeout_seconds.map(|s| s as f64))
+                .map_or(breaker_defaults.recovery_timeout, seconds),
+        };
+        Ok(UpSettings {
+            bind: SocketAddr::new(bind, port),
+            tls,
+            invoker,
+            drain: Duration::from_secs(drain),
+            breaker,
+            auth: self.auth_config(layers)?,
+        })
+    }
+
+    /// The original ESB's variables (`X_API_KEY`, `AUTH_USER`, `AUTH_PASS`, `JWT_SECRET_KEY`,
+    /// `AUTH_ENDPOINT_PATH`, `JWT_EXPIRES_DELTA` in seconds) over `esb.toml`'s `[auth]`.
+    fn auth_config(&self, layers: &Layers) -> miette::Result<AuthConfig> {
+        let file = &layers.file.auth;
+        let defaults = AuthConfig::default();
+        let mut users: Vec<(String, String)> = file
+            .users
+            .iter()
+            .flatten()
+            .map(|(user, password)| (user.clone(), password.clone()))
+            .collect();
+        if let (Some(user), Some(password)) = (
+            layers.var::<String>("AUTH_USER")?,
+            layers.var::<String>("AUTH_PASS")?,
+        ) {
+            users.retain(|(existing, _)| existing != &user);
+            users.push((user, password));
+        }
+        let mut api_keys = file.api_keys.clone().unwrap_or_default();
+        if let Some(keys) = layers.var::<String>("X_API_KEY")? {
+            api_keys.extend(
+                keys.split(',')
+                    .map(str::trim)
+                    .filter(|k| !k.is_empty())
+                    .map(str::to_string),
+            );
+        }
+        Ok(AuthConfig {
+            esb_users: users,
+            api_keys,
+            jwt_secret: layers.var("JWT_SECRET_KEY")?.or(file.jwt_secret.clone()),
+            jwt_expires: layers
+                .var("JWT_EXPIRES_DELTA")?
+                .or(file.jwt_expires_seconds)
+                .map_or(defaults.jwt_expires, Duration::from_secs),
+            login_path: layers
+                .var("AUTH_ENDPOINT_PATH")?
+                .or(file.login_path.clone())
+                .unwrap_or(defaults.login_path.clone()),
+            force_esb_mode: self.auth == Some(AuthMode::Esb),
+            ..defaults
+        })
+    }
 }
 
 impl UpArgs {
     pub fn run(self) -> miette::Result<()> {
         let template = self.template.locate()?;
+        if self.reset && !self.foreground {
+            self.reset_box(&template)?;
+        }
         let report = esb_build::build(&BuildRequest {
             template: template.clone(),
             parameter_overrides: self.template.overrides(),
             options: BuildOptions {
-                no_cache: self.build,
+                no_cache: self.build || self.reset,
                 ..BuildOptions::default()
             },
         })?;
@@ -101,46 +253,55 @@ impl UpArgs {
             );
             return Ok(());
         }
+        let project_dir = template
+            .parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        // Resolved here too in the background case, so a bad setting fails before forking.
+        let settings = self.settings(&Layers::load(&project_dir)?)?;
         if self.foreground {
-            let project_dir = template
-                .parent()
-                .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-            self.run_foreground(project_dir, output_dir)
+            self.run_foreground(project_dir, output_dir, settings)
         } else {
             self.start_background(&output_dir)
         }
     }
 
-    /// The certificate and key to serve HTTPS with, or `None` for `--http`.
-    fn tls_files(&self) -> miette::Result<Option<(PathBuf, PathBuf)>> {
-        if self.http {
-            return Ok(None);
+    /// `--reset`: what `esb down --volumes --yes` does, before starting again.
+    fn reset_box(&self, template: &Path) -> miette::Result<()> {
+        crate::commands::DownArgs {
+            template: TemplateArgs {
+                template: Some(template.to_path_buf()),
+                parameter_overrides: self.template.parameter_overrides.clone(),
+            },
+            timeout: 30,
+            volumes: true,
+            yes: true,
         }
-        if let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) {
-            return Ok(Some((cert.clone(), key.clone())));
-        }
-        let local = LocalCertificates::ensure(&certs_dir()).into_diagnostic()?;
-        Ok(Some((local.server_cert, local.server_key)))
+        .run()
     }
 
-    fn run_foreground(&self, project_dir: PathBuf, output_dir: PathBuf) -> miette::Result<()> {
-        let tls = self.tls_files()?;
-        let scheme = if tls.is_some() { "https" } else { "http" };
+    fn run_foreground(
+        &self,
+        project_dir: PathBuf,
+        output_dir: PathBuf,
+        settings: UpSettings,
+    ) -> miette::Result<()> {
+        let scheme = if settings.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         let config = BootConfig {
             project_dir,
             output_dir: output_dir.clone(),
-            bind: SocketAddr::new(self.bind, self.port),
-            invoker: InvokerConfig {
-                default_max_workers: self.max_workers,
-                acquire_timeout: Duration::from_secs_f64(self.acquire_timeout.max(0.0)),
-                idle_timeout: Duration::from_secs(self.idle_timeout),
-                ..InvokerConfig::default()
-            },
+            bind: settings.bind,
+            invoker: settings.invoker,
             settings: AgentSettings::default(),
             clients: RuntimeClients::new(default_runtimes_dir(), self.strict_runtimes),
             retry: RetryPolicy::default(),
-            drain: Duration::from_secs(self.drain),
-            tls,
+            drain: settings.drain,
+            tls: settings.tls,
+            breaker: settings.breaker,
+            auth: settings.auth,
         };
         let logs = Arc::new(FunctionLog::open(
             &output_dir.join("logs").join("functions.log"),
@@ -182,7 +343,11 @@ impl UpArgs {
             .append(true)
             .open(&log_file)
             .into_diagnostic()?;
-        let mut args: Vec<String> = std::env::args().skip(1).collect();
+        // The build (and any reset) happened here; the box itself only serves it.
+        let mut args: Vec<String> = std::env::args()
+            .skip(1)
+            .filter(|arg| arg != "--build" && arg != "--reset")
+            .collect();
         args.push("--foreground".to_string());
         let executable = std::env::current_exe().into_diagnostic()?;
         let mut command = std::process::Command::new(executable);
