@@ -5,6 +5,7 @@ mod cli;
 mod commands;
 mod config;
 mod exit;
+mod line_writer;
 mod logging;
 mod output;
 mod run_state;

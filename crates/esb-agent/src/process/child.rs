@@ -5,7 +5,8 @@
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
@@ -47,6 +48,8 @@ pub(crate) struct Child {
     pgid: u32,
     exit: watch::Receiver<Option<Exit>>,
     cgroup: Option<WorkerCgroup>,
+    /// The last `VmHWM` read and when.
+    peak_memory: Mutex<Option<(Instant, u64)>>,
     /// The worker's own temporary directory (`TMPDIR`), removed with the worker's runtime.
     tmp_dir: Option<PathBuf>,
 }
@@ -139,6 +142,7 @@ impl Child {
             pgid,
             exit,
             cgroup,
+            peak_memory: Mutex::new(None),
             tmp_dir: owner.then_some(tmp_dir),
         })
     }
@@ -196,11 +200,22 @@ impl Child {
         self.cgroup.as_ref().is_some_and(WorkerCgroup::oom_killed)
     }
 
-    /// Peak resident memory of the runtime process in MB (`VmHWM`), 0 when unknown.
+    /// Peak resident memory of the runtime process in MB (`VmHWM`), 0 when unknown. The
+    /// kernel renders all of `/proc/<pid>/status` for it, so the value is re-read at most
+    /// once per second; a peak only grows, so a cached one is at most a second behind.
     pub(crate) fn peak_memory_mb(&self) -> u64 {
+        let mut cached = self
+            .peak_memory
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some((read_at, value)) = *cached {
+            if read_at.elapsed() < Duration::from_secs(1) {
+                return value;
+            }
+        }
         let status =
             std::fs::read_to_string(format!("/proc/{}/status", self.pid)).unwrap_or_default();
-        status
+        let value = status
             .lines()
             .find_map(|line| line.strip_prefix("VmHWM:"))
             .and_then(|rest| {
@@ -210,7 +225,9 @@ impl Child {
                     .parse::<u64>()
                     .ok()
             })
-            .map_or(0, |kb| kb.div_ceil(1024))
+            .map_or(0, |kb| kb.div_ceil(1024));
+        *cached = Some((Instant::now(), value));
+        value
     }
 }
 

@@ -5,7 +5,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
@@ -25,6 +25,7 @@ use miette::{IntoDiagnostic, miette};
 
 use crate::cli::TemplateArgs;
 use crate::config::Layers;
+use crate::line_writer::LineWriter;
 use crate::output;
 use crate::run_state::{RunState, http_get, log_path, run_dir};
 
@@ -315,7 +316,9 @@ impl UpArgs {
         let result = runtime.block_on(run(
             config,
             logs,
-            Arc::new(StdoutAccessLog),
+            Arc::new(StdoutAccessLog(
+                LineWriter::spawn("access", Box::new(std::io::stdout())).into_diagnostic()?,
+            )),
             move |listening| {
                 let url = format!("{scheme}://{}", display_addr(listening.public));
                 let state = RunState {
@@ -454,9 +457,11 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: draining in-flight requests");
 }
 
-/// Function log lines: printed (stderr; the log file in the background) and kept as JSON.
+/// Function log lines: printed (stderr; the log file in the background) and kept as JSON
+/// lines in `.esb/logs/functions.log`, both written off the request path.
 struct FunctionLog {
-    file: Mutex<std::fs::File>,
+    terminal: LineWriter,
+    file: LineWriter,
 }
 
 impl FunctionLog {
@@ -470,15 +475,17 @@ impl FunctionLog {
             .open(path)
             .map_err(|e| miette!("cannot open {}: {e}", path.display()))?;
         Ok(FunctionLog {
-            file: Mutex::new(file),
+            terminal: LineWriter::spawn("functions", Box::new(std::io::stderr()))
+                .into_diagnostic()?,
+            file: LineWriter::spawn("functions-json", Box::new(file)).into_diagnostic()?,
         })
     }
 }
 
 impl LogSink for FunctionLog {
     fn write(&self, line: LogLine) {
-        use std::io::Write;
-        eprintln!("[{}] {}", line.function, line.text);
+        self.terminal
+            .line(format!("[{}] {}", line.function, line.text));
         let record = serde_json::json!({
             "time_ms": line.time.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64),
             "function": line.function,
@@ -486,17 +493,15 @@ impl LogSink for FunctionLog {
             "aws_request_id": line.request_id,
             "message": line.text,
         });
-        if let Ok(mut file) = self.file.lock() {
-            let _ = writeln!(file, "{record}");
-        }
+        self.file.line(record.to_string());
     }
 }
 
-/// Access-log records as JSON lines on stdout.
-struct StdoutAccessLog;
+/// Access-log records as JSON lines on stdout, written off the request path.
+struct StdoutAccessLog(LineWriter);
 
 impl AccessLog for StdoutAccessLog {
     fn record(&self, record: serde_json::Value) {
-        println!("{record}");
+        self.0.line(record.to_string());
     }
 }
