@@ -208,10 +208,10 @@ impl Child {
             .peak_memory
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        if let Some((read_at, value)) = *cached {
-            if read_at.elapsed() < Duration::from_secs(1) {
-                return value;
-            }
+        if let Some((read_at, value)) = *cached
+            && read_at.elapsed() < Duration::from_secs(1)
+        {
+            return value;
         }
         let status =
             std::fs::read_to_string(format!("/proc/{}/status", self.pid)).unwrap_or_default();
