@@ -78,8 +78,14 @@ fn request_with(addr: SocketAddr, method: &str, path: &str, headers: &str, body:
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .expect("timeout");
+    // A `Host` among `headers` replaces the default one.
+    let host = if headers.to_ascii_lowercase().contains("host:") {
+        ""
+    } else {
+        "Host: localhost\r\n"
+    };
     let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{headers}Content-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\n{host}Connection: close\r\n{headers}Content-Length: {}\r\n\r\n{body}",
         body.len()
     );
     stream.write_all(request.as_bytes()).expect("write");
@@ -546,4 +552,68 @@ fn esb_auth_breaker_cors_and_metrics() {
         text.contains(r#"esb_invocations_total{function="Hello"} 1"#),
         "{text}"
     );
+}
+
+const URL_TEMPLATE: &str = r#"Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function: {Runtime: python3.12, CodeUri: src/, Handler: app.handler}
+Resources:
+  WebHook:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionUrlConfig: {AuthType: NONE}
+  Private:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionUrlConfig: {AuthType: AWS_IAM}
+"#;
+
+const URL_APP: &str = r#"import json
+
+
+def handler(event, context):
+    return {"statusCode": 200, "body": json.dumps({
+        "version": event["version"], "rawPath": event["rawPath"],
+        "rawQueryString": event["rawQueryString"], "routeKey": event["routeKey"]})}
+"#;
+
+#[test]
+fn function_urls_by_host_name_and_by_path_prefix() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("src")).expect("mkdir");
+    std::fs::write(dir.path().join("template.yaml"), URL_TEMPLATE).expect("template");
+    std::fs::write(dir.path().join("src/app.py"), URL_APP).expect("app");
+    let home = shared_home();
+    let port = free_port();
+    let up = esb(
+        dir.path(),
+        &home,
+        &["up", "--http", "--port", &port.to_string()],
+    );
+    assert!(up.status.success(), "esb up failed: {}", stderr(&up));
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let by_host = request_with(
+        addr,
+        "GET",
+        "/a/b?x=1",
+        "Host: webhook.lambda-url.localhost\r\n",
+        "",
+    );
+    let by_path = request(addr, "POST", "/_lambda-url/WebHook/hooks?y=2", "{}");
+    let private = request(addr, "GET", "/_lambda-url/Private/", "");
+    let down = esb(dir.path(), &home, &["down"]);
+    assert!(down.status.success());
+
+    assert_eq!(by_host.status, 200, "{}", by_host.body);
+    let body: serde_json::Value = serde_json::from_str(&by_host.body).expect("json");
+    assert_eq!(body["version"], "2.0");
+    assert_eq!(body["rawPath"], "/a/b");
+    assert_eq!(body["rawQueryString"], "x=1");
+    assert_eq!(body["routeKey"], "$default");
+    let body: serde_json::Value = serde_json::from_str(&by_path.body).expect("json");
+    assert_eq!(
+        (body["rawPath"].as_str(), body["rawQueryString"].as_str()),
+        (Some("/hooks"), Some("y=2"))
+    );
+    assert_eq!(private.status, 403, "AWS_IAM URLs need a signed request");
 }

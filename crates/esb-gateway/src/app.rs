@@ -14,6 +14,7 @@ use http::{HeaderValue, Method, Request, Response, StatusCode};
 use crate::auth::{Auth, AuthDecision, AuthorizerInvoker, InvokeFuture};
 use crate::breaker::CircuitBreakers;
 use crate::cors;
+use crate::function_url::{FunctionUrls, UrlMatch};
 use crate::lambda_api::{LambdaApi, invocation_path};
 use crate::metrics::{Metrics, Outcome, Status};
 use crate::{
@@ -29,6 +30,7 @@ pub trait AccessLog: Send + Sync + 'static {
 /// Everything a request may need.
 pub struct App {
     pub router: Router,
+    pub function_urls: FunctionUrls,
     pub auth: Auth,
     pub invoker: Arc<Invoker>,
     pub lambda: LambdaApi,
@@ -147,6 +149,12 @@ impl App {
         trace_id: &str,
         function: &mut Option<String>,
     ) -> Response<Bytes> {
+        let host = request.headers().get("host").and_then(|h| h.to_str().ok());
+        if let Some(url) = self.function_urls.find(host, request.uri().path()) {
+            return self
+                .function_url(request, url, peer, request_id, trace_id, function)
+                .await;
+        }
         if let Some(response) = self.cors_preflight(&request) {
             return response;
         }
@@ -168,20 +176,7 @@ impl App {
             RouteMatch::Matched(matched) => matched,
         };
         *function = Some(matched.route.function.clone());
-        let mut context = EventContext {
-            request_id: request_id.to_string(),
-            source_ip: peer.ip().to_string(),
-            stage: matched.api.stage_name.clone(),
-            api_id: matched.api.logical_id.clone(),
-            domain_name: request
-                .headers()
-                .get("host")
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or("localhost")
-                .to_string(),
-            request_time_epoch_ms: epoch_ms(),
-            authorizer: None,
-        };
+        let mut context = event_context(&request, &matched, peer, request_id);
         let authorizers = AgentAuthorizers(Arc::clone(&self.invoker));
         match self
             .auth
@@ -202,6 +197,53 @@ impl App {
             .call_function(&request, &matched, &context, trace_id)
             .await;
         cors::decorate(matched.api, origin.as_deref(), &mut response);
+        response
+    }
+
+    /// A request to a function URL: HTTP API payload 2.0, the URL's CORS, its auth type.
+    async fn function_url(
+        &self,
+        mut request: Request<Bytes>,
+        url: UrlMatch<'_>,
+        peer: SocketAddr,
+        request_id: &str,
+        trace_id: &str,
+        function: &mut Option<String>,
+    ) -> Response<Bytes> {
+        *function = Some(url.matched.route.function.clone());
+        if url.path != request.uri().path() {
+            let target = match request.uri().query() {
+                Some(query) => format!("{}?{query}", url.path),
+                None => url.path.clone(),
+            };
+            if let Ok(uri) = target.parse() {
+                *request.uri_mut() = uri;
+            }
+        }
+        // AWS_IAM URLs need a SigV4-signed request; the signature itself is not verified here.
+        let signed = request
+            .headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("AWS4-HMAC-SHA256 "));
+        if url.auth_type == "AWS_IAM" && !signed {
+            return json(StatusCode::FORBIDDEN, r#"{"Message":"Forbidden"}"#);
+        }
+        if request.method() == Method::OPTIONS
+            && let Some(response) = cors::preflight(url.matched.api, &request)
+        {
+            return response;
+        }
+        let context = event_context(&request, &url.matched, peer, request_id);
+        let origin = request
+            .headers()
+            .get("origin")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let mut response = self
+            .call_function(&request, &url.matched, &context, trace_id)
+            .await;
+        cors::decorate(url.matched.api, origin.as_deref(), &mut response);
         response
     }
 
@@ -361,6 +403,28 @@ impl AuthorizerInvoker for AgentAuthorizers {
                 Err(error) => Err(error.to_string()),
             }
         })
+    }
+}
+
+fn event_context(
+    request: &Request<Bytes>,
+    matched: &Matched,
+    peer: SocketAddr,
+    request_id: &str,
+) -> EventContext {
+    EventContext {
+        request_id: request_id.to_string(),
+        source_ip: peer.ip().to_string(),
+        stage: matched.api.stage_name.clone(),
+        api_id: matched.api.logical_id.clone(),
+        domain_name: request
+            .headers()
+            .get("host")
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("localhost")
+            .to_string(),
+        request_time_epoch_ms: epoch_ms(),
+        authorizer: None,
     }
 }
 

@@ -18,6 +18,7 @@ use crate::Router;
 use crate::app::{AccessLog, App};
 use crate::auth::{Auth, AuthConfig};
 use crate::breaker::{BreakerConfig, CircuitBreakers};
+use crate::function_url::FunctionUrls;
 use crate::lambda_api::{EventQueue, LambdaApi, RetryPolicy};
 use crate::metrics::Metrics;
 
@@ -107,6 +108,7 @@ pub async fn run(
     // listener, so SDKs inside them need no certificate.
     let mut config = config;
     config.settings.endpoints.lambda = Some(format!("http://{admin}"));
+    let function_urls = FunctionUrls::new(&routing, &functions);
     let specs = {
         let config = config.clone();
         tokio::task::spawn_blocking(move || {
@@ -148,6 +150,7 @@ pub async fn run(
     let auth = Auth::new(config.auth.clone(), &routing)?;
     let app = Arc::new(App {
         router: Router::new(&routing),
+        function_urls,
         auth,
         invoker: Arc::clone(&invoker),
         breakers: CircuitBreakers::new(config.breaker),

@@ -17,6 +17,7 @@ pub mod boot;
 pub mod breaker;
 pub mod cors;
 mod events;
+pub mod function_url;
 pub mod lambda_api;
 pub mod metrics;
 mod response;
