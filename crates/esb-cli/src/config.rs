@@ -36,6 +36,8 @@ pub struct GatewaySection {
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub drain_seconds: Option<u64>,
+    /// Who may call the Lambda Invoke API: `loopback` (default), `any` or `off`.
+    pub invoke_api: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

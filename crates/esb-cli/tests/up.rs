@@ -373,7 +373,7 @@ fn esb_toml_and_dotenv_configure_the_box_and_down_volumes_deletes_its_data() {
     let (file_port, port) = (free_port(), free_port());
     std::fs::write(
         dir.path().join("esb.toml"),
-        format!("[gateway]\nport = {file_port}\nhttp = true\n"),
+        format!("[gateway]\nport = {file_port}\nhttp = true\ninvoke_api = \"off\"\n"),
     )
     .expect("esb.toml");
     // .env wins over esb.toml (and would lose to the real environment and to flags).
@@ -392,6 +392,21 @@ fn esb_toml_and_dotenv_configure_the_box_and_down_volumes_deletes_its_data() {
         "",
     );
     assert_eq!(hello.status, 200);
+    let invoke = request(
+        SocketAddr::from(([127, 0, 0, 1], port)),
+        "POST",
+        "/2015-03-31/functions/HelloFunction/invocations",
+        "{}",
+    );
+    assert_eq!(
+        invoke.status, 403,
+        "invoke_api = \"off\" closes the Invoke API"
+    );
+    assert!(
+        invoke
+            .headers
+            .contains("x-amzn-errortype: accessdeniedexception")
+    );
     let logs = dir.path().join(".esb/logs");
     assert!(logs.is_dir());
     let down = esb(dir.path(), &home, &["down", "--volumes", "--yes"]);

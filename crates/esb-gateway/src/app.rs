@@ -15,7 +15,7 @@ use crate::auth::{Auth, AuthDecision, AuthorizerInvoker, InvokeFuture};
 use crate::breaker::CircuitBreakers;
 use crate::cors;
 use crate::function_url::{FunctionUrls, UrlMatch};
-use crate::lambda_api::{LambdaApi, invocation_path};
+use crate::lambda_api::{LambdaApi, LambdaApiError, invocation_path};
 use crate::metrics::{Metrics, Outcome, Status};
 use crate::{
     EventContext, Matched, RouteMatch, Router, http_api_event, http_api_response, rest_event,
@@ -72,18 +72,22 @@ impl App {
             response
         } else if let Some(name) = invocation_path(&path).filter(|_| method == Method::POST) {
             function = Some(name.to_string());
-            let query = request.uri().query().map(str::to_string);
-            let (parts, body) = request.into_parts();
-            self.lambda
-                .invoke(
-                    name,
-                    query.as_deref(),
-                    &parts.headers,
-                    body,
-                    &request_id,
-                    &trace_id,
-                )
-                .await
+            if !self.lambda.access.allows(peer.ip()) {
+                LambdaApiError::AccessDenied.response()
+            } else {
+                let query = request.uri().query().map(str::to_string);
+                let (parts, body) = request.into_parts();
+                self.lambda
+                    .invoke(
+                        name,
+                        query.as_deref(),
+                        &parts.headers,
+                        body,
+                        &request_id,
+                        &trace_id,
+                    )
+                    .await
+            }
         } else if let Some(response) = self.auth.login(&request) {
             response
         } else {

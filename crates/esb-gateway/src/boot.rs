@@ -19,7 +19,7 @@ use crate::app::{AccessLog, App};
 use crate::auth::{Auth, AuthConfig};
 use crate::breaker::{BreakerConfig, CircuitBreakers};
 use crate::function_url::FunctionUrls;
-use crate::lambda_api::{EventQueue, LambdaApi, RetryPolicy};
+use crate::lambda_api::{EventQueue, InvokeApiAccess, LambdaApi, RetryPolicy};
 use crate::metrics::Metrics;
 
 /// Where the build is and how to serve it.
@@ -39,6 +39,7 @@ pub struct BootConfig {
     pub tls: Option<(PathBuf, PathBuf)>,
     pub breaker: BreakerConfig,
     pub auth: AuthConfig,
+    pub invoke_api: InvokeApiAccess,
 }
 
 /// Where the box listens once it is up.
@@ -161,6 +162,7 @@ pub async fn run(
             region: config.settings.region.clone(),
             account_id: config.settings.account_id.clone(),
             aliases,
+            access: config.invoke_api,
         },
         access_log,
     });

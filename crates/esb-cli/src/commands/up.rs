@@ -18,7 +18,7 @@ use esb_gateway::app::AccessLog;
 use esb_gateway::auth::AuthConfig;
 use esb_gateway::boot::{BootConfig, run, served_routes};
 use esb_gateway::breaker::BreakerConfig;
-use esb_gateway::lambda_api::RetryPolicy;
+use esb_gateway::lambda_api::{InvokeApiAccess, RetryPolicy};
 use esb_gateway::tls::LocalCertificates;
 use esb_model::artifacts::{self, RoutingFile};
 use miette::{IntoDiagnostic, miette};
@@ -107,6 +107,7 @@ struct UpSettings {
     drain: Duration,
     breaker: BreakerConfig,
     auth: AuthConfig,
+    invoke_api: InvokeApiAccess,
 }
 
 impl UpArgs {
@@ -182,6 +183,17 @@ impl UpArgs {
             drain: Duration::from_secs(drain),
             breaker,
             auth: self.auth_config(layers)?,
+            invoke_api: match layers.var::<InvokeApiAccess>("ESB_INVOKE_API")? {
+                Some(access) => access,
+                None => file
+                    .gateway
+                    .invoke_api
+                    .as_deref()
+                    .map(str::parse)
+                    .transpose()
+                    .map_err(|e| miette!("esb.toml [gateway] invoke_api: {e}"))?
+                    .unwrap_or_default(),
+            },
         })
     }
 
@@ -303,6 +315,7 @@ impl UpArgs {
             tls: settings.tls,
             breaker: settings.breaker,
             auth: settings.auth,
+            invoke_api: settings.invoke_api,
         };
         let logs = Arc::new(FunctionLog::open(
             &output_dir.join("logs").join("functions.log"),

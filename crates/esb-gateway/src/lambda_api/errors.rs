@@ -18,6 +18,8 @@ pub enum LambdaApiError {
     Throttled,
     #[error("{message}")]
     Service { message: String },
+    #[error("this box's Invoke API does not answer requests from this address")]
+    AccessDenied,
 }
 
 impl LambdaApiError {
@@ -40,6 +42,7 @@ impl LambdaApiError {
             LambdaApiError::Service { .. } => {
                 ("ServiceException", StatusCode::INTERNAL_SERVER_ERROR)
             }
+            LambdaApiError::AccessDenied => ("AccessDeniedException", StatusCode::FORBIDDEN),
         }
     }
 

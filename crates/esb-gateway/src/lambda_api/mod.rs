@@ -37,6 +37,41 @@ pub struct LambdaApi {
     pub account_id: String,
     /// The functions' `AutoPublishAlias` names, accepted as qualifiers.
     pub aliases: Vec<(String, String)>,
+    pub access: InvokeApiAccess,
+}
+
+/// Who may call the Invoke API. Functions call it over the loopback listener, so `Loopback`
+/// (the default) keeps chained invocations working while a box bound to every interface does
+/// not run functions for the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InvokeApiAccess {
+    #[default]
+    Loopback,
+    Anyone,
+    Nobody,
+}
+
+impl std::str::FromStr for InvokeApiAccess {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "loopback" => Ok(InvokeApiAccess::Loopback),
+            "any" => Ok(InvokeApiAccess::Anyone),
+            "off" => Ok(InvokeApiAccess::Nobody),
+            other => Err(format!("expected loopback, any or off, got {other}")),
+        }
+    }
+}
+
+impl InvokeApiAccess {
+    pub fn allows(self, peer: std::net::IpAddr) -> bool {
+        match self {
+            InvokeApiAccess::Loopback => peer.is_loopback(),
+            InvokeApiAccess::Anyone => true,
+            InvokeApiAccess::Nobody => false,
+        }
+    }
 }
 
 impl LambdaApi {
