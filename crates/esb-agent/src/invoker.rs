@@ -17,6 +17,7 @@ use crate::logs::LogSink;
 use crate::process::{
     BodyStream, InvokeInput, InvokeResult, ProcessWorker, WorkerError, WorkerSpec,
 };
+use crate::registry::{WorkerRegistry, WorkerSnapshot};
 
 /// Pool settings every function gets unless its template says otherwise.
 #[derive(Debug, Clone)]
@@ -64,6 +65,7 @@ pub enum InvokeError {
 pub struct ProcessWorkerFactory {
     spec: Arc<WorkerSpec>,
     sink: Arc<dyn LogSink>,
+    registry: Arc<WorkerRegistry>,
 }
 
 impl std::fmt::Debug for ProcessWorkerFactory {
@@ -80,10 +82,13 @@ impl WorkerFactory for ProcessWorkerFactory {
     fn start(&self) -> impl Future<Output = Result<ProcessWorker, StartError>> + Send {
         let spec = Arc::clone(&self.spec);
         let sink = Arc::clone(&self.sink);
+        let registry = Arc::clone(&self.registry);
         async move {
-            ProcessWorker::start(spec, sink)
+            let worker = ProcessWorker::start(spec, sink)
                 .await
-                .map_err(|e| StartError::new("Runtime.Unknown", e.to_string()))
+                .map_err(|e| StartError::new("Runtime.Unknown", e.to_string()))?;
+            registry.add(worker.record());
+            Ok(worker)
         }
     }
 }
@@ -107,6 +112,7 @@ impl PooledWorker for ProcessWorker {
 pub struct Invoker {
     pools: HashMap<String, Arc<Pool<ProcessWorkerFactory>>>,
     logical_ids: HashMap<String, String>,
+    registry: Arc<WorkerRegistry>,
 }
 
 impl Invoker {
@@ -117,6 +123,7 @@ impl Invoker {
         sink: Arc<dyn LogSink>,
         config: &InvokerConfig,
     ) -> Invoker {
+        let registry = Arc::new(WorkerRegistry::default());
         let mut pools = HashMap::new();
         let mut logical_ids = HashMap::new();
         for spec in specs {
@@ -136,10 +143,15 @@ impl Invoker {
             let factory = ProcessWorkerFactory {
                 spec: Arc::clone(&spec),
                 sink: Arc::clone(&sink),
+                registry: Arc::clone(&registry),
             };
             pools.insert(name.clone(), Pool::new(name, factory, pool_config));
         }
-        Invoker { pools, logical_ids }
+        Invoker {
+            pools,
+            logical_ids,
+            registry,
+        }
     }
 
     fn pool(&self, function: &str) -> Option<&Arc<Pool<ProcessWorkerFactory>>> {
@@ -188,6 +200,7 @@ impl Invoker {
             },
             AcquireError::ShuttingDown => InvokeError::ShuttingDown,
         })?;
+        lease.worker().record().set_busy(true);
         if !lease.cold_start() {
             // Started ahead of this caller (pre-warmed or left idle): its init is not part of
             // this invocation, so its REPORT line carries no Init Duration, as on AWS.
@@ -217,6 +230,11 @@ impl Invoker {
         Ok(result)
     }
 
+    /// Every live worker, for `/metrics/containers`.
+    pub fn workers(&self) -> Vec<WorkerSnapshot> {
+        self.registry.snapshot()
+    }
+
     /// Pool sizes per function, for status and metrics.
     pub fn stats(&self) -> Vec<(String, PoolStats)> {
         let mut stats: Vec<(String, PoolStats)> = self
@@ -238,6 +256,7 @@ impl Invoker {
 
 /// Returns a worker to its pool, or discards it when the invocation left it unusable.
 fn give_back(lease: esb_pool::Lease<ProcessWorkerFactory>, reusable: bool) {
+    lease.worker().record().set_busy(false);
     if reusable && lease.worker().is_alive() {
         lease.release();
     } else {

@@ -11,6 +11,7 @@ pub mod environment;
 pub mod invoker;
 pub mod logs;
 pub mod process;
+pub mod registry;
 pub mod runtime_api;
 pub mod runtimes;
 

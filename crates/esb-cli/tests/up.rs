@@ -203,6 +203,15 @@ fn up_serves_routes_and_the_invoke_api_then_down_stops_everything() {
         request(addr, "GET", "/health", "").body,
         r#"{"status":"healthy"}"#
     );
+    let containers: serde_json::Value =
+        serde_json::from_str(&request(addr, "GET", "/metrics/containers", "").body).expect("json");
+    let worker = &containers["containers"][0];
+    assert_eq!(worker["function"], "HelloFunction", "{containers}");
+    assert_eq!(worker["memory_limit_mb"], 256, "{containers}");
+    assert!(
+        worker["memory_used_mb"].as_f64().is_some_and(|mb| mb > 0.0),
+        "{containers}"
+    );
 
     let boto = boto3(BOTO3_SCRIPT, &format!("http://127.0.0.1:{port}"));
     for expected in [

@@ -16,7 +16,7 @@ use crate::breaker::CircuitBreakers;
 use crate::cors;
 use crate::function_url::{FunctionUrls, UrlMatch};
 use crate::lambda_api::{LambdaApi, LambdaApiError, invocation_path};
-use crate::metrics::{Metrics, Outcome, Status};
+use crate::metrics::{Metrics, Outcome, Status, WorkerInfo, WorkerState, containers_json};
 use crate::{
     EventContext, Matched, RouteMatch, Router, http_api_event, http_api_response, rest_event,
     rest_response,
@@ -62,6 +62,29 @@ impl App {
             json(StatusCode::OK, r#"{"status":"healthy"}"#)
         } else if method == Method::GET && path == "/_esb/status" {
             self.status()
+        } else if method == Method::GET && path == "/metrics/containers" {
+            let workers: Vec<WorkerInfo> = self
+                .invoker
+                .workers()
+                .into_iter()
+                .map(|w| WorkerInfo {
+                    id: w.id,
+                    function: w.function,
+                    state: if w.busy {
+                        WorkerState::Busy
+                    } else {
+                        WorkerState::Idle
+                    },
+                    memory_limit_mb: u64::from(w.memory_limit_mb),
+                    memory_used_mb: w.memory_used_mb,
+                    cpu_seconds: w.cpu_seconds,
+                })
+                .collect();
+            let mut response = Response::new(Bytes::from(containers_json(&workers)));
+            response
+                .headers_mut()
+                .insert("content-type", HeaderValue::from_static("application/json"));
+            response
         } else if method == Method::GET && path == "/metrics" {
             let text = self.metrics.render(&self.invoker.stats(), &self.breakers);
             let mut response = Response::new(Bytes::from(text));

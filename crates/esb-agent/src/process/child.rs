@@ -147,6 +147,11 @@ impl Child {
         })
     }
 
+    /// The process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.pid
+    }
+
     /// The process group, for the next process of the same worker to join.
     pub(crate) fn pgid(&self) -> u32 {
         self.pgid

@@ -21,6 +21,7 @@ use indexmap::IndexMap;
 
 use crate::environment::{Credentials, Endpoints, EnvironmentContext, lambda_environment};
 use crate::logs::{self, LogLine, LogSink, LogSource, Report, Tail};
+use crate::registry::WorkerRecord;
 use crate::runtime_api::{
     ExtensionEvent, FunctionInfo, Invocation, RuntimeApi, RuntimeApiError, ShutdownReason,
 };
@@ -72,6 +73,7 @@ pub enum WorkerError {
 
 /// One execution environment.
 pub struct ProcessWorker {
+    record: Arc<WorkerRecord>,
     id: String,
     spec: Arc<WorkerSpec>,
     api: RuntimeApi,
@@ -244,7 +246,14 @@ impl ProcessWorker {
             memory_size_mb: spec.function.memory_size,
             dead: AtomicBool::new(false),
         });
+        let record = Arc::new(WorkerRecord::new(
+            id.clone(),
+            spec.function.name.clone(),
+            core.child.pid(),
+            spec.function.memory_size,
+        ));
         let worker = ProcessWorker {
+            record,
             id,
             spec,
             api,
@@ -273,6 +282,11 @@ impl ProcessWorker {
             core.dead.store(true, Ordering::Relaxed);
         }
         Ok(worker)
+    }
+
+    /// What `/metrics/containers` shows of this worker.
+    pub fn record(&self) -> Arc<WorkerRecord> {
+        Arc::clone(&self.record)
     }
 
     pub fn id(&self) -> &str {
