@@ -189,6 +189,6 @@ async fn main() {
     if let Some(dir) = std::env::var_os("ESB_BENCH_BOOTSTRAP") {
         let dir = PathBuf::from(dir);
         let rust = spec("provided.al2023", "bootstrap", &dir);
-        measure("rust (lambda_runtime)", rust).await;
+        measure("provided (ESB_BENCH_BOOTSTRAP)", rust).await;
     }
 }
