@@ -18,8 +18,8 @@ use crate::function_url::{FunctionUrls, UrlMatch};
 use crate::lambda_api::{LambdaApi, LambdaApiError, invocation_path};
 use crate::metrics::{Metrics, Outcome, Status, WorkerInfo, WorkerState, containers_json};
 use crate::{
-    EventContext, Matched, RouteMatch, Router, http_api_event, http_api_response, rest_event,
-    rest_response,
+    EventContext, Matched, RouteMatch, Router, http_api_event, http_api_response,
+    matches_media_types, rest_event, rest_response,
 };
 
 /// Receives one structured record per request.
@@ -48,13 +48,7 @@ impl std::fmt::Debug for App {
 impl App {
     pub async fn handle(&self, request: Request<Bytes>, peer: SocketAddr) -> Response<Bytes> {
         let started = Instant::now();
-        let request_id = esb_model::ids::request_id();
-        let trace_id = request
-            .headers()
-            .get("x-amzn-trace-id")
-            .and_then(|v| v.to_str().ok())
-            .filter(|v| v.contains("Root=1-"))
-            .map_or_else(esb_model::ids::trace_id, str::to_string);
+        let (request_id, trace_id) = ids(request.headers());
         let method = request.method().clone();
         let path = request.uri().path().to_string();
         let mut function = None;
@@ -117,25 +111,41 @@ impl App {
             self.route(request, peer, &request_id, &trace_id, &mut function)
                 .await
         };
+        self.finish(
+            &mut response,
+            Exchange {
+                method: &method,
+                path: &path,
+                started,
+                request_id: &request_id,
+                trace_id: &trace_id,
+                function: function.as_deref(),
+                peer,
+            },
+        );
+        response
+    }
+
+    /// Stamps a response with its request and trace ids and writes the access-log record.
+    fn finish(&self, response: &mut Response<Bytes>, exchange: Exchange) {
         let headers = response.headers_mut();
-        if let Ok(value) = HeaderValue::from_str(&request_id) {
+        if let Ok(value) = HeaderValue::from_str(exchange.request_id) {
             headers.insert("x-amzn-requestid", value);
         }
-        if let Ok(value) = HeaderValue::from_str(&trace_id) {
+        if let Ok(value) = HeaderValue::from_str(exchange.trace_id) {
             headers.insert("x-amzn-trace-id", value);
         }
         self.access_log.record(serde_json::json!({
             "time_ms": epoch_ms(),
-            "method": method.as_str(),
-            "path": path,
+            "method": exchange.method.as_str(),
+            "path": exchange.path,
             "status": response.status().as_u16(),
-            "latency_us": started.elapsed().as_micros() as u64,
-            "request_id": request_id,
-            "trace_id": trace_id,
-            "function": function,
-            "source_ip": peer.ip().to_string(),
+            "latency_us": exchange.started.elapsed().as_micros() as u64,
+            "request_id": exchange.request_id,
+            "trace_id": exchange.trace_id,
+            "function": exchange.function,
+            "source_ip": exchange.peer.ip().to_string(),
         }));
-        response
     }
 
     /// Every function's pool, for `esb status`.
@@ -161,11 +171,26 @@ impl App {
     }
 
     /// 413, before the body is read past API Gateway's limit.
-    pub fn too_large(&self, _parts: &http::request::Parts) -> Response<Bytes> {
-        json(
+    pub fn too_large(&self, parts: &http::request::Parts, peer: SocketAddr) -> Response<Bytes> {
+        let started = Instant::now();
+        let (request_id, trace_id) = ids(&parts.headers);
+        let mut response = json(
             StatusCode::PAYLOAD_TOO_LARGE,
             r#"{"message":"Request Entity Too Large"}"#,
-        )
+        );
+        self.finish(
+            &mut response,
+            Exchange {
+                method: &parts.method,
+                path: parts.uri.path(),
+                started,
+                request_id: &request_id,
+                trace_id: &trace_id,
+                function: None,
+                peer,
+            },
+        );
+        response
     }
 
     async fn route(
@@ -312,7 +337,9 @@ impl App {
                 match (result.function_error, body) {
                     (None, Some(body)) => {
                         let mapped = match matched.route.kind {
-                            RouteKind::Rest => rest_response(&body),
+                            RouteKind::Rest => {
+                                rest_response(&body, accepts_binary(request, matched))
+                            }
                             _ => http_api_response(&body),
                         };
                         match mapped {
@@ -431,6 +458,38 @@ impl AuthorizerInvoker for AgentAuthorizers {
             }
         })
     }
+}
+
+/// Whether the request's first `Accept` type is one of the REST API's binary media types.
+fn accepts_binary(request: &Request<Bytes>, matched: &Matched) -> bool {
+    let first_accept = request
+        .headers()
+        .get(http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|accept| accept.split(',').next())
+        .map(str::trim);
+    matches_media_types(first_accept, &matched.api.binary_media_types)
+}
+
+/// One request as the access log records it.
+struct Exchange<'a> {
+    method: &'a Method,
+    path: &'a str,
+    started: Instant,
+    request_id: &'a str,
+    trace_id: &'a str,
+    function: Option<&'a str>,
+    peer: SocketAddr,
+}
+
+/// A new request id, and the client's trace id (`Root=1-…`) or a new one.
+fn ids(headers: &http::HeaderMap) -> (String, String) {
+    let trace_id = headers
+        .get("x-amzn-trace-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| v.contains("Root=1-"))
+        .map_or_else(esb_model::ids::trace_id, str::to_string);
+    (esb_model::ids::request_id(), trace_id)
 }
 
 fn event_context(

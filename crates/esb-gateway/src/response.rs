@@ -67,13 +67,18 @@ pub fn internal_server_error() -> Response<Bytes> {
 }
 
 /// Maps a REST API function's output (payload format 1.0). On error, log it and send
-/// [`ResponseError::response`].
-pub fn rest_response(output: &[u8]) -> Result<Response<Bytes>, ResponseError> {
+/// [`ResponseError::response`]. An `isBase64Encoded` body becomes bytes only when
+/// `binary_accepted` — the request's first `Accept` type is one of the API's
+/// `BinaryMediaTypes`; otherwise the client gets the base64 text, as API Gateway sends it.
+pub fn rest_response(
+    output: &[u8],
+    binary_accepted: bool,
+) -> Result<Response<Bytes>, ResponseError> {
     let value: Value = serde_json::from_slice(output).map_err(ResponseError::NotJson)?;
     let Value::Object(object) = value else {
         return Err(ResponseError::NotObject);
     };
-    structured(&object, true)
+    structured(&object, true, binary_accepted)
 }
 
 /// Maps an HTTP API function's output (payload format 2.0). On error, log it and send
@@ -81,7 +86,10 @@ pub fn rest_response(output: &[u8]) -> Result<Response<Bytes>, ResponseError> {
 pub fn http_api_response(output: &[u8]) -> Result<Response<Bytes>, ResponseError> {
     let value: Value = serde_json::from_slice(output).map_err(ResponseError::NotJson)?;
     match value {
-        Value::Object(object) if object.contains_key("statusCode") => structured(&object, false),
+        // HTTP APIs always decode a base64 body.
+        Value::Object(object) if object.contains_key("statusCode") => {
+            structured(&object, false, true)
+        }
         _ => {
             let mut response = Response::new(Bytes::copy_from_slice(output));
             response
@@ -93,8 +101,12 @@ pub fn http_api_response(output: &[u8]) -> Result<Response<Bytes>, ResponseError
 }
 
 /// Maps `{statusCode, headers, ..}`; `rest` selects payload format 1.0 (`multiValueHeaders`)
-/// over 2.0 (`cookies`).
-fn structured(object: &Map<String, Value>, rest: bool) -> Result<Response<Bytes>, ResponseError> {
+/// over 2.0 (`cookies`); `decode` turns an `isBase64Encoded` body into bytes.
+fn structured(
+    object: &Map<String, Value>,
+    rest: bool,
+    decode: bool,
+) -> Result<Response<Bytes>, ResponseError> {
     let status = status_code(object.get("statusCode"))?;
     let mut headers = HeaderMap::new();
 
@@ -148,7 +160,7 @@ fn structured(object: &Map<String, Value>, rest: bool) -> Result<Response<Bytes>
     };
     let body = match object.get("body") {
         None | Some(Value::Null) => Bytes::new(),
-        Some(Value::String(text)) if base64 => {
+        Some(Value::String(text)) if base64 && decode => {
             let compact: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
             Bytes::from(BASE64.decode(compact).map_err(ResponseError::BadBase64)?)
         }

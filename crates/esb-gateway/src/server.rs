@@ -92,7 +92,7 @@ async fn handle(
     let body = match Limited::new(body, MAX_REQUEST_BODY).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(error) if error.is::<http_body_util::LengthLimitError>() => {
-            return app.too_large(&parts).map(Full::new);
+            return app.too_large(&parts, peer).map(Full::new);
         }
         // The client went away or sent a broken body: nobody reads this answer.
         Err(_) => return hyper::Response::new(Full::new(Bytes::new())),

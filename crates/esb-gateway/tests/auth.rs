@@ -876,7 +876,7 @@ async fn lambda_token_authorizer_refusals() {
 async fn lambda_request_authorizer_gets_the_request() {
     let b = setup(|_, _| {});
     let invoker = FakeInvoker::new(|_, event| {
-        if event["headers"]["x-user"] == "ann" {
+        if event["headers"]["X-User"] == "ann" {
             Ok(policy("Allow", "*"))
         } else {
             Ok(policy("Deny", "*"))

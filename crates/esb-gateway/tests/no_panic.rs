@@ -173,7 +173,7 @@ proptest! {
 
     #[test]
     fn response_mappers_never_panic(output in function_output()) {
-        for result in [rest_response(&output), http_api_response(&output)] {
+        for result in [rest_response(&output, true), rest_response(&output, false), http_api_response(&output)] {
             if let Err(error) = result {
                 prop_assert_eq!(error.response().status(), http::StatusCode::BAD_GATEWAY);
             }

@@ -31,6 +31,7 @@ fn rest_maps_status_headers_and_body() {
     let response = rest_response(
         br#"{"statusCode": 201, "headers": {"Content-Type": "text/plain", "X-Count": 3, "X-On": true},
             "body": "created", "isBase64Encoded": false}"#,
+        true,
     )
     .unwrap();
     assert_eq!(response.status(), StatusCode::CREATED);
@@ -46,6 +47,7 @@ fn rest_merges_multi_value_headers() {
         br#"{"statusCode": 200,
             "headers": {"X-A": "1", "X-B": "solo", "Set-Cookie": "a=1"},
             "multiValueHeaders": {"x-a": ["1", "2"], "Set-Cookie": ["b=2", "c=3"]}}"#,
+        true,
     )
     .unwrap();
     // A pair given in both appears once; other values are merged.
@@ -59,13 +61,16 @@ fn rest_merges_multi_value_headers() {
 
 #[test]
 fn rest_decodes_base64_bodies() {
-    let response =
-        rest_response(br#"{"statusCode": 200, "body": "iVBORwD/", "isBase64Encoded": true}"#)
-            .unwrap();
+    let response = rest_response(
+        br#"{"statusCode": 200, "body": "iVBORwD/", "isBase64Encoded": true}"#,
+        true,
+    )
+    .unwrap();
     assert_eq!(response.body().as_ref(), [0x89, b'P', b'N', b'G', 0, 0xff]);
     // Unpadded and line-wrapped base64 (Python's encodebytes) are accepted too.
     let response = rest_response(
         b"{\"statusCode\": 200, \"body\": \"aGVs\\nbG8\", \"isBase64Encoded\": true}",
+        true,
     )
     .unwrap();
     assert_eq!(response.body().as_ref(), b"hello");
@@ -76,6 +81,7 @@ fn rest_treats_null_fields_as_absent() {
     let response = rest_response(
         br#"{"statusCode": 404, "headers": null, "multiValueHeaders": null, "body": null,
             "isBase64Encoded": null, "extra": [1]}"#,
+        true,
     )
     .unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
@@ -119,7 +125,7 @@ const MALFORMED: &[&[u8]] = &[
 #[test]
 fn rest_malformed_output_is_a_502() {
     for output in MALFORMED {
-        let error = rest_response(output).expect_err(&String::from_utf8_lossy(output));
+        let error = rest_response(output, true).expect_err(&String::from_utf8_lossy(output));
         assert_bad_gateway(&error);
     }
 }
@@ -199,4 +205,13 @@ fn http_api_non_json_output_is_a_502() {
             Err(ResponseError::NotJson(_))
         ));
     }
+}
+
+#[test]
+fn rest_keeps_base64_text_when_the_client_did_not_accept_binary() {
+    let output = br#"{"statusCode": 200, "body": "aGVsbG8=", "isBase64Encoded": true}"#;
+    let response = rest_response(output, false).unwrap();
+    assert_eq!(response.body().as_ref(), b"aGVsbG8=");
+    let response = rest_response(output, true).unwrap();
+    assert_eq!(response.body().as_ref(), b"hello");
 }

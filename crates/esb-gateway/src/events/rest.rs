@@ -77,6 +77,23 @@ pub struct RestIdentity {
 
 /// Builds the event a REST API sends a function for `request` on the `matched` route.
 ///
+/// REST events carry header names as the client sent them. The HTTP server only keeps
+/// lower-cased names, so they are given the capitalisation HTTP/1.1 clients send
+/// (`X-Custom-Header`, `Content-Type`): handlers reading `event["headers"]["Authorization"]`
+/// work as on AWS. A client that sends lower-case names gets capitalised ones here.
+fn title_case(name: &str) -> String {
+    name.split('-')
+        .map(|part| {
+            let mut chars = part.chars();
+            match chars.next() {
+                Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
 /// The body is base64-encoded when the request's `Content-Type` matches one of the API's
 /// `BinaryMediaTypes` (and whenever it is not valid UTF-8, since the field must hold text).
 pub fn rest_event(
@@ -85,7 +102,10 @@ pub fn rest_event(
     ctx: &EventContext,
 ) -> RestEvent {
     let headers = request.headers();
-    let multi_value_headers = header_values(headers);
+    let multi_value_headers: IndexMap<String, Vec<String>> = header_values(headers)
+        .into_iter()
+        .map(|(name, values)| (title_case(&name), values))
+        .collect();
     let last_headers = last_values(&multi_value_headers);
 
     let query = query_values(request.uri().query());
