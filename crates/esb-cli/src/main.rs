@@ -5,6 +5,7 @@ mod cli;
 mod commands;
 mod config;
 mod exit;
+mod function_log;
 mod line_writer;
 mod logging;
 mod output;

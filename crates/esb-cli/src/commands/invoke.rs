@@ -4,12 +4,11 @@
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use clap::{Args, ValueEnum};
 use esb_agent::catalog::{AgentSettings, default_runtimes_dir, worker_spec};
-use esb_agent::logs::{LogLine, LogSink};
 use esb_agent::runtimes::RuntimeClients;
 use esb_agent::{BodyStream, InvokeInput, ProcessWorker, StreamError};
 use esb_build::{BuildOptions, BuildRequest};
@@ -19,6 +18,7 @@ use miette::{IntoDiagnostic, miette};
 
 use crate::cli::TemplateArgs;
 use crate::exit::FunctionFailed;
+use crate::function_log::{FunctionLog, Terminal};
 
 #[derive(Debug, Args)]
 pub struct InvokeArgs {
@@ -83,7 +83,12 @@ impl InvokeArgs {
             .output_dir
             .join("logs")
             .join(format!("{}.log", spec.function.name));
-        let sink = Arc::new(CliLog::new(&log_file, self.log_type.is_none())?);
+        let terminal = if self.log_type.is_none() {
+            Terminal::Plain
+        } else {
+            Terminal::Off
+        };
+        let sink = Arc::new(FunctionLog::open(&log_file, terminal)?);
 
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -231,46 +236,4 @@ fn read_env_vars(
         }
     }
     Ok(overrides)
-}
-
-/// Prints a function's log lines on stderr (unless tailing) and appends them to a file.
-struct CliLog {
-    print: bool,
-    file: Mutex<std::fs::File>,
-}
-
-impl CliLog {
-    fn new(path: &Path, print: bool) -> miette::Result<CliLog> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).into_diagnostic()?;
-        }
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|e| miette!("cannot open the log file {}: {e}", path.display()))?;
-        Ok(CliLog {
-            print,
-            file: Mutex::new(file),
-        })
-    }
-}
-
-impl LogSink for CliLog {
-    fn write(&self, line: LogLine) {
-        if self.print {
-            eprintln!("{}", line.text);
-        }
-        let record = serde_json::json!({
-            "time_ms": line.time.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64),
-            "function": line.function,
-            "worker": line.worker_id,
-            "aws_request_id": line.request_id,
-            "stream": format!("{:?}", line.source).to_lowercase(),
-            "message": line.text,
-        });
-        if let Ok(mut file) = self.file.lock() {
-            let _ = writeln!(file, "{record}");
-        }
-    }
 }

@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use esb_agent::InvokerConfig;
 use esb_agent::catalog::{AgentSettings, default_runtimes_dir};
-use esb_agent::logs::{LogLine, LogSink};
 use esb_agent::runtimes::RuntimeClients;
 use esb_build::{BuildOptions, BuildRequest};
 use esb_gateway::app::AccessLog;
@@ -25,6 +24,7 @@ use miette::{IntoDiagnostic, miette};
 
 use crate::cli::TemplateArgs;
 use crate::config::Layers;
+use crate::function_log::{FunctionLog, Terminal};
 use crate::line_writer::LineWriter;
 use crate::output;
 use crate::run_state::{RunState, http_get, log_path, run_dir};
@@ -319,6 +319,7 @@ impl UpArgs {
         };
         let logs = Arc::new(FunctionLog::open(
             &output_dir.join("logs").join("functions.log"),
+            Terminal::Tagged,
         )?);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -468,46 +469,6 @@ async fn shutdown_signal() {
         _ = terminate.recv() => {}
     }
     tracing::info!("shutting down: draining in-flight requests");
-}
-
-/// Function log lines: printed (stderr; the log file in the background) and kept as JSON
-/// lines in `.esb/logs/functions.log`, both written off the request path.
-struct FunctionLog {
-    terminal: LineWriter,
-    file: LineWriter,
-}
-
-impl FunctionLog {
-    fn open(path: &Path) -> miette::Result<FunctionLog> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).into_diagnostic()?;
-        }
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|e| miette!("cannot open {}: {e}", path.display()))?;
-        Ok(FunctionLog {
-            terminal: LineWriter::spawn("functions", Box::new(std::io::stderr()))
-                .into_diagnostic()?,
-            file: LineWriter::spawn("functions-json", Box::new(file)).into_diagnostic()?,
-        })
-    }
-}
-
-impl LogSink for FunctionLog {
-    fn write(&self, line: LogLine) {
-        self.terminal
-            .line(format!("[{}] {}", line.function, line.text));
-        let record = serde_json::json!({
-            "time_ms": line.time.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64),
-            "function": line.function,
-            "worker": line.worker_id,
-            "aws_request_id": line.request_id,
-            "message": line.text,
-        });
-        self.file.line(record.to_string());
-    }
 }
 
 /// Access-log records as JSON lines on stdout, written off the request path.
