@@ -14,7 +14,7 @@ use esb_agent::environment::{Credentials, Endpoints};
 use esb_agent::logs::{LogLine, LogSink};
 use esb_agent::runtimes::{Runtime, RuntimeClients, launch_command};
 use esb_agent::{InvokeInput, Invoker, InvokerConfig, ProcessWorker, WorkerSpec};
-use esb_model::{Architecture, Function, PackageType};
+use esb_model::Function;
 
 const COLD_STARTS: usize = 20;
 const WARM_INVOKES: usize = 5_000;
@@ -40,25 +40,10 @@ fn spec(runtime: &str, handler: &str, task_root: &Path) -> Arc<WorkerSpec> {
     let launch = launch_command(&parsed, handler, task_root, &clients).expect("launch");
     Arc::new(WorkerSpec {
         function: Function {
-            logical_id: "Bench".into(),
-            name: "bench".into(),
-            package_type: PackageType::Zip,
             runtime: Some(runtime.into()),
             handler: Some(handler.into()),
-            code_uri: None,
-            inline_code: None,
-            image_uri: None,
-            memory_size: 128,
             timeout: 10,
-            environment: Default::default(),
-            layers: vec![],
-            architectures: vec![Architecture::X86_64],
-            reserved_concurrency: None,
-            provisioned_concurrency: None,
-            auto_publish_alias: None,
-            function_url: None,
-            events: vec![],
-            build_method: None,
+            ..Function::new("Bench", "bench")
         },
         arn: "arn:aws:lambda:us-east-1:123456789012:function:bench".into(),
         launch,

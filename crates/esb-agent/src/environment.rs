@@ -132,20 +132,13 @@ pub fn lambda_environment(function: &Function, ctx: &EnvironmentContext) -> Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use esb_model::{Architecture, PackageType};
 
     fn function() -> Function {
         Function {
-            logical_id: "Hello".into(),
-            name: "hello".into(),
-            package_type: PackageType::Zip,
             runtime: Some("python3.12".into()),
             handler: Some("app.handler".into()),
             code_uri: Some("src/".into()),
-            inline_code: None,
-            image_uri: None,
             memory_size: 256,
-            timeout: 3,
             environment: [
                 ("TABLE".to_string(), "items".to_string()),
                 ("AWS_REGION".to_string(), "eu-north-1".to_string()),
@@ -156,14 +149,7 @@ mod tests {
             ]
             .into_iter()
             .collect(),
-            layers: vec![],
-            architectures: vec![Architecture::X86_64],
-            reserved_concurrency: None,
-            provisioned_concurrency: None,
-            auto_publish_alias: None,
-            build_method: None,
-            function_url: None,
-            events: vec![],
+            ..Function::new("Hello", "hello")
         }
     }
 

@@ -11,7 +11,7 @@ use esb_agent::environment::{Credentials, Endpoints};
 use esb_agent::logs::{LogLine, LogSink};
 use esb_agent::runtimes::{Runtime, RuntimeClients, launch_command};
 use esb_agent::{InvokeError, InvokeInput, Invoker, InvokerConfig, WorkerSpec};
-use esb_model::{Architecture, Function, PackageType};
+use esb_model::Function;
 
 struct Discard;
 
@@ -36,25 +36,12 @@ async fn spec(reserved: Option<u32>, provisioned: Option<u32>) -> Arc<WorkerSpec
             launch_command(&runtime, "handlers.pid_after", &fixtures(), &clients).expect("launch");
         Arc::new(WorkerSpec {
             function: Function {
-                logical_id: "Pids".into(),
-                name: "pids".into(),
-                package_type: PackageType::Zip,
                 runtime: Some("python3.12".into()),
                 handler: Some("handlers.pid_after".into()),
-                code_uri: None,
-                inline_code: None,
-                image_uri: None,
-                memory_size: 128,
                 timeout: 10,
-                environment: Default::default(),
-                layers: vec![],
-                architectures: vec![Architecture::X86_64],
                 reserved_concurrency: reserved,
                 provisioned_concurrency: provisioned,
-                auto_publish_alias: None,
-                function_url: None,
-                events: vec![],
-                build_method: None,
+                ..Function::new("Pids", "pids")
             },
             arn: "arn:aws:lambda:us-east-1:123456789012:function:pids".into(),
             launch,

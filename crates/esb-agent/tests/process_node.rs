@@ -11,7 +11,7 @@ use esb_agent::environment::{Credentials, Endpoints};
 use esb_agent::logs::{LogLine, LogSink};
 use esb_agent::runtimes::{Runtime, RuntimeClients, launch_command};
 use esb_agent::{FunctionError, InvokeInput, ProcessWorker, WorkerSpec};
-use esb_model::{Architecture, Function, PackageType};
+use esb_model::Function;
 
 #[derive(Default)]
 struct Collected(Mutex<Vec<LogLine>>);
@@ -46,25 +46,10 @@ fn spec(handler: &str) -> Arc<WorkerSpec> {
     let runtime = Runtime::parse("nodejs20.x").expect("runtime");
     let launch = launch_command(&runtime, handler, &fixtures(), &clients).expect("node runtime");
     let function = Function {
-        logical_id: "NodeFixture".into(),
-        name: "node-fixture".into(),
-        package_type: PackageType::Zip,
         runtime: Some("nodejs20.x".into()),
         handler: Some(handler.into()),
-        code_uri: None,
-        inline_code: None,
-        image_uri: None,
-        memory_size: 128,
         timeout: 5,
-        environment: Default::default(),
-        layers: vec![],
-        architectures: vec![Architecture::X86_64],
-        reserved_concurrency: None,
-        provisioned_concurrency: None,
-        auto_publish_alias: None,
-        function_url: None,
-        events: vec![],
-        build_method: None,
+        ..Function::new("NodeFixture", "node-fixture")
     };
     Arc::new(WorkerSpec {
         function,

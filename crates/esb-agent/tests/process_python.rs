@@ -11,7 +11,7 @@ use esb_agent::environment::{Credentials, Endpoints};
 use esb_agent::logs::{LogLine, LogSink, LogSource};
 use esb_agent::runtimes::{Runtime, RuntimeClients, launch_command};
 use esb_agent::{FunctionError, InvokeInput, ProcessWorker, WorkerSpec};
-use esb_model::{Architecture, Function, PackageType};
+use esb_model::Function;
 
 #[derive(Default)]
 struct Collected(Mutex<Vec<LogLine>>);
@@ -48,27 +48,14 @@ fn spec(handler: &str, timeout: u32) -> Arc<WorkerSpec> {
     let runtime = Runtime::parse("python3.12").expect("runtime");
     let launch = launch_command(&runtime, handler, &fixtures(), &python).expect("python runtime");
     let function = Function {
-        logical_id: "Fixture".into(),
-        name: "fixture".into(),
-        package_type: PackageType::Zip,
         runtime: Some("python3.12".into()),
         handler: Some(handler.into()),
-        code_uri: None,
-        inline_code: None,
-        image_uri: None,
         memory_size: 128,
         timeout,
         environment: [("GREETING".to_string(), "hi".to_string())]
             .into_iter()
             .collect(),
-        layers: vec![],
-        architectures: vec![Architecture::X86_64],
-        reserved_concurrency: None,
-        provisioned_concurrency: None,
-        auto_publish_alias: None,
-        function_url: None,
-        events: vec![],
-        build_method: None,
+        ..Function::new("Fixture", "fixture")
     };
     Arc::new(WorkerSpec {
         function,

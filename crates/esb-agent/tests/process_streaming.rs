@@ -12,7 +12,7 @@ use esb_agent::environment::{Credentials, Endpoints};
 use esb_agent::logs::{LogLine, LogSink};
 use esb_agent::runtimes::{Runtime, RuntimeClients, launch_command};
 use esb_agent::{InvokeInput, Invoker, InvokerConfig, ProcessWorker, WorkerSpec};
-use esb_model::{Architecture, Function, PackageType};
+use esb_model::Function;
 
 const LIMIT: Duration = Duration::from_secs(30);
 
@@ -37,25 +37,11 @@ fn spec() -> Arc<WorkerSpec> {
         launch_command(&Runtime::Provided, "stream", &task_root(), &clients).expect("bootstrap");
     Arc::new(WorkerSpec {
         function: Function {
-            logical_id: "Streamer".into(),
-            name: "streamer".into(),
-            package_type: PackageType::Zip,
             runtime: Some("provided.al2023".into()),
             handler: Some("stream".into()),
-            code_uri: None,
-            inline_code: None,
-            image_uri: None,
-            memory_size: 128,
             timeout: 10,
-            environment: Default::default(),
-            layers: vec![],
-            architectures: vec![Architecture::X86_64],
             reserved_concurrency: Some(1),
-            provisioned_concurrency: None,
-            auto_publish_alias: None,
-            function_url: None,
-            events: vec![],
-            build_method: None,
+            ..Function::new("Streamer", "streamer")
         },
         arn: "arn:aws:lambda:us-east-1:123456789012:function:streamer".into(),
         launch,

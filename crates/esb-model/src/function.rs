@@ -39,6 +39,34 @@ pub struct Function {
     pub build_method: Option<String>,
 }
 
+impl Function {
+    /// A zip function with Lambda's defaults and nothing else set: no runtime, handler, code,
+    /// environment, layers or events. Fill in the rest with struct update syntax.
+    pub fn new(logical_id: impl Into<String>, name: impl Into<String>) -> Function {
+        Function {
+            logical_id: logical_id.into(),
+            name: name.into(),
+            package_type: PackageType::Zip,
+            runtime: None,
+            handler: None,
+            code_uri: None,
+            inline_code: None,
+            image_uri: None,
+            memory_size: DEFAULT_MEMORY_SIZE,
+            timeout: DEFAULT_TIMEOUT,
+            environment: IndexMap::new(),
+            layers: Vec::new(),
+            architectures: vec![Architecture::X86_64],
+            reserved_concurrency: None,
+            provisioned_concurrency: None,
+            auto_publish_alias: None,
+            function_url: None,
+            events: Vec::new(),
+            build_method: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PackageType {
     Zip,
