@@ -7,8 +7,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use indexmap::IndexMap;
 
 use crate::commands::{
-    BuildArgs, CertArgs, CompletionArgs, DownArgs, InitArgs, InvokeArgs, StatusArgs, UpArgs,
-    ValidateArgs,
+    BuildArgs, CertArgs, CompletionArgs, DownArgs, DynamodbArgs, InitArgs, InvokeArgs, S3Args,
+    StatusArgs, UpArgs, ValidateArgs,
 };
 
 /// Edge Serverless Box: run AWS SAM applications on machines you own.
@@ -70,6 +70,10 @@ pub enum Command {
     Status(StatusArgs),
     /// Show the local CA that signs the gateway's HTTPS certificate, and how to trust it
     Cert(CertArgs),
+    /// The embedded S3-compatible object store on its own (`esb s3 serve`)
+    S3(S3Args),
+    /// The embedded DynamoDB-compatible database on its own (`esb dynamodb serve`)
+    Dynamodb(DynamodbArgs),
     /// Print a shell completion script
     Completion(CompletionArgs),
 }
@@ -85,6 +89,8 @@ impl Command {
             Command::Down(args) => args.run(),
             Command::Status(args) => args.run(),
             Command::Cert(args) => args.run(),
+            Command::S3(args) => args.run(),
+            Command::Dynamodb(args) => args.run(),
             Command::Completion(args) => args.run(),
         }
     }

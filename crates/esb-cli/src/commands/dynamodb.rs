@@ -1,0 +1,103 @@
+//! `esb dynamodb serve`: the embedded DynamoDB-compatible database on its own, in the
+//! foreground, until Ctrl-C or SIGTERM.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Args, Subcommand};
+use esb_dynamodb::{Auth, Credential, DEFAULT_PORT, Engine, EngineConfig, Service, serve};
+use miette::{IntoDiagnostic, miette};
+
+use crate::output;
+
+#[derive(Debug, Args)]
+pub struct DynamodbArgs {
+    #[command(subcommand)]
+    pub command: DynamodbCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DynamodbCommand {
+    /// Serve the DynamoDB JSON 1.0 protocol from a data directory
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Where the tables live (created if missing)
+    #[arg(
+        long,
+        env = "ESB_DYNAMODB_DATA_DIR",
+        default_value = ".esb/data/dynamodb"
+    )]
+    pub data_dir: PathBuf,
+    /// Port to listen on
+    #[arg(long, env = "ESB_DYNAMODB_PORT", default_value_t = DEFAULT_PORT)]
+    pub port: u16,
+    /// Address to listen on
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+    /// Access key clients sign with (SigV4)
+    #[arg(long, env = "AWS_ACCESS_KEY_ID", default_value = "esb")]
+    pub access_key_id: String,
+    /// Secret key clients sign with (SigV4)
+    #[arg(
+        long,
+        env = "AWS_SECRET_ACCESS_KEY",
+        default_value = "esb-local-secret",
+        hide_env_values = true
+    )]
+    pub secret_access_key: String,
+    /// Accept unsigned requests (local experiments only)
+    #[arg(long)]
+    pub no_auth: bool,
+}
+
+impl DynamodbArgs {
+    pub fn run(self) -> miette::Result<()> {
+        match self.command {
+            DynamodbCommand::Serve(args) => args.run(),
+        }
+    }
+}
+
+impl ServeArgs {
+    fn run(self) -> miette::Result<()> {
+        std::fs::create_dir_all(&self.data_dir)
+            .map_err(|e| miette!("cannot create {}: {e}", self.data_dir.display()))?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .into_diagnostic()?;
+        let auth = if self.no_auth {
+            Auth::Off
+        } else {
+            Auth::SigV4(vec![Credential {
+                access_key_id: self.access_key_id.clone(),
+                secret_access_key: self.secret_access_key.clone(),
+            }])
+        };
+        runtime.block_on(async {
+            let engine =
+                Engine::open(&EngineConfig::on_disk(self.data_dir.clone())).into_diagnostic()?;
+            let addr = SocketAddr::new(self.bind, self.port);
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| miette!("cannot listen on {addr}: {e}"))?;
+            eprintln!(
+                "{} DynamoDB at http://{addr} (data in {}); Ctrl-C stops it",
+                output::good("ok:"),
+                self.data_dir.display()
+            );
+            serve(
+                listener,
+                Arc::new(Service::new(engine, auth)),
+                crate::commands::up::shutdown_signal(),
+            )
+            .await
+            .into_diagnostic()
+        })
+    }
+}

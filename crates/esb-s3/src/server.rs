@@ -1,0 +1,161 @@
+//! The S3 listener: builds the s3s service (SigV4 with the configured key pair, optional
+//! virtual-host addressing) and serves it over HTTP/1.1 and HTTP/2 with a graceful shutdown.
+//! Every response carries `x-amz-request-id` and `x-amz-id-2`.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use s3s::auth::SimpleAuth;
+use s3s::host::SingleDomain;
+use s3s::service::{S3Service, S3ServiceBuilder};
+use tokio::net::TcpListener;
+
+use crate::service::EsbS3;
+use crate::store::Store;
+
+/// How long in-flight requests may run after shutdown is requested.
+pub const DRAIN: Duration = Duration::from_secs(30);
+
+/// What the S3 listener needs besides the store.
+#[derive(Debug, Clone)]
+pub struct S3ServerConfig {
+    /// access key id clients sign with
+    pub access_key: String,
+    /// secret access key
+    pub secret_key: String,
+    /// Base domain for virtual-host addressing (`<bucket>.<domain>`), including the port
+    /// when it is not 80, e.g. `s3.localhost:9000`. Path-style always works; requests to
+    /// an IP address are always path-style.
+    pub virtual_host_domain: Option<String>,
+    /// How often the lifecycle sweeper applies expiration rules (used by [`run`]).
+    pub lifecycle_interval: Duration,
+}
+
+impl Default for S3ServerConfig {
+    fn default() -> Self {
+        Self {
+            lifecycle_interval: Duration::from_secs(3600),
+            access_key: "esb".into(),
+            secret_key: "esb-secret-key".into(),
+            virtual_host_domain: None,
+        }
+    }
+}
+
+/// Why the S3 role could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The data directory could not be opened or recovered.
+    #[error("cannot open the S3 data directory: {0}")]
+    Store(#[from] crate::store::StoreError),
+    /// The virtual-host base domain is not a valid domain.
+    #[error(
+        "invalid virtual-host domain {0:?}: expected a host name like s3.localhost or s3.localhost:9000"
+    )]
+    InvalidDomain(String),
+}
+
+/// Builds the HTTP service for `store`: SigV4 (header and presigned URL) against the
+/// configured key pair.
+pub fn build_service(store: Arc<Store>, config: &S3ServerConfig) -> Result<S3Service, ServerError> {
+    let mut builder = S3ServiceBuilder::new(EsbS3::new(store));
+    builder.set_auth(SimpleAuth::from_single(
+        config.access_key.clone(),
+        config.secret_key.clone(),
+    ));
+    if let Some(domain) = &config.virtual_host_domain {
+        let host =
+            SingleDomain::new(domain).map_err(|_| ServerError::InvalidDomain(domain.clone()))?;
+        builder.set_host(host);
+    }
+    Ok(builder.build())
+}
+
+/// The whole S3 role: opens (and recovers) the store under `data_dir`, serves it on
+/// `listener` with the lifecycle sweeper running, until `shutdown` completes.
+pub async fn run(
+    data_dir: impl Into<std::path::PathBuf>,
+    config: &S3ServerConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServerError> {
+    let store = Store::open(data_dir).await?;
+    let service = build_service(Arc::clone(&store), config)?;
+    let (stop_sweeper, sweeper_stopped) = tokio::sync::oneshot::channel::<()>();
+    let sweeper = tokio::spawn(crate::lifecycle::run(
+        store,
+        config.lifecycle_interval,
+        async {
+            let _ = sweeper_stopped.await;
+        },
+    ));
+    serve(listener, service, shutdown).await;
+    let _ = stop_sweeper.send(());
+    let _ = sweeper.await;
+    Ok(())
+}
+
+/// Serves `service` on `listener` until `shutdown` completes, then lets in-flight requests
+/// finish for up to [`DRAIN`].
+pub async fn serve(listener: TcpListener, service: S3Service, shutdown: impl Future<Output = ()>) {
+    let graceful = GracefulShutdown::new();
+    let builder = auto::Builder::new(TokioExecutor::new());
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _peer)) = accepted else {
+                    // Out of descriptors or similar: back off instead of spinning.
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                };
+                let _ = stream.set_nodelay(true);
+                let service = service.clone();
+                let handler = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+                    let service = service.clone();
+                    async move { handle(&service, request.map(s3s::Body::from)).await }
+                });
+                let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), handler).into_owned();
+                let watcher = graceful.watcher();
+                tokio::spawn(async move {
+                    let _ = watcher.watch(connection).await;
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    if tokio::time::timeout(DRAIN, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            ?DRAIN,
+            "s3 requests still in flight after the drain timeout; closing"
+        );
+    }
+}
+
+/// One request through s3s, stamped with a request id; callable without a socket.
+pub async fn handle(
+    service: &S3Service,
+    request: http::Request<s3s::Body>,
+) -> Result<s3s::HttpResponse, s3s::HttpError> {
+    let request_id = uuid::Uuid::new_v4()
+        .simple()
+        .to_string()
+        .to_ascii_uppercase();
+    let mut response = service.call(request).await?;
+    if let Ok(value) = http::HeaderValue::from_str(&request_id[..16]) {
+        response
+            .headers_mut()
+            .insert("x-amz-request-id", value.clone());
+        response.headers_mut().insert("x-amz-id-2", value);
+    }
+    Ok(response)
+}

@@ -1,0 +1,156 @@
+//! Bucket sub-resources stored as given and returned as stored: CORS, lifecycle and bucket
+//! tagging (s3s's own types, kept as JSON), and versioning reported as never enabled.
+
+use s3s::dto::*;
+use s3s::{S3Error, S3ErrorCode, S3Response, S3Result, s3_error};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::tagging;
+use crate::store::{BucketConfig, Store};
+
+async fn put<T: Serialize>(
+    store: &Store,
+    bucket: &str,
+    which: BucketConfig,
+    value: &T,
+) -> S3Result<()> {
+    let json = serde_json::to_vec(value).map_err(|e| s3_error!(e, InternalError))?;
+    Ok(store.put_bucket_config(bucket, which, json).await?)
+}
+
+async fn get<T: DeserializeOwned>(
+    store: &Store,
+    bucket: &str,
+    which: BucketConfig,
+    missing: S3ErrorCode,
+) -> S3Result<T> {
+    let json = store
+        .get_bucket_config(bucket, which)
+        .await?
+        .ok_or_else(|| S3Error::new(missing))?;
+    serde_json::from_slice(&json).map_err(|e| s3_error!(e, InternalError))
+}
+
+pub(crate) async fn put_cors(
+    store: &Store,
+    input: PutBucketCorsInput,
+) -> S3Result<S3Response<PutBucketCorsOutput>> {
+    put(
+        store,
+        &input.bucket,
+        BucketConfig::Cors,
+        &input.cors_configuration,
+    )
+    .await?;
+    Ok(S3Response::new(PutBucketCorsOutput::default()))
+}
+
+pub(crate) async fn get_cors(
+    store: &Store,
+    input: GetBucketCorsInput,
+) -> S3Result<S3Response<GetBucketCorsOutput>> {
+    let cfg: CORSConfiguration = get(
+        store,
+        &input.bucket,
+        BucketConfig::Cors,
+        S3ErrorCode::NoSuchCORSConfiguration,
+    )
+    .await?;
+    Ok(S3Response::new(GetBucketCorsOutput {
+        cors_rules: Some(cfg.cors_rules),
+    }))
+}
+
+pub(crate) async fn delete_cors(
+    store: &Store,
+    input: DeleteBucketCorsInput,
+) -> S3Result<S3Response<DeleteBucketCorsOutput>> {
+    store
+        .delete_bucket_config(&input.bucket, BucketConfig::Cors)
+        .await?;
+    Ok(S3Response::new(DeleteBucketCorsOutput::default()))
+}
+
+pub(crate) async fn put_lifecycle(
+    store: &Store,
+    input: PutBucketLifecycleConfigurationInput,
+) -> S3Result<S3Response<PutBucketLifecycleConfigurationOutput>> {
+    let cfg = input
+        .lifecycle_configuration
+        .ok_or_else(|| s3_error!(MalformedXML, "missing LifecycleConfiguration"))?;
+    put(store, &input.bucket, BucketConfig::Lifecycle, &cfg).await?;
+    Ok(S3Response::new(
+        PutBucketLifecycleConfigurationOutput::default(),
+    ))
+}
+
+pub(crate) async fn get_lifecycle(
+    store: &Store,
+    input: GetBucketLifecycleConfigurationInput,
+) -> S3Result<S3Response<GetBucketLifecycleConfigurationOutput>> {
+    let cfg: BucketLifecycleConfiguration = get(
+        store,
+        &input.bucket,
+        BucketConfig::Lifecycle,
+        S3ErrorCode::NoSuchLifecycleConfiguration,
+    )
+    .await?;
+    Ok(S3Response::new(GetBucketLifecycleConfigurationOutput {
+        rules: Some(cfg.rules),
+        ..GetBucketLifecycleConfigurationOutput::default()
+    }))
+}
+
+pub(crate) async fn delete_lifecycle(
+    store: &Store,
+    input: DeleteBucketLifecycleInput,
+) -> S3Result<S3Response<DeleteBucketLifecycleOutput>> {
+    store
+        .delete_bucket_config(&input.bucket, BucketConfig::Lifecycle)
+        .await?;
+    Ok(S3Response::new(DeleteBucketLifecycleOutput::default()))
+}
+
+pub(crate) async fn put_tagging(
+    store: &Store,
+    input: PutBucketTaggingInput,
+) -> S3Result<S3Response<PutBucketTaggingOutput>> {
+    let tags = tagging::from_tag_set(input.tagging.tag_set)?;
+    put(store, &input.bucket, BucketConfig::Tagging, &tags).await?;
+    Ok(S3Response::new(PutBucketTaggingOutput::default()))
+}
+
+pub(crate) async fn get_tagging(
+    store: &Store,
+    input: GetBucketTaggingInput,
+) -> S3Result<S3Response<GetBucketTaggingOutput>> {
+    let tags: std::collections::BTreeMap<String, String> = get(
+        store,
+        &input.bucket,
+        BucketConfig::Tagging,
+        S3ErrorCode::NoSuchTagSet,
+    )
+    .await?;
+    Ok(S3Response::new(GetBucketTaggingOutput {
+        tag_set: tagging::to_tag_set(&tags),
+    }))
+}
+
+pub(crate) async fn delete_tagging(
+    store: &Store,
+    input: DeleteBucketTaggingInput,
+) -> S3Result<S3Response<DeleteBucketTaggingOutput>> {
+    store
+        .delete_bucket_config(&input.bucket, BucketConfig::Tagging)
+        .await?;
+    Ok(S3Response::new(DeleteBucketTaggingOutput::default()))
+}
+
+pub(crate) fn get_versioning(
+    store: &Store,
+    input: GetBucketVersioningInput,
+) -> S3Result<S3Response<GetBucketVersioningOutput>> {
+    store.head_bucket(&input.bucket)?;
+    Ok(S3Response::new(GetBucketVersioningOutput::default()))
+}

@@ -1,0 +1,57 @@
+//! Conditional reads (`If-Match`, `If-None-Match`, `If-Modified-Since`,
+//! `If-Unmodified-Since`, and their `x-amz-copy-source-` forms), evaluated as RFC 9110 and
+//! S3 do.
+
+use s3s::dto::{ETagCondition, Timestamp};
+use s3s::{S3Error, S3ErrorCode};
+
+use super::convert::unix_secs;
+use crate::store::ObjectMeta;
+
+/// The conditions of one request.
+#[derive(Debug, Default)]
+pub(crate) struct Conditions<'a> {
+    pub(crate) if_match: Option<&'a ETagCondition>,
+    pub(crate) if_none_match: Option<&'a ETagCondition>,
+    pub(crate) if_modified_since: Option<&'a Timestamp>,
+    pub(crate) if_unmodified_since: Option<&'a Timestamp>,
+}
+
+fn matches(condition: &ETagCondition, meta: &ObjectMeta) -> bool {
+    match condition {
+        ETagCondition::Any => true,
+        ETagCondition::ETag(etag) => etag.value() == meta.etag,
+    }
+}
+
+impl Conditions<'_> {
+    /// `Ok` if the request may proceed; 412 `PreconditionFailed`, or for reads 304
+    /// `NotModified` (copies answer 412 for both).
+    pub(crate) fn check(&self, meta: &ObjectMeta, is_copy: bool) -> Result<(), S3Error> {
+        let modified = meta.last_modified_ms.div_euclid(1000);
+        if let Some(cond) = self.if_match {
+            if !matches(cond, meta) {
+                return Err(S3Error::new(S3ErrorCode::PreconditionFailed));
+            }
+        } else if let Some(since) = self.if_unmodified_since
+            && modified > unix_secs(since)
+        {
+            return Err(S3Error::new(S3ErrorCode::PreconditionFailed));
+        }
+        let not_modified = if is_copy {
+            S3ErrorCode::PreconditionFailed
+        } else {
+            S3ErrorCode::NotModified
+        };
+        if let Some(cond) = self.if_none_match {
+            if matches(cond, meta) {
+                return Err(S3Error::new(not_modified));
+            }
+        } else if let Some(since) = self.if_modified_since
+            && modified <= unix_secs(since)
+        {
+            return Err(S3Error::new(not_modified));
+        }
+        Ok(())
+    }
+}

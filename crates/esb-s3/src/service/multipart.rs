@@ -1,0 +1,268 @@
+//! Multipart upload operations: Create, UploadPart, Complete, Abort, ListParts and
+//! ListMultipartUploads.
+
+use s3s::dto::*;
+use s3s::{S3Response, S3Result, s3_error};
+
+use super::conditions::Conditions;
+use super::convert::{AttrsIn, encode_key, timestamp, wants_url};
+use super::objects::{Sums, decode_md5, requested_checksums};
+use crate::store::{ChecksumAlgorithm, PartOptions};
+use crate::store::{PutCondition, Store};
+
+pub(crate) async fn create(
+    store: &Store,
+    input: CreateMultipartUploadInput,
+) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+    let tags = super::tagging::from_header(input.tagging.as_deref())?;
+    let attrs = AttrsIn {
+        content_type: input.content_type,
+        content_encoding: input.content_encoding,
+        content_disposition: input.content_disposition,
+        content_language: input.content_language,
+        cache_control: input.cache_control,
+        expires: input.expires,
+        metadata: input.metadata,
+    };
+    let upload_id = store
+        .create_multipart_upload(&input.bucket, &input.key, attrs.into(), tags)
+        .await?;
+    Ok(S3Response::new(CreateMultipartUploadOutput {
+        bucket: Some(input.bucket),
+        key: Some(input.key),
+        upload_id: Some(upload_id),
+        ..CreateMultipartUploadOutput::default()
+    }))
+}
+
+pub(crate) async fn upload_part(
+    store: &Store,
+    input: UploadPartInput,
+) -> S3Result<S3Response<UploadPartOutput>> {
+    let body = input.body.unwrap_or_else(|| {
+        StreamingBlob::wrap(futures::stream::empty::<Result<bytes::Bytes, std::io::Error>>())
+    });
+    let part = store
+        .upload_part(
+            &input.bucket,
+            &input.upload_id,
+            input.part_number,
+            body,
+            &PartOptions {
+                expected_len: input.content_length.and_then(|n| u64::try_from(n).ok()),
+                content_md5: decode_md5(input.content_md5.as_deref())?,
+                checksums: requested_checksums(
+                    input.checksum_algorithm.as_ref(),
+                    [
+                        (ChecksumAlgorithm::Crc32, input.checksum_crc32),
+                        (ChecksumAlgorithm::Crc32c, input.checksum_crc32c),
+                        (ChecksumAlgorithm::Crc64Nvme, input.checksum_crc64nvme),
+                        (ChecksumAlgorithm::Sha1, input.checksum_sha1),
+                        (ChecksumAlgorithm::Sha256, input.checksum_sha256),
+                    ],
+                )?,
+            },
+        )
+        .await?;
+    let sums = Sums::from_map(&part.checksums);
+    Ok(S3Response::new(UploadPartOutput {
+        checksum_crc32: sums.crc32,
+        checksum_crc32c: sums.crc32c,
+        checksum_crc64nvme: sums.crc64nvme,
+        checksum_sha1: sums.sha1,
+        checksum_sha256: sums.sha256,
+        e_tag: Some(ETag::Strong(part.etag)),
+        ..UploadPartOutput::default()
+    }))
+}
+
+pub(crate) async fn complete(
+    store: &Store,
+    input: CompleteMultipartUploadInput,
+) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+    let parts = input
+        .multipart_upload
+        .and_then(|m| m.parts)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|p| {
+            let number = p
+                .part_number
+                .ok_or_else(|| s3_error!(InvalidPart, "a part has no PartNumber"))?;
+            let etag = p.e_tag.map(ETag::into_value).unwrap_or_default();
+            Ok((number, etag))
+        })
+        .collect::<S3Result<Vec<_>>>()?;
+    let condition = match input.if_none_match {
+        Some(ETagCondition::Any) => PutCondition::IfNoneMatchAny,
+        _ => PutCondition::None,
+    };
+    let meta = store
+        .complete_multipart_upload(&input.bucket, &input.upload_id, parts, condition)
+        .await?;
+    Ok(S3Response::new(CompleteMultipartUploadOutput {
+        location: Some(format!("/{}/{}", input.bucket, meta.key)),
+        bucket: Some(input.bucket),
+        key: Some(meta.key.clone()),
+        e_tag: Some(ETag::Strong(meta.etag.clone())),
+        ..CompleteMultipartUploadOutput::default()
+    }))
+}
+
+pub(crate) async fn abort(
+    store: &Store,
+    input: AbortMultipartUploadInput,
+) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
+    store
+        .abort_multipart_upload(&input.bucket, &input.upload_id)
+        .await?;
+    Ok(S3Response::new(AbortMultipartUploadOutput::default()))
+}
+
+pub(crate) async fn list_parts(
+    store: &Store,
+    input: ListPartsInput,
+) -> S3Result<S3Response<ListPartsOutput>> {
+    let (info, parts) = store.list_parts(&input.bucket, &input.upload_id).await?;
+    let max = input.max_parts.unwrap_or(1000).clamp(0, 1000);
+    let marker = input.part_number_marker.unwrap_or(0);
+    let after: Vec<_> = parts
+        .into_iter()
+        .filter(|p| p.part_number > marker)
+        .collect();
+    let truncated = after.len() > usize::try_from(max).unwrap_or(0);
+    let page: Vec<Part> = after
+        .into_iter()
+        .take(usize::try_from(max).unwrap_or(0))
+        .map(|p| Part {
+            e_tag: Some(ETag::Strong(p.etag)),
+            last_modified: Some(timestamp(p.last_modified_ms)),
+            part_number: Some(p.part_number),
+            size: i64::try_from(p.size).ok(),
+            ..Part::default()
+        })
+        .collect();
+    let next = page.last().and_then(|p| p.part_number);
+    Ok(S3Response::new(ListPartsOutput {
+        bucket: Some(input.bucket),
+        key: Some(info.key),
+        upload_id: Some(input.upload_id),
+        max_parts: Some(max),
+        part_number_marker: input.part_number_marker,
+        next_part_number_marker: truncated.then_some(next).flatten(),
+        is_truncated: Some(truncated),
+        parts: Some(page),
+        ..ListPartsOutput::default()
+    }))
+}
+
+pub(crate) async fn list_uploads(
+    store: &Store,
+    input: ListMultipartUploadsInput,
+) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
+    let prefix = input.prefix.clone().unwrap_or_default();
+    let url = wants_url(input.encoding_type.as_ref());
+    let all = store.list_multipart_uploads(&input.bucket, &prefix).await?;
+    let max = input.max_uploads.unwrap_or(1000).clamp(0, 1000);
+    let marker = input.key_marker.clone().unwrap_or_default();
+    let after: Vec<_> = all.into_iter().filter(|u| u.key > marker).collect();
+    let limit = usize::try_from(max).unwrap_or(0);
+    let truncated = after.len() > limit;
+    let uploads: Vec<MultipartUpload> = after
+        .into_iter()
+        .take(limit)
+        .map(|u| MultipartUpload {
+            initiated: Some(timestamp(u.initiated_ms)),
+            key: Some(encode_key(&u.key, url)),
+            upload_id: Some(u.upload_id),
+            ..MultipartUpload::default()
+        })
+        .collect();
+    let next_key = uploads.last().and_then(|u| u.key.clone());
+    let next_id = uploads.last().and_then(|u| u.upload_id.clone());
+    Ok(S3Response::new(ListMultipartUploadsOutput {
+        bucket: Some(input.bucket),
+        prefix: Some(encode_key(&prefix, url)),
+        key_marker: input.key_marker,
+        max_uploads: Some(max),
+        is_truncated: Some(truncated),
+        next_key_marker: truncated.then_some(next_key).flatten(),
+        next_upload_id_marker: truncated.then_some(next_id).flatten(),
+        encoding_type: input.encoding_type,
+        uploads: Some(uploads),
+        ..ListMultipartUploadsOutput::default()
+    }))
+}
+
+pub(crate) async fn upload_part_copy(
+    store: &Store,
+    input: UploadPartCopyInput,
+) -> S3Result<S3Response<UploadPartCopyOutput>> {
+    let CopySource::Bucket {
+        bucket: src_bucket,
+        key: src_key,
+        version_id,
+    } = &input.copy_source
+    else {
+        return Err(s3_error!(
+            NotImplemented,
+            "copy from an access point is not supported"
+        ));
+    };
+    if version_id.as_deref().is_some_and(|v| v != "null") {
+        return Err(s3_error!(NoSuchVersion, "versioning is not enabled"));
+    }
+    let reader = store.open_object(src_bucket, src_key).await?;
+    Conditions {
+        if_match: input.copy_source_if_match.as_ref(),
+        if_none_match: input.copy_source_if_none_match.as_ref(),
+        if_modified_since: input.copy_source_if_modified_since.as_ref(),
+        if_unmodified_since: input.copy_source_if_unmodified_since.as_ref(),
+    }
+    .check(&reader.meta, true)?;
+    let size = reader.meta.size;
+    let range = match &input.copy_source_range {
+        Some(header) => {
+            let parsed = Range::parse(header).map_err(|_| {
+                s3_error!(
+                    InvalidArgument,
+                    "The x-amz-copy-source-range value must be of the form bytes=first-last"
+                )
+            })?;
+            match parsed {
+                Range::Int {
+                    last: Some(last), ..
+                } if last >= size => {
+                    return Err(s3_error!(
+                        InvalidRange,
+                        "The requested range is not satisfiable"
+                    ));
+                }
+                _ => parsed.check(size).map_err(|_| s3_error!(InvalidRange))?,
+            }
+        }
+        None => 0..size,
+    };
+    let len = range.end - range.start;
+    let stream = reader.stream(range.start, len).await?;
+    let part = store
+        .upload_part(
+            &input.bucket,
+            &input.upload_id,
+            input.part_number,
+            stream,
+            &PartOptions {
+                expected_len: Some(len),
+                ..PartOptions::default()
+            },
+        )
+        .await?;
+    Ok(S3Response::new(UploadPartCopyOutput {
+        copy_part_result: Some(CopyPartResult {
+            e_tag: Some(ETag::Strong(part.etag)),
+            last_modified: Some(timestamp(part.last_modified_ms)),
+            ..CopyPartResult::default()
+        }),
+        ..UploadPartCopyOutput::default()
+    }))
+}

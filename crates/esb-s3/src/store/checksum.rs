@@ -1,0 +1,115 @@
+//! Additional checksums (CRC32, CRC32C, CRC64NVME, SHA-1, SHA-256) computed while a body
+//! streams in, checked against the client's value and kept in the sidecar. The hash
+//! implementations are s3s's.
+
+use base64::Engine;
+use s3s::crypto::{Checksum as _, Crc32, Crc32c, Crc64Nvme, Sha1, Sha256};
+use serde::{Deserialize, Serialize};
+
+/// A checksum algorithm S3 supports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum ChecksumAlgorithm {
+    /// CRC32
+    #[serde(rename = "CRC32")]
+    Crc32,
+    /// CRC32C
+    #[serde(rename = "CRC32C")]
+    Crc32c,
+    /// CRC64NVME
+    #[serde(rename = "CRC64NVME")]
+    Crc64Nvme,
+    /// SHA1
+    #[serde(rename = "SHA1")]
+    Sha1,
+    /// SHA256
+    #[serde(rename = "SHA256")]
+    Sha256,
+}
+
+impl ChecksumAlgorithm {
+    /// S3's name of the algorithm.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Crc32 => "CRC32",
+            Self::Crc32c => "CRC32C",
+            Self::Crc64Nvme => "CRC64NVME",
+            Self::Sha1 => "SHA1",
+            Self::Sha256 => "SHA256",
+        }
+    }
+
+    /// Parses S3's name (case-insensitive).
+    pub fn parse(name: &str) -> Option<Self> {
+        [
+            Self::Crc32,
+            Self::Crc32c,
+            Self::Crc64Nvme,
+            Self::Sha1,
+            Self::Sha256,
+        ]
+        .into_iter()
+        .find(|a| a.name().eq_ignore_ascii_case(name))
+    }
+}
+
+/// One running checksum.
+pub(crate) enum Hasher {
+    Crc32(Crc32),
+    Crc32c(Crc32c),
+    Crc64Nvme(Crc64Nvme),
+    Sha1(Sha1),
+    Sha256(Sha256),
+}
+
+impl Hasher {
+    pub(crate) fn new(algorithm: ChecksumAlgorithm) -> Self {
+        match algorithm {
+            ChecksumAlgorithm::Crc32 => Self::Crc32(Crc32::new()),
+            ChecksumAlgorithm::Crc32c => Self::Crc32c(Crc32c::new()),
+            ChecksumAlgorithm::Crc64Nvme => Self::Crc64Nvme(Crc64Nvme::new()),
+            ChecksumAlgorithm::Sha1 => Self::Sha1(Sha1::new()),
+            ChecksumAlgorithm::Sha256 => Self::Sha256(Sha256::new()),
+        }
+    }
+
+    pub(crate) fn update(&mut self, data: &[u8]) {
+        match self {
+            Self::Crc32(h) => h.update(data),
+            Self::Crc32c(h) => h.update(data),
+            Self::Crc64Nvme(h) => h.update(data),
+            Self::Sha1(h) => h.update(data),
+            Self::Sha256(h) => h.update(data),
+        }
+    }
+
+    /// The base64 digest, as S3 sends it.
+    pub(crate) fn finalize(self) -> String {
+        let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+        match self {
+            Self::Crc32(h) => b64(h.finalize().as_ref()),
+            Self::Crc32c(h) => b64(h.finalize().as_ref()),
+            Self::Crc64Nvme(h) => b64(h.finalize().as_ref()),
+            Self::Sha1(h) => b64(h.finalize().as_ref()),
+            Self::Sha256(h) => b64(h.finalize().as_ref()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_values() {
+        let mut h = Hasher::new(ChecksumAlgorithm::Crc32);
+        h.update(b"hello");
+        assert_eq!(h.finalize(), "NhCmhg==");
+        let mut h = Hasher::new(ChecksumAlgorithm::Sha256);
+        h.update(b"hello");
+        assert_eq!(h.finalize(), "LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=");
+        assert_eq!(
+            ChecksumAlgorithm::parse("crc32c"),
+            Some(ChecksumAlgorithm::Crc32c)
+        );
+    }
+}

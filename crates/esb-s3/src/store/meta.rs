@@ -1,0 +1,114 @@
+//! The metadata sidecar: everything S3 returns about an object except its bytes, stored as
+//! JSON next to the body. Renaming a sidecar into `keys/` is the commit point of a write.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::checksum::ChecksumAlgorithm;
+use super::error::{StoreError, StoreResult};
+
+/// The caller-supplied attributes of an object: standard headers and user metadata.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectAttrs {
+    /// `Content-Type`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    /// `Content-Encoding`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_encoding: Option<String>,
+    /// `Content-Disposition`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_disposition: Option<String>,
+    /// `Content-Language`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_language: Option<String>,
+    /// `Cache-Control`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_control: Option<String>,
+    /// `Expires`, unix seconds
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<i64>,
+    /// `x-amz-meta-*` (names lowercased, without the prefix)
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub user_metadata: BTreeMap<String, String>,
+}
+
+/// A committed object's metadata, as stored in its sidecar.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectMeta {
+    /// the full key
+    pub key: String,
+    /// the body's blob file name under `blobs/`
+    pub blob: String,
+    /// body length in bytes
+    pub size: u64,
+    /// lowercase hex MD5 of the body (without quotes)
+    pub etag: String,
+    /// last modification, unix milliseconds
+    pub last_modified_ms: i64,
+    /// headers and user metadata
+    #[serde(flatten)]
+    pub attrs: ObjectAttrs,
+    /// object tags
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+    /// additional checksums of the whole body, base64
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub checksums: BTreeMap<ChecksumAlgorithm, String>,
+}
+
+impl ObjectMeta {
+    /// Serialises for the sidecar file.
+    pub(crate) fn to_json(&self) -> Vec<u8> {
+        // Serialising plain strings and integers cannot fail.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// Reads a sidecar file.
+    pub(crate) fn read(path: &Path) -> StoreResult<Self> {
+        let bytes =
+            std::fs::read(path).map_err(StoreError::io(format!("reading {}", path.display())))?;
+        serde_json::from_slice(&bytes).map_err(|source| StoreError::Corrupt {
+            path: path.display().to_string(),
+            source,
+        })
+    }
+}
+
+/// Milliseconds since the unix epoch, now.
+pub fn now_ms() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn sidecar_round_trips() {
+        let mut attrs = ObjectAttrs {
+            content_type: Some("text/plain".into()),
+            ..ObjectAttrs::default()
+        };
+        attrs.user_metadata.insert("colour".into(), "blue".into());
+        let meta = ObjectMeta {
+            key: "a/../b".into(),
+            blob: "x".into(),
+            size: 3,
+            etag: "abc".into(),
+            last_modified_ms: 1,
+            attrs,
+            tags: BTreeMap::from([("t".to_owned(), "v".to_owned())]),
+            checksums: BTreeMap::from([(ChecksumAlgorithm::Crc32, "NhCmhg==".to_owned())]),
+        };
+        let back: ObjectMeta = serde_json::from_slice(&meta.to_json()).unwrap();
+        assert_eq!(back, meta);
+    }
+}

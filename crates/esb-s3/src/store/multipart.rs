@@ -1,0 +1,388 @@
+//! Multipart uploads, kept on disk so they survive restarts as in S3:
+//!
+//! ```text
+//! <bucket>/uploads/<upload-id>/upload.json   key, attributes, initiation time
+//! <bucket>/uploads/<upload-id>/<n>.json      part n: its data file, size, ETag
+//! <bucket>/uploads/<upload-id>/<uuid>        part data
+//! ```
+//!
+//! A part is written like an object (data file, fsync, then its sidecar by atomic rename),
+//! so a re-uploaded part replaces the old one whole. Completing concatenates the parts file
+//! to file into a new blob and commits it like a PUT, with the ETag `md5(part md5s)-N`.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::Stream;
+use md5::{Digest, Md5};
+use serde::{Deserialize, Serialize};
+
+use super::bucket::Bucket;
+use super::checksum::ChecksumAlgorithm;
+use super::error::{StoreError, StoreResult};
+use super::meta::{ObjectAttrs, ObjectMeta, now_ms};
+use super::object::{BlobGuard, PutCondition, drain, validate_key, write_blob};
+use super::paths::{fsync_dir, hex, write_atomic};
+use super::{Store, blocking};
+
+/// S3's smallest part, except the last.
+pub const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
+/// S3's part numbers.
+const PART_NUMBERS: std::ops::RangeInclusive<i32> = 1..=10_000;
+
+/// An upload in progress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadInfo {
+    /// the upload id
+    #[serde(default)]
+    pub upload_id: String,
+    /// the key the object will get
+    pub key: String,
+    /// initiation time, unix milliseconds
+    pub initiated_ms: i64,
+    /// headers and user metadata the object will get
+    pub attrs: ObjectAttrs,
+    /// tags the object will get
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+/// How to check an uploaded part's body.
+#[derive(Debug, Clone, Default)]
+pub struct PartOptions {
+    /// `Content-Length`, if declared
+    pub expected_len: Option<u64>,
+    /// `Content-MD5`, decoded
+    pub content_md5: Option<[u8; 16]>,
+    /// additional checksums to compute, each with the client's value to check if sent
+    pub checksums: BTreeMap<ChecksumAlgorithm, Option<String>>,
+}
+
+/// An uploaded part.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartInfo {
+    /// part number, 1 to 10 000
+    pub part_number: i32,
+    /// data file name in the upload directory
+    pub file: String,
+    /// bytes
+    pub size: u64,
+    /// lowercase hex MD5
+    pub etag: String,
+    /// upload time, unix milliseconds
+    pub last_modified_ms: i64,
+    /// additional checksums of the part, base64
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub checksums: BTreeMap<ChecksumAlgorithm, String>,
+}
+
+fn upload_dir(bucket: &Bucket, upload_id: &str) -> StoreResult<PathBuf> {
+    // The id comes from the client: it must be one of ours before it touches a path.
+    if upload_id.len() != 32 || !upload_id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(StoreError::NoSuchUpload(upload_id.to_owned()));
+    }
+    Ok(bucket.paths.dir.join("uploads").join(upload_id))
+}
+
+fn read_upload(dir: &std::path::Path, upload_id: &str) -> StoreResult<UploadInfo> {
+    match std::fs::read(dir.join("upload.json")) {
+        Ok(bytes) => {
+            let mut info: UploadInfo =
+                serde_json::from_slice(&bytes).map_err(|source| StoreError::Corrupt {
+                    path: dir.display().to_string(),
+                    source,
+                })?;
+            info.upload_id = upload_id.to_owned();
+            Ok(info)
+        }
+        Err(_) => Err(StoreError::NoSuchUpload(upload_id.to_owned())),
+    }
+}
+
+fn read_parts(dir: &std::path::Path) -> StoreResult<Vec<PartInfo>> {
+    let mut parts = Vec::new();
+    let entries =
+        std::fs::read_dir(dir).map_err(StoreError::io(format!("listing {}", dir.display())))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(stem) = name.strip_suffix(".json") else {
+            continue;
+        };
+        if stem.parse::<i32>().is_err() {
+            continue;
+        }
+        let bytes =
+            std::fs::read(entry.path()).map_err(StoreError::io(format!("reading {name}")))?;
+        let part: PartInfo =
+            serde_json::from_slice(&bytes).map_err(|source| StoreError::Corrupt {
+                path: entry.path().display().to_string(),
+                source,
+            })?;
+        parts.push(part);
+    }
+    parts.sort_by_key(|p| p.part_number);
+    Ok(parts)
+}
+
+fn decode_hex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+impl Store {
+    /// Starts a multipart upload; returns its id.
+    pub async fn create_multipart_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        attrs: ObjectAttrs,
+        tags: BTreeMap<String, String>,
+    ) -> StoreResult<String> {
+        validate_key(key)?;
+        let bucket = self.bucket(bucket)?;
+        let upload_id = uuid::Uuid::new_v4().simple().to_string();
+        let dir = upload_dir(&bucket, &upload_id)?;
+        let info = UploadInfo {
+            upload_id: upload_id.clone(),
+            key: key.to_owned(),
+            initiated_ms: now_ms(),
+            attrs,
+            tags,
+        };
+        let json = serde_json::to_vec(&info).unwrap_or_default();
+        let tmp = self.tmp.clone();
+        blocking(move || -> std::io::Result<()> {
+            let uploads = dir
+                .parent()
+                .map(std::path::Path::to_path_buf)
+                .unwrap_or_default();
+            let first = !uploads.exists();
+            std::fs::create_dir_all(&dir)?;
+            write_atomic(&tmp, &dir.join("upload.json"), &json)?;
+            fsync_dir(&uploads)?;
+            match uploads.parent() {
+                Some(bucket_dir) if first => fsync_dir(bucket_dir),
+                _ => Ok(()),
+            }
+        })
+        .await?
+        .map_err(StoreError::io("creating a multipart upload"))?;
+        Ok(upload_id)
+    }
+
+    /// Stores one part from a streamed body; returns it once durable.
+    pub async fn upload_part<S, E>(
+        &self,
+        bucket: &str,
+        upload_id: &str,
+        part_number: i32,
+        mut body: S,
+        options: &PartOptions,
+    ) -> StoreResult<PartInfo>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin + Send,
+        E: std::fmt::Display,
+    {
+        let early = async {
+            if !PART_NUMBERS.contains(&part_number) {
+                return Err(StoreError::InvalidArgument(
+                    "Part number must be an integer between 1 and 10000".into(),
+                ));
+            }
+            let bucket = self.bucket(bucket)?;
+            let dir = upload_dir(&bucket, upload_id)?;
+            let check_dir = dir.clone();
+            let owned_id = upload_id.to_owned();
+            blocking(move || read_upload(&check_dir, &owned_id)).await??;
+            Ok((bucket, dir))
+        };
+        let (bucket, dir) = match early.await {
+            Ok(found) => found,
+            Err(err) => {
+                drain(&mut body).await;
+                return Err(err);
+            }
+        };
+        let file = uuid::Uuid::new_v4().to_string();
+        let mut guard = BlobGuard::new(dir.join(&file));
+        let written = write_blob(
+            guard.path(),
+            body,
+            options.expected_len,
+            options.content_md5,
+            &options.checksums,
+        )
+        .await?;
+        let part = PartInfo {
+            part_number,
+            file,
+            size: written.size,
+            etag: hex(&written.md5),
+            last_modified_ms: now_ms(),
+            checksums: written.checksums,
+        };
+        let json = serde_json::to_vec(&part).unwrap_or_default();
+        let _lock = bucket.upload_lock(upload_id).lock().await;
+        let (tmp, sidecar) = (self.tmp.clone(), dir.join(format!("{part_number}.json")));
+        let old_file = blocking(move || -> std::io::Result<Option<String>> {
+            let old = std::fs::read(&sidecar)
+                .ok()
+                .and_then(|bytes| serde_json::from_slice::<PartInfo>(&bytes).ok())
+                .map(|p| p.file);
+            write_atomic(&tmp, &sidecar, &json)?;
+            Ok(old)
+        })
+        .await?
+        .map_err(|_| StoreError::NoSuchUpload(upload_id.to_owned()))?;
+        guard.keep();
+        if let Some(old) = old_file {
+            let path = dir.join(old);
+            let _ = blocking(move || std::fs::remove_file(path)).await;
+        }
+        Ok(part)
+    }
+
+    /// The upload's record and its parts, in part-number order.
+    pub async fn list_parts(
+        &self,
+        bucket: &str,
+        upload_id: &str,
+    ) -> StoreResult<(UploadInfo, Vec<PartInfo>)> {
+        let bucket = self.bucket(bucket)?;
+        let dir = upload_dir(&bucket, upload_id)?;
+        let owned_id = upload_id.to_owned();
+        blocking(move || Ok((read_upload(&dir, &owned_id)?, read_parts(&dir)?))).await?
+    }
+
+    /// Uploads in progress in the bucket, by key then initiation time.
+    pub async fn list_multipart_uploads(
+        &self,
+        bucket: &str,
+        prefix: &str,
+    ) -> StoreResult<Vec<UploadInfo>> {
+        let bucket = self.bucket(bucket)?;
+        let uploads = bucket.paths.dir.join("uploads");
+        let prefix = prefix.to_owned();
+        blocking(move || {
+            let mut out = Vec::new();
+            let Ok(entries) = std::fs::read_dir(&uploads) else {
+                return out;
+            };
+            for entry in entries.flatten() {
+                let id = entry.file_name().to_string_lossy().into_owned();
+                if let Ok(info) = read_upload(&entry.path(), &id)
+                    && info.key.starts_with(&prefix)
+                {
+                    out.push(info);
+                }
+            }
+            out.sort_by(|a, b| (&a.key, a.initiated_ms).cmp(&(&b.key, b.initiated_ms)));
+            out
+        })
+        .await
+    }
+
+    /// Drops an upload and its parts.
+    pub async fn abort_multipart_upload(&self, bucket: &str, upload_id: &str) -> StoreResult<()> {
+        let bucket = self.bucket(bucket)?;
+        let dir = upload_dir(&bucket, upload_id)?;
+        let _lock = bucket.upload_lock(upload_id).lock().await;
+        let owned_id = upload_id.to_owned();
+        blocking(move || {
+            read_upload(&dir, &owned_id)?;
+            remove_upload(&dir)
+        })
+        .await?
+    }
+
+    /// Assembles the listed parts (number, ETag) into the object and commits it.
+    pub async fn complete_multipart_upload(
+        &self,
+        bucket_name: &str,
+        upload_id: &str,
+        parts: Vec<(i32, String)>,
+        condition: PutCondition,
+    ) -> StoreResult<Arc<ObjectMeta>> {
+        let bucket = self.bucket(bucket_name)?;
+        let dir = upload_dir(&bucket, upload_id)?;
+        let _lock = bucket.upload_lock(upload_id).lock().await;
+        let (info, uploaded) = self.list_parts(bucket_name, upload_id).await?;
+        if parts.is_empty() {
+            return Err(StoreError::InvalidArgument(
+                "You must specify at least one part".into(),
+            ));
+        }
+        let mut chosen = Vec::with_capacity(parts.len());
+        if parts.windows(2).any(|pair| pair[0].0 >= pair[1].0) {
+            return Err(StoreError::InvalidPartOrder);
+        }
+        for (i, (number, etag)) in parts.iter().enumerate() {
+            let etag = etag.trim_matches('"');
+            let part = uploaded
+                .iter()
+                .find(|p| p.part_number == *number && p.etag == etag)
+                .ok_or(StoreError::InvalidPart(*number))?;
+            if i + 1 < parts.len() && part.size < MIN_PART_SIZE {
+                return Err(StoreError::EntityTooSmall(*number));
+            }
+            chosen.push(part.clone());
+        }
+        let mut md5 = Md5::new();
+        for part in &chosen {
+            md5.update(decode_hex(&part.etag).unwrap_or_default());
+        }
+        let etag = format!("{}-{}", hex(&md5.finalize()), chosen.len());
+        let size = chosen.iter().map(|p| p.size).sum();
+
+        let blob = uuid::Uuid::new_v4().to_string();
+        let mut guard = BlobGuard::new(bucket.paths.blob(&blob));
+        let (target, blobs_dir, part_dir) = (guard.path(), bucket.paths.blobs(), dir.clone());
+        let files: Vec<String> = chosen.iter().map(|p| p.file.clone()).collect();
+        blocking(move || -> std::io::Result<()> {
+            let mut out = std::fs::File::create(&target)?;
+            for file in files {
+                let mut part = std::fs::File::open(part_dir.join(file))?;
+                std::io::copy(&mut part, &mut out)?;
+            }
+            out.flush()?;
+            out.sync_all()?;
+            fsync_dir(&blobs_dir)
+        })
+        .await?
+        .map_err(StoreError::io("assembling a multipart upload"))?;
+        let meta = ObjectMeta {
+            key: info.key,
+            blob,
+            size,
+            etag,
+            last_modified_ms: now_ms(),
+            attrs: info.attrs,
+            tags: info.tags,
+            checksums: BTreeMap::new(),
+        };
+        let committed = self.commit(&bucket, meta, &condition).await?;
+        guard.keep();
+        let _ = blocking(move || remove_upload(&dir)).await;
+        Ok(committed)
+    }
+}
+
+/// Removes an upload directory durably (the record first, so a crash never leaves a
+/// half-removed upload that still lists).
+fn remove_upload(dir: &std::path::Path) -> StoreResult<()> {
+    let ctx = format!("removing upload {}", dir.display());
+    std::fs::remove_file(dir.join("upload.json")).map_err(StoreError::io(ctx.clone()))?;
+    std::fs::remove_dir_all(dir).map_err(StoreError::io(ctx.clone()))?;
+    if let Some(parent) = dir.parent() {
+        fsync_dir(parent).map_err(StoreError::io(ctx))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,299 @@
+//! In-process tests of the store: round trips, odd keys, concurrency and crash leftovers.
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::StreamExt;
+
+use super::*;
+
+fn body(parts: &[&[u8]]) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Unpin + Send {
+    futures::stream::iter(
+        parts
+            .iter()
+            .map(|p| Ok::<_, std::io::Error>(Bytes::copy_from_slice(p)))
+            .collect::<Vec<_>>(),
+    )
+}
+
+use futures::Stream;
+
+async fn read_all(store: &Store, bucket: &str, key: &str) -> Vec<u8> {
+    let reader = store.open_object(bucket, key).await.unwrap();
+    let size = reader.meta.size;
+    let mut stream = Box::pin(reader.stream(0, size).await.unwrap());
+    let mut out = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        out.extend_from_slice(&chunk.unwrap());
+    }
+    out
+}
+
+async fn put(store: &Store, bucket: &str, key: &str, data: &[u8]) -> Arc<ObjectMeta> {
+    let parts = [data];
+    store
+        .put_object(bucket, key, body(&parts), PutOptions::default())
+        .await
+        .unwrap()
+}
+
+fn all(store: &Store, bucket: &str) -> Vec<String> {
+    let params = ListParams {
+        max_keys: 100_000,
+        ..ListParams::default()
+    };
+    store
+        .list_objects(bucket, &params)
+        .unwrap()
+        .objects
+        .iter()
+        .map(|m| m.key.clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn write_read_list_delete_and_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    store.create_bucket("bkt").await.unwrap();
+    assert!(matches!(
+        store.create_bucket("bkt").await,
+        Err(StoreError::BucketAlreadyOwnedByYou(_))
+    ));
+    assert!(matches!(
+        store.create_bucket("Bad_Name").await,
+        Err(StoreError::InvalidBucketName(..))
+    ));
+
+    let parts: [&[u8]; 2] = [b"hello ", b"world"];
+    let meta = store
+        .put_object("bkt", "greeting", body(&parts), PutOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(meta.size, 11);
+    assert_eq!(meta.etag, "5eb63bbbe01eeed093cb22bb8f5acdc3");
+    assert_eq!(read_all(&store, "bkt", "greeting").await, b"hello world");
+
+    let odd = [
+        "a/../b",
+        "%",
+        "%2F",
+        "ünï/cødé 🚀",
+        "..",
+        "/leading",
+        "sp ace",
+        &"k".repeat(1024),
+    ];
+    for key in odd {
+        put(&store, "bkt", key, key.as_bytes()).await;
+    }
+    assert!(matches!(
+        store
+            .put_object("bkt", &"k".repeat(1025), body(&[]), PutOptions::default())
+            .await,
+        Err(StoreError::InvalidKey(_))
+    ));
+    assert_eq!(all(&store, "bkt").len(), odd.len() + 1);
+    assert!(matches!(
+        store.delete_bucket("bkt").await,
+        Err(StoreError::BucketNotEmpty(_))
+    ));
+    drop(store);
+
+    // Everything survives a reopen, byte for byte.
+    let store = Store::open(dir.path()).await.unwrap();
+    for key in odd {
+        assert_eq!(read_all(&store, "bkt", key).await, key.as_bytes(), "{key}");
+    }
+    store.delete_object("bkt", "greeting").await.unwrap();
+    store.delete_object("bkt", "greeting").await.unwrap();
+    assert!(matches!(
+        store.open_object("bkt", "greeting").await,
+        Err(StoreError::NoSuchKey(_))
+    ));
+    for key in odd {
+        store.delete_object("bkt", key).await.unwrap();
+    }
+    store.delete_bucket("bkt").await.unwrap();
+    assert!(store.list_buckets().is_empty());
+    assert!(matches!(
+        store.head_bucket("bkt"),
+        Err(StoreError::NoSuchBucket(_))
+    ));
+}
+
+#[tokio::test]
+async fn conditions_length_and_digest() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    store.create_bucket("bkt").await.unwrap();
+    let cond = |c| PutOptions {
+        condition: c,
+        ..PutOptions::default()
+    };
+    store
+        .put_object(
+            "bkt",
+            "k",
+            body(&[b"1"]),
+            cond(PutCondition::IfNoneMatchAny),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .put_object(
+                "bkt",
+                "k",
+                body(&[b"2"]),
+                cond(PutCondition::IfNoneMatchAny)
+            )
+            .await,
+        Err(StoreError::PreconditionFailed)
+    ));
+    let short = PutOptions {
+        expected_len: Some(5),
+        ..PutOptions::default()
+    };
+    assert!(matches!(
+        store.put_object("bkt", "k", body(&[b"123"]), short).await,
+        Err(StoreError::IncompleteBody { .. })
+    ));
+    let bad = PutOptions {
+        content_md5: Some([0; 16]),
+        ..PutOptions::default()
+    };
+    assert!(matches!(
+        store.put_object("bkt", "k", body(&[b"123"]), bad).await,
+        Err(StoreError::BadDigest)
+    ));
+    assert_eq!(read_all(&store, "bkt", "k").await, b"1");
+    // Failed uploads leave no blob behind.
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("buckets/bkt/blobs"))
+            .unwrap()
+            .count(),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_puts_to_one_key_end_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    store.create_bucket("bkt").await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..16u8 {
+        let store = Arc::clone(&store);
+        tasks.push(tokio::spawn(async move {
+            let data = vec![i; 300_000];
+            let chunks: Vec<Result<Bytes, std::io::Error>> = data
+                .chunks(7_000)
+                .map(|c| Ok(Bytes::copy_from_slice(c)))
+                .collect();
+            store
+                .put_object(
+                    "bkt",
+                    "same",
+                    futures::stream::iter(chunks),
+                    PutOptions::default(),
+                )
+                .await
+                .unwrap();
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let data = read_all(&store, "bkt", "same").await;
+    assert_eq!(data.len(), 300_000);
+    assert!(data.iter().all(|b| *b == data[0]));
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("buckets/bkt/blobs"))
+            .unwrap()
+            .count(),
+        1
+    );
+    drop(store);
+    let store = Store::open(dir.path()).await.unwrap();
+    assert_eq!(read_all(&store, "bkt", "same").await, data);
+}
+
+#[tokio::test]
+async fn crash_leftovers_are_not_listed_and_cleaned_at_startup() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    store.create_bucket("bkt").await.unwrap();
+    put(&store, "bkt", "kept", b"x").await;
+    drop(store);
+    // What a kill -9 mid-upload leaves: a half-written blob and a temp sidecar.
+    let orphan = dir.path().join("buckets/bkt/blobs/0000-orphan");
+    std::fs::write(&orphan, b"half").unwrap();
+    let tmp = dir.path().join("tmp/abc.tmp");
+    std::fs::write(&tmp, b"{").unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    assert_eq!(all(&store, "bkt"), ["kept"]);
+    assert!(!orphan.exists());
+    assert!(!tmp.exists());
+    assert_eq!(read_all(&store, "bkt", "kept").await, b"x");
+}
+
+#[tokio::test]
+async fn copy_keeps_or_replaces_metadata_and_ranges_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    store.create_bucket("bkt").await.unwrap();
+    let mut attrs = ObjectAttrs {
+        content_type: Some("text/plain".into()),
+        ..ObjectAttrs::default()
+    };
+    attrs.user_metadata.insert("a".into(), "1".into());
+    let opts = PutOptions {
+        attrs: attrs.clone(),
+        ..PutOptions::default()
+    };
+    store
+        .put_object("bkt", "src", body(&[b"0123456789"]), opts)
+        .await
+        .unwrap();
+    let copied = store
+        .copy_object("bkt", "src", "bkt", "dst", None, None)
+        .await
+        .unwrap();
+    assert_eq!(copied.attrs, attrs);
+    let replaced = store
+        .copy_object(
+            "bkt",
+            "src",
+            "bkt",
+            "dst2",
+            Some(ObjectAttrs::default()),
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(replaced.attrs.user_metadata.is_empty());
+    assert_eq!(read_all(&store, "bkt", "dst2").await, b"0123456789");
+    let reader = store.open_object("bkt", "dst").await.unwrap();
+    let mut stream = Box::pin(reader.stream(3, 4).await.unwrap());
+    let mut out = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        out.extend_from_slice(&chunk.unwrap());
+    }
+    assert_eq!(out, b"3456");
+}
+
+#[tokio::test]
+async fn one_store_per_data_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    assert!(matches!(
+        Store::open(dir.path()).await,
+        Err(StoreError::Locked(_))
+    ));
+    drop(store);
+    Store::open(dir.path()).await.unwrap();
+}

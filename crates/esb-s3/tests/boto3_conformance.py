@@ -1,0 +1,266 @@
+"""Drives the embedded S3 server with boto3, as a user's code would.
+
+Run by tests/boto3.rs with ESB_S3_ENDPOINT, ESB_S3_ACCESS_KEY and ESB_S3_SECRET_KEY set.
+Exits non-zero with a message on the first behaviour that differs from S3.
+"""
+
+import datetime
+import hashlib
+import os
+import sys
+import urllib.error
+import urllib.request
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+endpoint = os.environ["ESB_S3_ENDPOINT"]
+s3 = boto3.client(
+    "s3",
+    endpoint_url=endpoint,
+    aws_access_key_id=os.environ["ESB_S3_ACCESS_KEY"],
+    aws_secret_access_key=os.environ["ESB_S3_SECRET_KEY"],
+    region_name="us-east-1",
+    config=Config(s3={"addressing_style": "path"}, signature_version="s3v4", retries={"max_attempts": 1}),
+)
+
+
+def expect_error(code, status, fn, *args, **kwargs):
+    try:
+        fn(*args, **kwargs)
+    except ClientError as err:
+        got = err.response["Error"]["Code"]
+        got_status = err.response["ResponseMetadata"]["HTTPStatusCode"]
+        assert (got, got_status) == (code, status), f"expected {code}/{status}, got {got}/{got_status}: {err}"
+        return err
+    raise AssertionError(f"expected {code}, call succeeded")
+
+
+B = "conformance"
+s3.create_bucket(Bucket=B)
+expect_error("BucketAlreadyOwnedByYou", 409, s3.create_bucket, Bucket=B)
+expect_error("InvalidBucketName", 400, s3.create_bucket, Bucket="Bad_Name")
+assert B in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+s3.head_bucket(Bucket=B)
+expect_error("404", 404, s3.head_bucket, Bucket="missing-bucket")
+assert s3.get_bucket_location(Bucket=B).get("LocationConstraint") in (None, "")
+
+# Put / get / head with metadata and standard headers.
+data = b"hello, esb s3\n" * 1000
+put = s3.put_object(
+    Bucket=B, Key="dir/hello.txt", Body=data, ContentType="text/plain",
+    CacheControl="max-age=60", ContentDisposition="inline", Metadata={"Colour": "blue"},
+)
+md5 = hashlib.md5(data).hexdigest()
+assert put["ETag"] == f'"{md5}"', put["ETag"]
+got = s3.get_object(Bucket=B, Key="dir/hello.txt")
+assert got["Body"].read() == data
+assert got["ContentType"] == "text/plain" and got["CacheControl"] == "max-age=60"
+assert got["Metadata"] == {"colour": "blue"}, got["Metadata"]
+assert got["ETag"] == f'"{md5}"'
+head = s3.head_object(Bucket=B, Key="dir/hello.txt")
+assert head["ContentLength"] == len(data) and head["ContentDisposition"] == "inline"
+
+# Odd keys round-trip.
+for key in ["a/../b", "100%", "ünï/cødé 🚀", "sp ace+plus", "k" * 1024]:
+    s3.put_object(Bucket=B, Key=key, Body=key.encode())
+    assert s3.get_object(Bucket=B, Key=key)["Body"].read() == key.encode(), key
+    s3.delete_object(Bucket=B, Key=key)
+
+# Ranged GET.
+r = s3.get_object(Bucket=B, Key="dir/hello.txt", Range="bytes=7-9")
+assert r["ResponseMetadata"]["HTTPStatusCode"] == 206 and r["Body"].read() == data[7:10]
+assert r["ContentRange"] == f"bytes 7-9/{len(data)}", r["ContentRange"]
+r = s3.get_object(Bucket=B, Key="dir/hello.txt", Range="bytes=-5")
+assert r["Body"].read() == data[-5:]
+expect_error("InvalidRange", 416, s3.get_object, Bucket=B, Key="dir/hello.txt", Range=f"bytes={len(data)}-")
+
+# Conditional requests.
+expect_error("304", 304, s3.get_object, Bucket=B, Key="dir/hello.txt", IfNoneMatch=f'"{md5}"')
+expect_error("PreconditionFailed", 412, s3.get_object, Bucket=B, Key="dir/hello.txt", IfMatch='"nope"')
+assert s3.get_object(Bucket=B, Key="dir/hello.txt", IfMatch=f'"{md5}"')["Body"].read() == data
+future = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1)
+expect_error("304", 304, s3.get_object, Bucket=B, Key="dir/hello.txt", IfModifiedSince=future)
+expect_error("PreconditionFailed", 412, s3.put_object, Bucket=B, Key="dir/hello.txt", Body=b"x", IfNoneMatch="*")
+s3.put_object(Bucket=B, Key="fresh", Body=b"x", IfNoneMatch="*")
+
+# Copy: metadata COPY and REPLACE.
+c = s3.copy_object(Bucket=B, Key="copy.txt", CopySource={"Bucket": B, "Key": "dir/hello.txt"})
+assert c["CopyObjectResult"]["ETag"] == f'"{md5}"'
+h = s3.head_object(Bucket=B, Key="copy.txt")
+assert h["Metadata"] == {"colour": "blue"} and h["ContentType"] == "text/plain"
+s3.copy_object(
+    Bucket=B, Key="copy.txt", CopySource={"Bucket": B, "Key": "copy.txt"},
+    MetadataDirective="REPLACE", Metadata={"shape": "round"}, ContentType="application/x-test",
+)
+h = s3.head_object(Bucket=B, Key="copy.txt")
+assert h["Metadata"] == {"shape": "round"} and h["ContentType"] == "application/x-test", h
+expect_error("InvalidRequest", 400, s3.copy_object, Bucket=B, Key="copy.txt", CopySource={"Bucket": B, "Key": "copy.txt"})
+expect_error("NoSuchKey", 404, s3.copy_object, Bucket=B, Key="x", CopySource={"Bucket": B, "Key": "missing"})
+
+# Listing v2 with prefix, delimiter and pages; v1.
+for k in ["list/a/1", "list/a/2", "list/b", "list/c/x/1", "list/d"]:
+    s3.put_object(Bucket=B, Key=k, Body=b"1")
+l = s3.list_objects_v2(Bucket=B, Prefix="list/", Delimiter="/")
+assert [o["Key"] for o in l["Contents"]] == ["list/b", "list/d"], l
+assert [p["Prefix"] for p in l["CommonPrefixes"]] == ["list/a/", "list/c/"], l
+assert l["KeyCount"] == 4 and not l["IsTruncated"]
+keys, token = [], None
+while True:
+    kw = {"ContinuationToken": token} if token else {}
+    page = s3.list_objects_v2(Bucket=B, Prefix="list/", MaxKeys=2, **kw)
+    keys += [o["Key"] for o in page.get("Contents", [])]
+    if not page["IsTruncated"]:
+        break
+    token = page["NextContinuationToken"]
+assert keys == ["list/a/1", "list/a/2", "list/b", "list/c/x/1", "list/d"], keys
+l = s3.list_objects_v2(Bucket=B, Prefix="list/", StartAfter="list/b")
+assert [o["Key"] for o in l["Contents"]] == ["list/c/x/1", "list/d"]
+pages = s3.get_paginator("list_objects").paginate(Bucket=B, Prefix="list/", PaginationConfig={"PageSize": 2})
+assert [o["Key"] for p in pages for o in p.get("Contents", [])] == keys
+l1 = s3.list_objects(Bucket=B, Prefix="list/", Delimiter="/")
+assert [p["Prefix"] for p in l1["CommonPrefixes"]] == ["list/a/", "list/c/"]
+
+# Presigned GET through plain urllib; a tampered signature is refused.
+url = s3.generate_presigned_url("get_object", Params={"Bucket": B, "Key": "dir/hello.txt"}, ExpiresIn=300)
+with urllib.request.urlopen(url) as resp:
+    assert resp.status == 200 and resp.read() == data
+try:
+    urllib.request.urlopen(url[:-4] + "0000")
+    raise AssertionError("tampered presigned URL accepted")
+except urllib.error.HTTPError as err:
+    assert err.code == 403, err.code
+
+put_url = s3.generate_presigned_url("put_object", Params={"Bucket": B, "Key": "presigned-put"}, ExpiresIn=300)
+req = urllib.request.Request(put_url, data=b"via presigned put", method="PUT")
+with urllib.request.urlopen(req) as resp:
+    assert resp.status == 200
+assert s3.get_object(Bucket=B, Key="presigned-put")["Body"].read() == b"via presigned put"
+
+# Wrong secret: SignatureDoesNotMatch.
+bad = boto3.client(
+    "s3", endpoint_url=endpoint, aws_access_key_id=os.environ["ESB_S3_ACCESS_KEY"],
+    aws_secret_access_key="wrong", region_name="us-east-1",
+    config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+)
+expect_error("SignatureDoesNotMatch", 403, bad.list_buckets)
+
+# Multipart: boto3's managed transfer, explicit parts, abort, errors.
+import io
+from boto3.s3.transfer import TransferConfig
+
+big = os.urandom(1024 * 1024) * 12 + b"tail"
+tc = TransferConfig(multipart_threshold=5 * 1024 * 1024, multipart_chunksize=5 * 1024 * 1024)
+s3.upload_fileobj(io.BytesIO(big), B, "big.bin", Config=tc)
+h = s3.head_object(Bucket=B, Key="big.bin")
+assert h["ContentLength"] == len(big) and h["ETag"].endswith('-3"'), h
+parts = [big[i:i + 5 * 1024 * 1024] for i in range(0, len(big), 5 * 1024 * 1024)]
+want = hashlib.md5(b"".join(hashlib.md5(p).digest() for p in parts)).hexdigest() + "-3"
+assert h["ETag"] == f'"{want}"', (h["ETag"], want)
+out = io.BytesIO()
+s3.download_fileobj(B, "big.bin", out, Config=tc)
+assert out.getvalue() == big
+up = s3.create_multipart_upload(Bucket=B, Key="mp", ContentType="application/x-mp", Metadata={"m": "1"})
+uid = up["UploadId"]
+assert [u["UploadId"] for u in s3.list_multipart_uploads(Bucket=B)["Uploads"]] == [uid]
+e1 = s3.upload_part(Bucket=B, Key="mp", UploadId=uid, PartNumber=1, Body=b"a" * 100)["ETag"]
+e2 = s3.upload_part(Bucket=B, Key="mp", UploadId=uid, PartNumber=2, Body=b"b" * 100)["ETag"]
+expect_error("BadDigest", 400, s3.upload_part, Bucket=B, Key="mp", UploadId=uid, PartNumber=3, Body=b"c",
+             ChecksumCRC32="AAAAAA==")
+lp = s3.list_parts(Bucket=B, Key="mp", UploadId=uid)
+assert [(p["PartNumber"], p["Size"]) for p in lp["Parts"]] == [(1, 100), (2, 100)], lp
+expect_error("EntityTooSmall", 400, s3.complete_multipart_upload, Bucket=B, Key="mp", UploadId=uid,
+             MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": e1}, {"PartNumber": 2, "ETag": e2}]})
+expect_error("InvalidPart", 400, s3.complete_multipart_upload, Bucket=B, Key="mp", UploadId=uid,
+             MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": e2}]})
+expect_error("InvalidPartOrder", 400, s3.complete_multipart_upload, Bucket=B, Key="mp", UploadId=uid,
+             MultipartUpload={"Parts": [{"PartNumber": 2, "ETag": e2}, {"PartNumber": 1, "ETag": e1}]})
+done = s3.complete_multipart_upload(Bucket=B, Key="mp", UploadId=uid,
+                                    MultipartUpload={"Parts": [{"PartNumber": 2, "ETag": e2}]})
+assert done["ETag"].endswith('-1"')
+g = s3.get_object(Bucket=B, Key="mp")
+assert g["Body"].read() == b"b" * 100 and g["ContentType"] == "application/x-mp" and g["Metadata"] == {"m": "1"}
+expect_error("NoSuchUpload", 404, s3.upload_part, Bucket=B, Key="mp", UploadId=uid, PartNumber=1, Body=b"x")
+uid = s3.create_multipart_upload(Bucket=B, Key="pc")["UploadId"]
+p1 = s3.upload_part_copy(Bucket=B, Key="pc", UploadId=uid, PartNumber=1,
+                         CopySource={"Bucket": B, "Key": "big.bin"}, CopySourceRange="bytes=0-5242879")
+p2 = s3.upload_part_copy(Bucket=B, Key="pc", UploadId=uid, PartNumber=2, CopySource={"Bucket": B, "Key": "mp"})
+expect_error("InvalidRange", 416, s3.upload_part_copy, Bucket=B, Key="pc", UploadId=uid, PartNumber=3,
+             CopySource={"Bucket": B, "Key": "mp"}, CopySourceRange="bytes=0-100")
+s3.complete_multipart_upload(Bucket=B, Key="pc", UploadId=uid, MultipartUpload={"Parts": [
+    {"PartNumber": 1, "ETag": p1["CopyPartResult"]["ETag"]}, {"PartNumber": 2, "ETag": p2["CopyPartResult"]["ETag"]}]})
+assert s3.get_object(Bucket=B, Key="pc")["Body"].read() == big[:5242880] + b"b" * 100
+uid = s3.create_multipart_upload(Bucket=B, Key="gone")["UploadId"]
+s3.abort_multipart_upload(Bucket=B, Key="gone", UploadId=uid)
+expect_error("NoSuchUpload", 404, s3.list_parts, Bucket=B, Key="gone", UploadId=uid)
+expect_error("NoSuchUpload", 404, s3.abort_multipart_upload, Bucket=B, Key="gone", UploadId="../../etc")
+assert "Uploads" not in s3.list_multipart_uploads(Bucket=B) or not s3.list_multipart_uploads(Bucket=B)["Uploads"]
+
+# Tagging: on PUT, Put/Get/DeleteObjectTagging, copy keeps tags; bucket sub-resources.
+s3.put_object(Bucket=B, Key="tagged", Body=b"t", Tagging="env=dev&team=a%20b")
+assert s3.get_object(Bucket=B, Key="tagged")["TagCount"] == 2
+tags = {t["Key"]: t["Value"] for t in s3.get_object_tagging(Bucket=B, Key="tagged")["TagSet"]}
+assert tags == {"env": "dev", "team": "a b"}, tags
+s3.put_object_tagging(Bucket=B, Key="tagged", Tagging={"TagSet": [{"Key": "k", "Value": "v"}]})
+s3.copy_object(Bucket=B, Key="tagged-copy", CopySource={"Bucket": B, "Key": "tagged"})
+assert s3.get_object_tagging(Bucket=B, Key="tagged-copy")["TagSet"] == [{"Key": "k", "Value": "v"}]
+s3.delete_object_tagging(Bucket=B, Key="tagged")
+assert s3.get_object_tagging(Bucket=B, Key="tagged")["TagSet"] == []
+expect_error("NoSuchKey", 404, s3.get_object_tagging, Bucket=B, Key="missing")
+expect_error("NoSuchCORSConfiguration", 404, s3.get_bucket_cors, Bucket=B)
+cors = [{"AllowedMethods": ["GET", "PUT"], "AllowedOrigins": ["*"], "AllowedHeaders": ["*"], "MaxAgeSeconds": 300}]
+s3.put_bucket_cors(Bucket=B, CORSConfiguration={"CORSRules": cors})
+assert s3.get_bucket_cors(Bucket=B)["CORSRules"] == cors
+s3.delete_bucket_cors(Bucket=B)
+expect_error("NoSuchCORSConfiguration", 404, s3.get_bucket_cors, Bucket=B)
+expect_error("NoSuchLifecycleConfiguration", 404, s3.get_bucket_lifecycle_configuration, Bucket=B)
+rules = [{"ID": "expire-tmp", "Filter": {"Prefix": "tmp/"}, "Status": "Enabled", "Expiration": {"Days": 7}}]
+s3.put_bucket_lifecycle_configuration(Bucket=B, LifecycleConfiguration={"Rules": rules})
+assert s3.get_bucket_lifecycle_configuration(Bucket=B)["Rules"] == rules
+s3.delete_bucket_lifecycle(Bucket=B)
+expect_error("NoSuchTagSet", 404, s3.get_bucket_tagging, Bucket=B)
+s3.put_bucket_tagging(Bucket=B, Tagging={"TagSet": [{"Key": "app", "Value": "esb"}]})
+assert s3.get_bucket_tagging(Bucket=B)["TagSet"] == [{"Key": "app", "Value": "esb"}]
+assert "Status" not in s3.get_bucket_versioning(Bucket=B)
+
+# Listing odd keys (boto3 asks for encoding-type=url and decodes).
+odd = ["enc/sp ace+plus", "enc/ünï 🚀", "enc/100%", "enc/a&b<c>"]
+for k in odd:
+    s3.put_object(Bucket=B, Key=k, Body=b"e")
+assert [o["Key"] for o in s3.list_objects_v2(Bucket=B, Prefix="enc/")["Contents"]] == sorted(odd)
+assert [o["Key"] for o in s3.list_objects(Bucket=B, Prefix="enc/")["Contents"]] == sorted(odd)
+
+v = s3.list_object_versions(Bucket=B, Prefix="enc/")
+assert [(x["Key"], x["VersionId"], x["IsLatest"]) for x in v["Versions"]] == [(k, "null", True) for k in sorted(odd)]
+
+# Additional checksums: computed, checked, returned with ChecksumMode=ENABLED.
+import base64
+r = s3.put_object(Bucket=B, Key="sum", Body=b"checksummed", ChecksumAlgorithm="SHA256")
+want = base64.b64encode(hashlib.sha256(b"checksummed").digest()).decode()
+assert r.get("ChecksumSHA256") == want, r
+h = s3.head_object(Bucket=B, Key="sum", ChecksumMode="ENABLED")
+assert h.get("ChecksumSHA256") == want, h
+assert s3.get_object(Bucket=B, Key="sum", ChecksumMode="ENABLED")["Body"].read() == b"checksummed"
+expect_error("BadDigest", 400, s3.put_object, Bucket=B, Key="sum2", Body=b"x", ChecksumCRC32="AAAAAA==")
+expect_error("BadDigest", 400, s3.put_object, Bucket=B, Key="sum2", Body=b"x", ContentMD5="AAAAAAAAAAAAAAAAAAAAAA==")
+s3.delete_object(Bucket=B, Key="sum")
+
+expect_error("InvalidArgument", 400, s3.get_object, Bucket=B, Key="tagged", VersionId="v123")
+assert s3.get_object(Bucket=B, Key="tagged", VersionId="null")["Body"].read() == b"t"
+
+# Errors and deletes.
+expect_error("NoSuchKey", 404, s3.get_object, Bucket=B, Key="missing")
+expect_error("NoSuchBucket", 404, s3.get_object, Bucket="missing-bucket", Key="x")
+expect_error("NoSuchBucket", 404, s3.list_objects_v2, Bucket="missing-bucket")
+expect_error("BucketNotEmpty", 409, s3.delete_bucket, Bucket=B)
+s3.delete_object(Bucket=B, Key="fresh")
+s3.delete_object(Bucket=B, Key="fresh")
+expect_error("404", 404, s3.head_object, Bucket=B, Key="fresh")
+all_keys = [o["Key"] for o in s3.list_objects_v2(Bucket=B)["Contents"]]
+d = s3.delete_objects(Bucket=B, Delete={"Objects": [{"Key": k} for k in all_keys]})
+assert sorted(x["Key"] for x in d["Deleted"]) == sorted(all_keys), d
+assert s3.list_objects_v2(Bucket=B)["KeyCount"] == 0
+s3.delete_bucket(Bucket=B)
+expect_error("NoSuchBucket", 404, s3.delete_bucket, Bucket=B)
+print("boto3 conformance: ok")
