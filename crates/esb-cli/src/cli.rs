@@ -96,6 +96,26 @@ impl Command {
     }
 }
 
+/// The address and the credentials of a data service run on its own (`esb s3 serve`,
+/// `esb dynamodb serve`).
+#[derive(Debug, Clone, Args)]
+pub struct ServiceArgs {
+    /// Address to listen on
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: std::net::IpAddr,
+    /// Access key clients sign with (SigV4)
+    #[arg(long, env = "AWS_ACCESS_KEY_ID", default_value = "esb")]
+    pub access_key_id: String,
+    /// Secret key clients sign with (SigV4)
+    #[arg(
+        long,
+        env = "AWS_SECRET_ACCESS_KEY",
+        default_value = "esb-local-secret",
+        hide_env_values = true
+    )]
+    pub secret_access_key: String,
+}
+
 /// Which template, and its parameter values.
 #[derive(Debug, Clone, Args)]
 pub struct TemplateArgs {

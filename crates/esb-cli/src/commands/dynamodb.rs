@@ -1,7 +1,7 @@
 //! `esb dynamodb serve`: the embedded DynamoDB-compatible database on its own, in the
 //! foreground, until Ctrl-C or SIGTERM.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -9,6 +9,7 @@ use clap::{Args, Subcommand};
 use esb_dynamodb::{Auth, Credential, DEFAULT_PORT, Engine, EngineConfig, Service, serve};
 use miette::{IntoDiagnostic, miette};
 
+use crate::cli::ServiceArgs;
 use crate::output;
 
 #[derive(Debug, Args)]
@@ -35,20 +36,8 @@ pub struct ServeArgs {
     /// Port to listen on
     #[arg(long, env = "ESB_DYNAMODB_PORT", default_value_t = DEFAULT_PORT)]
     pub port: u16,
-    /// Address to listen on
-    #[arg(long, default_value = "127.0.0.1")]
-    pub bind: IpAddr,
-    /// Access key clients sign with (SigV4)
-    #[arg(long, env = "AWS_ACCESS_KEY_ID", default_value = "esb")]
-    pub access_key_id: String,
-    /// Secret key clients sign with (SigV4)
-    #[arg(
-        long,
-        env = "AWS_SECRET_ACCESS_KEY",
-        default_value = "esb-local-secret",
-        hide_env_values = true
-    )]
-    pub secret_access_key: String,
+    #[command(flatten)]
+    pub service: ServiceArgs,
     /// Accept unsigned requests (local experiments only)
     #[arg(long)]
     pub no_auth: bool,
@@ -75,14 +64,14 @@ impl ServeArgs {
             Auth::Off
         } else {
             Auth::SigV4(vec![Credential {
-                access_key_id: self.access_key_id.clone(),
-                secret_access_key: self.secret_access_key.clone(),
+                access_key_id: self.service.access_key_id.clone(),
+                secret_access_key: self.service.secret_access_key.clone(),
             }])
         };
         runtime.block_on(async {
             let engine =
                 Engine::open(&EngineConfig::on_disk(self.data_dir.clone())).into_diagnostic()?;
-            let addr = SocketAddr::new(self.bind, self.port);
+            let addr = SocketAddr::new(self.service.bind, self.port);
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .map_err(|e| miette!("cannot listen on {addr}: {e}"))?;

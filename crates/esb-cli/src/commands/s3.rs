@@ -1,13 +1,14 @@
 //! `esb s3 serve`: the embedded S3-compatible object store on its own, in the foreground,
 //! until Ctrl-C or SIGTERM.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use esb_s3::S3ServerConfig;
 use miette::{IntoDiagnostic, miette};
 
+use crate::cli::ServiceArgs;
 use crate::output;
 
 #[derive(Debug, Args)]
@@ -30,20 +31,8 @@ pub struct ServeArgs {
     /// Port to listen on
     #[arg(long, env = "ESB_S3_PORT", default_value_t = 9000)]
     pub port: u16,
-    /// Address to listen on
-    #[arg(long, default_value = "127.0.0.1")]
-    pub bind: IpAddr,
-    /// Access key clients sign with (SigV4, headers or presigned URLs)
-    #[arg(long, env = "AWS_ACCESS_KEY_ID", default_value = "esb")]
-    pub access_key_id: String,
-    /// Secret key clients sign with
-    #[arg(
-        long,
-        env = "AWS_SECRET_ACCESS_KEY",
-        default_value = "esb-local-secret",
-        hide_env_values = true
-    )]
-    pub secret_access_key: String,
+    #[command(flatten)]
+    pub service: ServiceArgs,
     /// Base domain for virtual-host-style addressing, e.g. s3.localhost:9000 (path style always works)
     #[arg(long)]
     pub domain: Option<String>,
@@ -62,8 +51,8 @@ impl ServeArgs {
         std::fs::create_dir_all(&self.data_dir)
             .map_err(|e| miette!("cannot create {}: {e}", self.data_dir.display()))?;
         let config = S3ServerConfig {
-            access_key: self.access_key_id.clone(),
-            secret_key: self.secret_access_key.clone(),
+            access_key: self.service.access_key_id.clone(),
+            secret_key: self.service.secret_access_key.clone(),
             virtual_host_domain: self.domain.clone(),
             ..S3ServerConfig::default()
         };
@@ -73,7 +62,7 @@ impl ServeArgs {
             .build()
             .into_diagnostic()?;
         runtime.block_on(async {
-            let addr = SocketAddr::new(self.bind, self.port);
+            let addr = SocketAddr::new(self.service.bind, self.port);
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .map_err(|e| miette!("cannot listen on {addr}: {e}"))?;
