@@ -6,6 +6,7 @@ mod bucket_config;
 mod buckets;
 mod conditions;
 pub(crate) mod convert;
+mod copy_source;
 mod error;
 mod listing;
 mod multipart;

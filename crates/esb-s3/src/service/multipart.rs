@@ -6,6 +6,7 @@ use s3s::{S3Response, S3Result, s3_error};
 
 use super::conditions::Conditions;
 use super::convert::{AttrsIn, encode_key, timestamp, wants_url};
+use super::copy_source;
 use super::objects::{Sums, decode_md5, requested_checksums};
 use crate::store::{ChecksumAlgorithm, PartOptions};
 use crate::store::{PutCondition, Store};
@@ -198,20 +199,7 @@ pub(crate) async fn upload_part_copy(
     store: &Store,
     input: UploadPartCopyInput,
 ) -> S3Result<S3Response<UploadPartCopyOutput>> {
-    let CopySource::Bucket {
-        bucket: src_bucket,
-        key: src_key,
-        version_id,
-    } = &input.copy_source
-    else {
-        return Err(s3_error!(
-            NotImplemented,
-            "copy from an access point is not supported"
-        ));
-    };
-    if version_id.as_deref().is_some_and(|v| v != "null") {
-        return Err(s3_error!(NoSuchVersion, "versioning is not enabled"));
-    }
+    let (src_bucket, src_key) = copy_source::bucket_and_key(&input.copy_source)?;
     let reader = store.open_object(src_bucket, src_key).await?;
     Conditions {
         if_match: input.copy_source_if_match.as_ref(),

@@ -9,6 +9,7 @@ use s3s::{S3Error, S3Response, S3Result, s3_error};
 
 use super::conditions::Conditions;
 use super::convert::{AttrsIn, etag, metadata, timestamp, timestamp_secs};
+use super::copy_source;
 use super::tagging;
 use crate::store::{ChecksumAlgorithm, ObjectMeta, PutCondition, PutOptions, Store};
 
@@ -385,20 +386,7 @@ pub(crate) async fn copy(
     store: &Store,
     input: CopyObjectInput,
 ) -> S3Result<S3Response<CopyObjectOutput>> {
-    let CopySource::Bucket {
-        bucket: src_bucket,
-        key: src_key,
-        version_id,
-    } = &input.copy_source
-    else {
-        return Err(s3_error!(
-            NotImplemented,
-            "copy from an access point is not supported"
-        ));
-    };
-    if version_id.as_deref().is_some_and(|v| v != "null") {
-        return Err(s3_error!(NoSuchVersion, "versioning is not enabled"));
-    }
+    let (src_bucket, src_key) = copy_source::bucket_and_key(&input.copy_source)?;
     let source = store.head_object(src_bucket, src_key)?;
     Conditions {
         if_match: input.copy_source_if_match.as_ref(),
@@ -421,7 +409,7 @@ pub(crate) async fn copy(
             ));
         }
     };
-    if !replace && **src_bucket == *input.bucket && **src_key == *input.key {
+    if !replace && src_bucket == input.bucket.as_str() && src_key == input.key.as_str() {
         return Err(s3_error!(
             InvalidRequest,
             "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
