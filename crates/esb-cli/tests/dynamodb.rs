@@ -1,80 +1,15 @@
 //! `esb dynamodb serve` on its own, driven by boto3 with SigV4: a table, an item written and
 //! read back, and the data still there after a restart.
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
-use std::time::{Duration, Instant};
+mod support;
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
-fn start(data_dir: &Path, port: u16) -> Server {
-    let child = Command::new(assert_cmd::cargo::cargo_bin("esb"))
-        .args([
-            "dynamodb",
-            "serve",
-            "--port",
-            &port.to_string(),
-            "--data-dir",
-        ])
-        .arg(data_dir)
-        .env("AWS_ACCESS_KEY_ID", "esb")
-        .env("AWS_SECRET_ACCESS_KEY", "esb-local-secret")
-        .spawn()
-        .expect("esb dynamodb serve");
-    let server = Server(child);
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "esb dynamodb serve did not listen"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    server
-}
-
-fn python() -> PathBuf {
-    let home = std::env::var_os("HOME").map_or_else(std::env::temp_dir, PathBuf::from);
-    std::fs::read_dir(home.join(".esb/runtimes"))
-        .expect("an esb Python environment (run the esb-agent tests first)")
-        .filter_map(|e| e.ok())
-        .map(|e| e.path().join("bin/python3"))
-        .find(|p| p.exists())
-        .expect("an esb Python environment")
-}
+use support::{free_port, start};
 
 fn boto3(port: u16, script: &str) -> String {
-    let output = Command::new(python())
-        .arg("-c")
-        .arg(format!(
-            "import boto3\nddb = boto3.client('dynamodb', endpoint_url='http://127.0.0.1:{port}', \
+    support::python(&format!(
+        "import boto3\nddb = boto3.client('dynamodb', endpoint_url='http://127.0.0.1:{port}', \
              region_name='us-east-1', aws_access_key_id='esb', aws_secret_access_key='esb-local-secret')\n{script}"
-        ))
-        .output()
-        .expect("python");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
+    ))
 }
 
 #[test]
@@ -82,7 +17,7 @@ fn serve_with_boto3_and_keep_data_across_restarts() {
     let data = tempfile::tempdir().expect("tempdir");
     let port = free_port();
     {
-        let _server = start(data.path(), port);
+        let _server = start("dynamodb", data.path(), port);
         let out = boto3(
             port,
             "ddb.create_table(TableName='things', KeySchema=[{'AttributeName':'id','KeyType':'HASH'}],\n\
@@ -92,7 +27,7 @@ fn serve_with_boto3_and_keep_data_across_restarts() {
         );
         assert_eq!(out.trim(), "12345678901234567890123456789012345678");
     }
-    let _server = start(data.path(), port);
+    let _server = start("dynamodb", data.path(), port);
     let out = boto3(
         port,
         "print(ddb.get_item(TableName='things', Key={'id':{'S':'a'}})['Item']['id']['S'])",
