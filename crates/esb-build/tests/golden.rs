@@ -3,45 +3,15 @@
 //! After an intended change, regenerate them with `UPDATE_GOLDEN=1 cargo test -p esb-build
 //! --test golden` and review the diff.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use esb_build::{BuildOptions, BuildRequest, build};
 
+mod support;
+
+use support::{copy_project, repo_root, share_cargo_target_dir};
+
 const CONFIG_FILES: [&str; 3] = ["functions.yml", "routing.yml", "resources.yml"];
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Copies an example's sources (not its `.esb/` or a cargo `target/`) into a fresh temporary project.
-fn copy_project(from: &Path, to: &Path) {
-    for entry in walkdir::WalkDir::new(from)
-        .into_iter()
-        .filter_entry(|e| e.file_name() != ".esb" && e.file_name() != "target")
-    {
-        let entry = entry.expect("walk example");
-        let target = to.join(entry.path().strip_prefix(from).expect("inside example"));
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&target).expect("mkdir");
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
-}
-
-/// Points a Rust example's cargo target directory at the one `tests/rust_build.rs` keeps
-/// between runs, so the golden test does not compile it cold every time.
-#[cfg(unix)]
-fn share_cargo_target_dir(project: &Path) {
-    let shared = Path::new(env!("CARGO_TARGET_TMPDIR")).join("hello-rust-cargo-target");
-    std::fs::create_dir_all(&shared).expect("mkdir shared target");
-    let cache = project.join(".esb/cache");
-    std::fs::create_dir_all(&cache).expect("mkdir cache");
-    std::os::unix::fs::symlink(&shared, cache.join("cargo-target")).expect("symlink");
-}
-
-#[cfg(not(unix))]
-fn share_cargo_target_dir(_project: &Path) {}
 
 fn check_example(name: &str) {
     let example = repo_root().join("examples").join(name);

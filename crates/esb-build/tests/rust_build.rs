@@ -7,7 +7,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
@@ -15,43 +15,14 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use esb_build::{BuildOptions, BuildReport, BuildRequest, BuildStatus, build};
 
+mod support;
+
+use support::{copy_project, repo_root, share_cargo_target_dir};
+
 /// Bound on every wait on the bootstrap: connections, reads and the captured response.
 const WAIT: Duration = Duration::from_secs(30);
 const NEXT: &str = "/2018-06-01/runtime/invocation/next";
 const RESPONSE: &str = "/2018-06-01/runtime/invocation/r1/response";
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Copies the example's sources (not `.esb/` or a `target/`) into `to`.
-fn copy_project(from: &Path, to: &Path) {
-    for entry in walkdir::WalkDir::new(from)
-        .into_iter()
-        .filter_entry(|e| e.file_name() != ".esb" && e.file_name() != "target")
-    {
-        let entry = entry.expect("walk example");
-        let target = to.join(entry.path().strip_prefix(from).expect("inside example"));
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&target).expect("mkdir");
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
-}
-
-/// Points the project's cargo target directory at one kept between test runs.
-#[cfg(unix)]
-fn share_cargo_target_dir(project: &Path) {
-    let shared = Path::new(env!("CARGO_TARGET_TMPDIR")).join("hello-rust-cargo-target");
-    std::fs::create_dir_all(&shared).expect("mkdir shared target");
-    let cache = project.join(".esb/cache");
-    std::fs::create_dir_all(&cache).expect("mkdir cache");
-    std::os::unix::fs::symlink(&shared, cache.join("cargo-target")).expect("symlink");
-}
-
-#[cfg(not(unix))]
-fn share_cargo_target_dir(_project: &Path) {}
 
 fn build_project(project: &Path, no_cache: bool) -> BuildReport {
     build(&BuildRequest {
