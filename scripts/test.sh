@@ -25,6 +25,7 @@ step() {
 step "dependencies" scripts/install.sh --deps-only
 # install.sh may have found cargo in ~/.cargo/bin without it being on our PATH.
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+step "test tools (AWS CLI, moto_server)" scripts/test-tools.sh
 
 if [[ ! -d ../shared/corpus ]]; then
     echo "note: ../shared/corpus not found beside the repository; corpus tests will not find it"
