@@ -25,6 +25,12 @@ pub struct FileConfig {
     pub auth: AuthSection,
     #[serde(default)]
     pub breaker: BreakerSection,
+    #[serde(default)]
+    pub credentials: CredentialsSection,
+    #[serde(default)]
+    pub s3: DataServiceSection,
+    #[serde(default)]
+    pub dynamodb: DataServiceSection,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -65,6 +71,28 @@ pub struct AuthSection {
 pub struct BreakerSection {
     pub threshold: Option<u32>,
     pub recovery_timeout_seconds: Option<u64>,
+}
+
+/// The box's one key pair and region: the embedded S3 and DynamoDB accept it, functions get it
+/// as their AWS credentials, the provisioner signs with it. External endpoints must accept it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialsSection {
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    pub region: Option<String>,
+}
+
+/// `[s3]` or `[dynamodb]`: where the embedded service listens, or an external endpoint that
+/// replaces it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataServiceSection {
+    pub port: Option<u16>,
+    pub bind: Option<IpAddr>,
+    /// `http://rustfs:9000`, `https://dynamodb.eu-west-1.amazonaws.com`, …: the embedded
+    /// service is not started and functions and the provisioner use this one.
+    pub endpoint: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]

@@ -17,6 +17,14 @@ pub struct RunState {
     pub addr: SocketAddr,
     /// The plain-HTTP loopback listener the CLI probes (`/health`, `/_esb/status`).
     pub admin: SocketAddr,
+    /// The S3 and DynamoDB endpoints the box uses (embedded or external).
+    #[serde(default)]
+    pub s3: Option<String>,
+    #[serde(default)]
+    pub dynamodb: Option<String>,
+    /// What provisioning did to the template's buckets and tables, as printed.
+    #[serde(default)]
+    pub resources: Option<String>,
 }
 
 pub fn run_dir(output_dir: &Path) -> PathBuf {

@@ -61,6 +61,9 @@ fn esb(dir: &Path, esb_home: &Path, args: &[&str], timeout: Duration) -> Output 
         .current_dir(dir)
         .env("NO_COLOR", "1")
         .env("ESB_HOME", esb_home)
+        // Any free ports for the embedded S3 and DynamoDB: tests run side by side.
+        .env("ESB_S3_PORT", "0")
+        .env("ESB_DYNAMODB_PORT", "0")
         .args(args)
         .timeout(timeout)
         .output()

@@ -50,6 +50,9 @@ fn esb(dir: &Path, esb_home: &Path, args: &[&str]) -> Output {
         .current_dir(dir)
         .env("NO_COLOR", "1")
         .env("ESB_HOME", esb_home)
+        // Any free ports for the embedded S3 and DynamoDB: tests run side by side.
+        .env("ESB_S3_PORT", "0")
+        .env("ESB_DYNAMODB_PORT", "0")
         .args(args)
         .timeout(Duration::from_secs(300))
         .output()
@@ -430,6 +433,130 @@ fn esb_toml_and_dotenv_configure_the_box_and_down_volumes_deletes_its_data() {
     let bad = esb(dir.path(), &home, &["up"]);
     assert_eq!(bad.status.code(), Some(1));
     assert!(stderr(&bad).contains("esb.toml"), "{}", stderr(&bad));
+}
+
+const DATA_SCRIPT: &str = r#"
+import json, os
+import boto3
+s3_url, dynamodb_url = os.environ["ENDPOINT"].split(" ")
+box = dict(aws_access_key_id="esb", aws_secret_access_key="esb-local-secret", region_name="us-east-1")
+s3 = boto3.client("s3", endpoint_url=s3_url, **box)
+last = json.loads(s3.get_object(Bucket="hello-assets-dev", Key="visits/ada.json")["Body"].read())
+print("s3", last["name"])
+table = boto3.resource("dynamodb", endpoint_url=dynamodb_url, **box).Table("GreetingsTable")
+print("dynamodb", int(table.get_item(Key={"name": "ada"})["Item"]["visits"]))
+wrong = boto3.client("s3", endpoint_url=s3_url, aws_access_key_id="esb", aws_secret_access_key="wrong", region_name="us-east-1")
+try:
+    wrong.list_buckets()
+except Exception as error:
+    print("wrong secret", error.response["Error"]["Code"])
+"#;
+
+/// The data roles inside `esb up`: the template's bucket and table are provisioned on the
+/// embedded S3 and DynamoDB, functions reach them through `AWS_ENDPOINT_URL_*` with the box's
+/// credentials, the data survives `esb down` / `esb up` (provisioning then changes nothing),
+/// and clients with another secret are refused.
+#[test]
+fn functions_use_the_provisioned_bucket_and_table_and_data_survives_a_restart() {
+    let dir = hello_python();
+    let home = shared_home();
+    let port = free_port();
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let port_text = port.to_string();
+    let up = esb(dir.path(), &home, &["up", "--http", "--port", &port_text]);
+    assert!(up.status.success(), "esb up failed: {}", stderr(&up));
+    let printed = stderr(&up);
+    assert!(
+        printed.contains("bucket hello-assets-dev (AssetsBucket): created")
+            && printed.contains("table  GreetingsTable (GreetingsTable): created"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("credentials: esb / esb-local-secret"),
+        "{printed}"
+    );
+    for expected in [1, 2] {
+        let visit = request(addr, "POST", "/visits/ada", "");
+        assert_eq!(visit.status, 200, "{}", visit.body);
+        let body: serde_json::Value = serde_json::from_str(&visit.body).expect("json");
+        assert_eq!(body["visits"], expected, "{body}");
+    }
+    let status = esb(dir.path(), &home, &["status", "--json"]);
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).expect("status json");
+    let (s3, dynamodb) = (
+        status["s3"].as_str().expect("s3 endpoint").to_string(),
+        status["dynamodb"]
+            .as_str()
+            .expect("dynamodb endpoint")
+            .to_string(),
+    );
+    let seen = boto3(DATA_SCRIPT, &format!("{s3} {dynamodb}"));
+    assert!(seen.contains("s3 ada"), "{seen}");
+    assert!(seen.contains("dynamodb 2"), "{seen}");
+    assert!(
+        seen.contains("wrong secret SignatureDoesNotMatch"),
+        "{seen}"
+    );
+
+    let down = esb(dir.path(), &home, &["down"]);
+    assert!(down.status.success(), "{}", stderr(&down));
+    let again = esb(dir.path(), &home, &["up", "--http", "--port", &port_text]);
+    assert!(again.status.success(), "esb up failed: {}", stderr(&again));
+    let printed = stderr(&again);
+    assert!(
+        printed.contains("hello-assets-dev (AssetsBucket): unchanged")
+            && printed.contains("GreetingsTable (GreetingsTable): unchanged"),
+        "{printed}"
+    );
+    let visit = request(addr, "POST", "/visits/ada", "");
+    assert!(visit.body.contains("\"visits\": 3"), "{}", visit.body);
+    let down = esb(dir.path(), &home, &["down"]);
+    assert!(down.status.success(), "{}", stderr(&down));
+}
+
+/// With `[dynamodb] endpoint` set, the embedded database is not started: the table is
+/// provisioned on the external endpoint (moto_server here) and functions write there.
+#[test]
+fn an_external_dynamodb_endpoint_replaces_the_embedded_one() {
+    let moto = esb_testkit::Moto::start();
+    let dir = hello_python();
+    let home = shared_home();
+    let port = free_port();
+    std::fs::write(
+        dir.path().join("esb.toml"),
+        format!("[dynamodb]\nendpoint = \"{}\"\n", moto.url),
+    )
+    .expect("esb.toml");
+    let up = esb(
+        dir.path(),
+        &home,
+        &["up", "--http", "--port", &port.to_string()],
+    );
+    assert!(up.status.success(), "esb up failed: {}", stderr(&up));
+    assert!(
+        stderr(&up).contains(&format!("DynamoDB: {}", moto.url)),
+        "{}",
+        stderr(&up)
+    );
+    let visit = request(
+        SocketAddr::from(([127, 0, 0, 1], port)),
+        "POST",
+        "/visits/grace",
+        "",
+    );
+    assert_eq!(visit.status, 200, "{}", visit.body);
+    let script = r#"
+import os, boto3
+table = boto3.resource("dynamodb", endpoint_url=os.environ["ENDPOINT"], aws_access_key_id="x", aws_secret_access_key="x", region_name="us-east-1").Table("GreetingsTable")
+print("moto", int(table.get_item(Key={"name": "grace"})["Item"]["visits"]))
+"#;
+    assert!(boto3(script, &moto.url).contains("moto 1"));
+    assert!(
+        !dir.path().join(".esb/data/dynamodb").exists(),
+        "no embedded database was opened"
+    );
+    let down = esb(dir.path(), &home, &["down"]);
+    assert!(down.status.success(), "{}", stderr(&down));
 }
 
 const SECURED_TEMPLATE: &str = r#"Transform: AWS::Serverless-2016-10-31

@@ -3,62 +3,13 @@
 //! changed template can update, and report what it cannot. The embedded services are covered
 //! end to end by esb-cli's `esb up` tests.
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
 use esb_model::artifacts::ResourcesFile;
 use esb_model::{
     AttributeDefinition, Bucket, BucketCorsRule, KeyElement, KeyType, LifecycleRule, Projection,
     SecondaryIndex, Table,
 };
 use esb_provision::{ResourceKind, ServiceEndpoint, Targets, provision};
-
-/// A running moto_server, killed when dropped.
-struct Moto(Child);
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn moto_server() -> (Moto, String) {
-    let tools = std::env::var_os("ESB_TEST_TOOLS").map_or_else(
-        || {
-            PathBuf::from(std::env::var_os("HOME").expect("HOME"))
-                .join(".esb")
-                .join("test-tools")
-        },
-        PathBuf::from,
-    );
-    let binary = tools.join("bin").join("moto_server");
-    assert!(
-        binary.exists(),
-        "{} is missing: run scripts/test-tools.sh",
-        binary.display()
-    );
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
-    let child = Command::new(binary)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start moto_server");
-    let moto = Moto(child);
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-        assert!(Instant::now() < deadline, "moto_server did not listen");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    (moto, format!("http://{addr}"))
-}
+use esb_testkit::{Moto, free_port};
 
 fn key(name: &str, key_type: KeyType) -> KeyElement {
     KeyElement {
@@ -133,9 +84,9 @@ fn resources() -> ResourcesFile {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn creates_then_changes_nothing_then_updates_and_reports() {
-    let (_moto, url) = moto_server();
+    let moto = Moto::start();
     let endpoint = ServiceEndpoint {
-        url,
+        url: moto.url.clone(),
         region: "us-east-1".into(),
         access_key_id: "testing".into(),
         secret_access_key: "testing".into(),
@@ -243,10 +194,7 @@ async fn creates_then_changes_nothing_then_updates_and_reports() {
 
 #[tokio::test]
 async fn an_unreachable_endpoint_is_a_clear_error() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
+    let port = free_port();
     let endpoint = ServiceEndpoint {
         url: format!("http://127.0.0.1:{port}"),
         region: "us-east-1".into(),

@@ -3,6 +3,7 @@
 mod build;
 mod cert;
 mod completion;
+mod data_roles;
 pub mod down;
 mod dynamodb;
 mod init;

@@ -34,6 +34,7 @@ impl StatusArgs {
         if self.json {
             let status = serde_json::json!({
                 "running": true, "pid": state.pid, "url": state.url, "healthy": healthy,
+                "s3": state.s3, "dynamodb": state.dynamodb,
                 "functions": functions["functions"],
             });
             println!("{status}");
@@ -49,6 +50,9 @@ impl StatusArgs {
                 "not answering /health"
             }
         );
+        if let (Some(s3), Some(dynamodb)) = (&state.s3, &state.dynamodb) {
+            println!("  S3: {s3}   DynamoDB: {dynamodb}");
+        }
         for function in functions["functions"].as_array().into_iter().flatten() {
             println!(
                 "  {:<28} idle {}  busy {}  starting {}  cold starts {}",

@@ -23,6 +23,7 @@ use esb_model::artifacts::{self, RoutingFile};
 use miette::{IntoDiagnostic, miette};
 
 use crate::cli::TemplateArgs;
+use crate::commands::data_roles::{BoxCredentials, DataRoles, DataSettings};
 use crate::config::Layers;
 use crate::function_log::{FunctionLog, Terminal};
 use crate::line_writer::LineWriter;
@@ -91,6 +92,12 @@ pub struct UpArgs {
     /// an API key are configured)
     #[arg(long, value_enum)]
     pub auth: Option<AuthMode>,
+    /// Port of the embedded S3, 0 for any free port [env ESB_S3_PORT; default 9000]
+    #[arg(long)]
+    pub s3_port: Option<u16>,
+    /// Port of the embedded DynamoDB, 0 for any free port [env ESB_DYNAMODB_PORT; default 8001]
+    #[arg(long)]
+    pub dynamodb_port: Option<u16>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -108,6 +115,7 @@ struct UpSettings {
     breaker: BreakerConfig,
     auth: AuthConfig,
     invoke_api: InvokeApiAccess,
+    data: DataSettings,
 }
 
 impl UpArgs {
@@ -177,6 +185,7 @@ impl UpArgs {
                 .map_or(breaker_defaults.recovery_timeout, seconds),
         };
         Ok(UpSettings {
+            data: DataSettings::resolve(self.s3_port, self.dynamodb_port, layers)?,
             bind: SocketAddr::new(bind, port),
             tls,
             invoker,
@@ -274,7 +283,7 @@ impl UpArgs {
         if self.foreground {
             self.run_foreground(project_dir, output_dir, settings)
         } else {
-            self.start_background(&output_dir)
+            self.start_background(&output_dir, &settings.data.credentials)
         }
     }
 
@@ -303,12 +312,19 @@ impl UpArgs {
         } else {
             "http"
         };
-        let config = BootConfig {
+        let credentials = &settings.data.credentials;
+        let mut agent = AgentSettings {
+            region: credentials.region.clone(),
+            ..AgentSettings::default()
+        };
+        agent.credentials.access_key_id = credentials.access_key_id.clone();
+        agent.credentials.secret_access_key = credentials.secret_access_key.clone();
+        let mut config = BootConfig {
             project_dir,
             output_dir: output_dir.clone(),
             bind: settings.bind,
             invoker: settings.invoker,
-            settings: AgentSettings::default(),
+            settings: agent,
             clients: RuntimeClients::new(default_runtimes_dir(), self.strict_runtimes),
             retry: RetryPolicy::default(),
             drain: settings.drain,
@@ -326,33 +342,60 @@ impl UpArgs {
             .enable_all()
             .build()
             .into_diagnostic()?;
-        let state_dir = output_dir.clone();
-        let result = runtime.block_on(run(
-            config,
-            logs,
-            Arc::new(StdoutAccessLog(
-                LineWriter::spawn("access", Box::new(std::io::stdout())).into_diagnostic()?,
-            )),
-            move |listening| {
-                let url = format!("{scheme}://{}", display_addr(listening.public));
-                let state = RunState {
-                    pid: std::process::id(),
-                    url: url.clone(),
-                    addr: listening.public,
-                    admin: listening.admin,
-                };
-                if let Err(error) = state.write(&state_dir) {
-                    tracing::warn!(%error, "cannot write the run state; `esb down` will not find this box");
-                }
-                eprintln!("{} esb is up at {url}", output::good("ok:"));
-            },
-            shutdown_signal(),
+        let access_log = Arc::new(StdoutAccessLog(
+            LineWriter::spawn("access", Box::new(std::io::stdout())).into_diagnostic()?,
         ));
+        let state_dir = output_dir.clone();
+        let result = runtime.block_on(async {
+            let mut data = DataRoles::start(&settings.data, &output_dir.join("data")).await?;
+            config.settings.endpoints.s3 = Some(data.s3_url.clone());
+            config.settings.endpoints.dynamodb = Some(data.dynamodb_url.clone());
+            let provisioned = match data.provision(&output_dir).await {
+                Ok(report) => report,
+                Err(error) => {
+                    data.stop().await;
+                    return Err(error);
+                }
+            };
+            if !provisioned.outcomes.is_empty() {
+                eprintln!("buckets and tables:\n{provisioned}");
+            }
+            let (s3, dynamodb) = (data.s3_url.clone(), data.dynamodb_url.clone());
+            let served = run(
+                config,
+                logs,
+                access_log,
+                move |listening| {
+                    let url = format!("{scheme}://{}", display_addr(listening.public));
+                    let state = RunState {
+                        pid: std::process::id(),
+                        url: url.clone(),
+                        addr: listening.public,
+                        admin: listening.admin,
+                        s3: Some(s3),
+                        dynamodb: Some(dynamodb),
+                        resources: Some(provisioned.to_string()).filter(|r| !r.is_empty()),
+                    };
+                    if let Err(error) = state.write(&state_dir) {
+                        tracing::warn!(%error, "cannot write the run state; `esb down` will not find this box");
+                    }
+                    eprintln!("{} esb is up at {url}", output::good("ok:"));
+                },
+                shutdown_signal(),
+            )
+            .await;
+            data.stop().await;
+            served.into_diagnostic()
+        });
         RunState::remove(&output_dir);
-        result.into_diagnostic()
+        result
     }
 
-    fn start_background(&self, output_dir: &Path) -> miette::Result<()> {
+    fn start_background(
+        &self,
+        output_dir: &Path,
+        credentials: &BoxCredentials,
+    ) -> miette::Result<()> {
         std::fs::create_dir_all(run_dir(output_dir)).into_diagnostic()?;
         let log_file = log_path(output_dir);
         let log = std::fs::OpenOptions::new()
@@ -389,7 +432,7 @@ impl UpArgs {
                 .filter(|s| s.pid == child.id())
                 .filter(|s| http_get(s.admin, "/health").is_some_and(|(status, _)| status == 200));
             if let Some(state) = healthy {
-                print_up(&state, output_dir);
+                print_up(&state, output_dir, Some(credentials));
                 return Ok(());
             }
             if Instant::now() > deadline {
@@ -408,7 +451,7 @@ impl UpArgs {
     }
 }
 
-fn print_up(state: &RunState, output_dir: &Path) {
+fn print_up(state: &RunState, output_dir: &Path, credentials: Option<&BoxCredentials>) {
     eprintln!(
         "{} esb is up at {} (pid {})",
         output::good("ok:"),
@@ -424,6 +467,18 @@ fn print_up(state: &RunState, output_dir: &Path) {
         "  Invoke API: {}/2015-03-31/functions/<name>/invocations",
         state.url
     );
+    if let (Some(s3), Some(dynamodb)) = (&state.s3, &state.dynamodb) {
+        eprintln!("  S3: {s3}   DynamoDB: {dynamodb}");
+        if let Some(credentials) = credentials.filter(|c| c.is_default()) {
+            eprintln!(
+                "  credentials: {} / {} (region {}; set your own in esb.toml [credentials])",
+                credentials.access_key_id, credentials.secret_access_key, credentials.region
+            );
+        }
+    }
+    if let Some(resources) = &state.resources {
+        eprint!("{resources}");
+    }
     if state.url.starts_with("https") {
         eprintln!("  TLS: a local CA signs the certificate; `esb cert` shows how to trust it");
     }
