@@ -1,9 +1,10 @@
 //! The `esb` binary as a user runs it: flags, exit codes, stdout/stderr contents.
 
-use std::path::Path;
+mod support;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
+
+use support::project::esb_command as esb;
 
 const TEMPLATE: &str = r#"AWSTemplateFormatVersion: "2010-09-09"
 Transform: AWS::Serverless-2016-10-31
@@ -39,29 +40,14 @@ Resources:
 "#;
 
 fn project() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let put = |path: &str, content: &str| {
-        let path = dir.path().join(path);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-        std::fs::write(path, content).expect("write");
-    };
-    put("template.yaml", TEMPLATE);
-    put(
-        "hello/app.py",
-        "def handler(event, context):\n    return {}\n",
-    );
-    put("layers/shared/python/shared.py", "X = 1\n");
-    dir
-}
-
-fn esb(dir: &Path) -> Command {
-    let mut command = Command::cargo_bin("esb").expect("binary");
-    command
-        .current_dir(dir)
-        .env_remove("ESB_TEMPLATE")
-        .env_remove("RUST_LOG")
-        .env("NO_COLOR", "1");
-    command
+    support::project::project(&[
+        ("template.yaml", TEMPLATE),
+        (
+            "hello/app.py",
+            "def handler(event, context):\n    return {}\n",
+        ),
+        ("layers/shared/python/shared.py", "X = 1\n"),
+    ])
 }
 
 #[test]

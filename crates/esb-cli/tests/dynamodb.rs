@@ -3,13 +3,17 @@
 
 mod support;
 
-use support::{free_port, start};
+use esb_testkit::free_port;
+use support::services::start;
 
 fn boto3(port: u16, script: &str) -> String {
-    support::python(&format!(
-        "import boto3\nddb = boto3.client('dynamodb', endpoint_url='http://127.0.0.1:{port}', \
+    support::services::python(
+        &format!(
+            "import boto3\nddb = boto3.client('dynamodb', endpoint_url='http://127.0.0.1:{port}', \
              region_name='us-east-1', aws_access_key_id='esb', aws_secret_access_key='esb-local-secret')\n{script}"
-    ))
+        ),
+        &[],
+    )
 }
 
 #[test]

@@ -1,35 +1,12 @@
 //! The projects under `examples/` run end to end with `esb invoke`: built, invoked under
 //! AWS's runtime interface clients, answering an API Gateway event.
 
-use std::path::{Path, PathBuf};
+mod support;
+
+use std::path::Path;
 
 use assert_cmd::Command;
-
-fn example(name: &str) -> tempfile::TempDir {
-    let from = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../examples")
-        .join(name);
-    let to = tempfile::tempdir().expect("tempdir");
-    copy_dir(&from, to.path());
-    to
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).expect("read example") {
-        let entry = entry.expect("entry");
-        let name = entry.file_name();
-        if name == ".esb" || name == "target" {
-            continue;
-        }
-        let target: PathBuf = to.join(&name);
-        if entry.file_type().expect("type").is_dir() {
-            std::fs::create_dir_all(&target).expect("mkdir");
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
-}
+use support::project::example;
 
 /// Invokes `function` in the example with `event` and returns the parsed API response body.
 fn invoke(dir: &Path, function: &str, event: &str) -> serde_json::Value {

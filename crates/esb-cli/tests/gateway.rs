@@ -14,72 +14,23 @@
 //! turns (a process-wide lock): the timing assertions (a 0.5 s acquire timeout, a fast 502 from
 //! an open breaker) should not compete with another test's `pip install` for the CPU.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::Output;
-use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+mod support;
 
-use assert_cmd::Command;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use esb_testkit::free_port;
 use serde_json::{Value, json};
+use support::http::{Reply, send};
+use support::project::{copy_dir, esb, shared_home, stderr};
 
 // ---------------------------------------------------------------------------------------------
-// Helpers (in the style of tests/up.rs)
+// Helpers
 // ---------------------------------------------------------------------------------------------
 
 static SERIAL: Mutex<()> = Mutex::new(());
-
-fn copy_dir(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).expect("read fixture") {
-        let entry = entry.expect("entry");
-        let name = entry.file_name();
-        if name == ".esb" || name == "__pycache__" {
-            continue;
-        }
-        let target = to.join(&name);
-        if entry.file_type().expect("type").is_dir() {
-            std::fs::create_dir_all(&target).expect("mkdir");
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
-fn esb(dir: &Path, esb_home: &Path, args: &[&str], timeout: Duration) -> Output {
-    Command::cargo_bin("esb")
-        .expect("binary")
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env("ESB_HOME", esb_home)
-        // Any free ports for the embedded S3 and DynamoDB: tests run side by side.
-        .env("ESB_S3_PORT", "0")
-        .env("ESB_DYNAMODB_PORT", "0")
-        .args(args)
-        .timeout(timeout)
-        .output()
-        .expect("esb runs")
-}
-
-/// Runtimes are cached per user; tests share the real cache so Python's is built once.
-fn shared_home() -> PathBuf {
-    std::env::var_os("HOME")
-        .map_or_else(std::env::temp_dir, PathBuf::from)
-        .join(".esb")
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
 
 /// A running box on a copy of `tests/fixtures/<scenario>`; dropping it runs `esb down`.
 struct Up {
@@ -158,93 +109,6 @@ impl Drop for Up {
         if !down.status.success() && !std::thread::panicking() {
             panic!("esb down failed: {}", stderr(&down));
         }
-    }
-}
-
-/// One HTTP response: header names lower-cased, in order, repeated headers kept apart.
-#[derive(Debug, Clone)]
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-    /// From connecting to the end of the response.
-    elapsed: Duration,
-}
-
-impl Reply {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
-    }
-
-    /// Every value of a header, in order.
-    fn all(&self, name: &str) -> Vec<&str> {
-        self.headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-            .collect()
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.all(name).first().copied()
-    }
-}
-
-/// Sends one HTTP/1.1 request (`Connection: close`) and reads the whole response. A write
-/// error is tolerated (the server may answer 413 before taking the whole body).
-fn send(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Reply {
-    let started = Instant::now();
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .expect("timeout");
-    stream
-        .set_write_timeout(Some(Duration::from_secs(30)))
-        .expect("timeout");
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
-    let mut request = head.into_bytes();
-    request.extend_from_slice(body);
-    let written = stream.write_all(&request);
-    let mut response = Vec::new();
-    let read = stream.read_to_end(&mut response);
-    if response.is_empty() {
-        panic!("no response to {method} {path}: write {written:?}, read {read:?}");
-    }
-    let split = response
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("an HTTP response head");
-    let head = String::from_utf8_lossy(&response[..split]).into_owned();
-    let mut lines = head.split("\r\n");
-    let status = lines
-        .next()
-        .and_then(|line| line.split_whitespace().nth(1))
-        .and_then(|s| s.parse().ok())
-        .expect("status");
-    let headers = lines
-        .filter_map(|line| line.split_once(':'))
-        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    Reply {
-        status,
-        headers,
-        body: response[split + 4..].to_vec(),
-        elapsed: started.elapsed(),
     }
 }
 

@@ -1,10 +1,11 @@
 //! `esb invoke` end to end: build, one invocation under the real awslambdaric, the result on
 //! stdout, the log on stderr, and the exit code.
 
-use std::path::Path;
+mod support;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
+
+use support::project::esb_command as esb;
 
 const TEMPLATE: &str = r#"Transform: AWS::Serverless-2016-10-31
 Globals:
@@ -45,29 +46,15 @@ def broken(event, context):
 "#;
 
 fn project() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let put = |path: &str, content: &str| {
-        let path = dir.path().join(path);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-        std::fs::write(path, content).expect("write");
-    };
-    put("template.yaml", TEMPLATE);
-    put("src/app.py", APP);
-    put("layer/python/shared.py", "VALUE = 42\n");
-    put(
-        "env.json",
-        r#"{"Parameters": {"GREETING": "from-params"}, "Echo": {"GREETING": "from-env-file"}}"#,
-    );
-    dir
-}
-
-fn esb(dir: &Path) -> Command {
-    let mut command = Command::cargo_bin("esb").expect("binary");
-    command
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .timeout(std::time::Duration::from_secs(120));
-    command
+    support::project::project(&[
+        ("template.yaml", TEMPLATE),
+        ("src/app.py", APP),
+        ("layer/python/shared.py", "VALUE = 42\n"),
+        (
+            "env.json",
+            r#"{"Parameters": {"GREETING": "from-params"}, "Echo": {"GREETING": "from-env-file"}}"#,
+        ),
+    ])
 }
 
 #[test]

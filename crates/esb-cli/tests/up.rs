@@ -3,150 +3,38 @@
 //! and boto3), reports its status, says so when started twice, and `esb down` stops it and
 //! every worker. Bounded: every request and wait has a timeout.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+mod support;
+
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 
-use assert_cmd::Command;
-
-fn copy_dir(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).expect("read example") {
-        let entry = entry.expect("entry");
-        if entry.file_name() == ".esb" {
-            continue;
-        }
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            std::fs::create_dir_all(&target).expect("mkdir");
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
-}
+use esb_testkit::free_port;
+use support::http::{Reply, send};
+use support::project::{example, python_project, running, shared_home, stderr};
+use support::services::python;
 
 fn hello_python() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    copy_dir(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/hello-python"),
-        dir.path(),
-    );
-    dir
+    example("hello-python")
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
+/// `esb <args>` with a deadline long enough for a first build.
 fn esb(dir: &Path, esb_home: &Path, args: &[&str]) -> Output {
-    Command::cargo_bin("esb")
-        .expect("binary")
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env("ESB_HOME", esb_home)
-        // Any free ports for the embedded S3 and DynamoDB: tests run side by side.
-        .env("ESB_S3_PORT", "0")
-        .env("ESB_DYNAMODB_PORT", "0")
-        .args(args)
-        .timeout(Duration::from_secs(300))
-        .output()
-        .expect("esb runs")
+    support::project::esb(dir, esb_home, args, Duration::from_secs(300))
 }
 
-/// Runtimes are cached per user; tests share the real cache so Python's is built once.
-fn shared_home() -> PathBuf {
-    std::env::var_os("HOME")
-        .map_or_else(std::env::temp_dir, PathBuf::from)
-        .join(".esb")
-}
-
-struct Reply {
-    status: u16,
-    headers: String,
-    body: String,
-}
-
-fn request(addr: SocketAddr, method: &str, path: &str, body: &str) -> Reply {
-    request_with(addr, method, path, "", body)
-}
-
-fn request_with(addr: SocketAddr, method: &str, path: &str, headers: &str, body: &str) -> Reply {
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .expect("timeout");
-    // A `Host` among `headers` replaces the default one.
-    let host = if headers.to_ascii_lowercase().contains("host:") {
-        ""
-    } else {
-        "Host: localhost\r\n"
-    };
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\n{host}Connection: close\r\n{headers}Content-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).expect("write");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("read");
-    let (head, body) = response.split_once("\r\n\r\n").expect("http response");
-    Reply {
-        status: head
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .expect("status"),
-        headers: head.to_ascii_lowercase(),
-        body: body.to_string(),
-    }
-}
-
-/// Whether a process runs (a zombie waiting to be reaped does not).
-fn running(pid: u64) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-        stat.split_whitespace()
-            .nth(2)
-            .is_none_or(|state| state != "Z")
-    })
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-/// Runs a boto3 script with the Python environment esb prepared (it holds boto3).
+/// Runs a boto3 script with `ENDPOINT` set (and credentials the Invoke API accepts).
 fn boto3(script: &str, endpoint: &str) -> String {
-    let python = shared_home().join("runtimes/python3.11/bin/python3");
-    let python = if python.exists() {
-        python
-    } else {
-        std::fs::read_dir(shared_home().join("runtimes"))
-            .expect("runtimes")
-            .filter_map(|e| e.ok())
-            .map(|e| e.path().join("bin/python3"))
-            .find(|p| p.exists())
-            .expect("an esb Python environment")
-    };
-    let output = std::process::Command::new(python)
-        .arg("-c")
-        .arg(script)
-        .env("ENDPOINT", endpoint)
-        .env("AWS_ACCESS_KEY_ID", "esb")
-        .env("AWS_SECRET_ACCESS_KEY", "esb")
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .output()
-        .expect("python runs");
-    assert!(
-        output.status.success(),
-        "boto3 script failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
+    python(
+        script,
+        &[
+            ("ENDPOINT", endpoint),
+            ("AWS_ACCESS_KEY_ID", "esb"),
+            ("AWS_SECRET_ACCESS_KEY", "esb"),
+            ("AWS_DEFAULT_REGION", "us-east-1"),
+        ],
+    )
 }
 
 const BOTO3_SCRIPT: &str = r#"
@@ -183,31 +71,36 @@ fn up_serves_routes_and_the_invoke_api_then_down_stops_everything() {
     );
 
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let hello = request(addr, "GET", "/hello", "");
-    assert_eq!(hello.status, 200, "{}", hello.body);
-    assert!(hello.body.contains("Hi, world!"), "{}", hello.body);
-    assert!(hello.headers.contains("x-amzn-requestid:"));
-    assert!(hello.headers.contains("x-amzn-trace-id: root=1-"));
-    let named = request(addr, "GET", "/hello/ada%20lovelace", "");
-    assert!(named.body.contains("Hi, Ada Lovelace!"), "{}", named.body);
-    let missing = request(addr, "GET", "/nope", "");
+    let hello = send(addr, "GET", "/hello", &[], b"");
+    assert_eq!(hello.status, 200, "{}", hello.text());
+    assert!(hello.text().contains("Hi, world!"), "{}", hello.text());
+    assert!(hello.head().contains("x-amzn-requestid:"));
+    assert!(hello.head().contains("x-amzn-trace-id: root=1-"));
+    let named = send(addr, "GET", "/hello/ada%20lovelace", &[], b"");
+    assert!(
+        named.text().contains("Hi, Ada Lovelace!"),
+        "{}",
+        named.text()
+    );
+    let missing = send(addr, "GET", "/nope", &[], b"");
     assert_eq!(
-        (missing.status, missing.body.as_str()),
+        (missing.status, missing.text().as_str()),
         (404, r#"{"message":"Not Found"}"#)
     );
-    let wrong_method = request(addr, "POST", "/hello", "");
+    let wrong_method = send(addr, "POST", "/hello", &[], b"");
     assert_eq!(wrong_method.status, 405);
     assert!(
-        wrong_method.headers.contains("allow: get"),
+        wrong_method.head().contains("allow: get"),
         "{}",
-        wrong_method.headers
+        wrong_method.head()
     );
     assert_eq!(
-        request(addr, "GET", "/health", "").body,
+        send(addr, "GET", "/health", &[], b"").text(),
         r#"{"status":"healthy"}"#
     );
     let containers: serde_json::Value =
-        serde_json::from_str(&request(addr, "GET", "/metrics/containers", "").body).expect("json");
+        serde_json::from_slice(&send(addr, "GET", "/metrics/containers", &[], b"").body)
+            .expect("json");
     let worker = &containers["containers"][0];
     assert_eq!(worker["function"], "HelloFunction", "{containers}");
     assert_eq!(worker["memory_limit_mb"], 256, "{containers}");
@@ -335,10 +228,7 @@ def back(event, context):
 
 #[test]
 fn functions_call_functions_through_the_box_carrying_the_trace_id() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::create_dir_all(dir.path().join("src")).expect("mkdir");
-    std::fs::write(dir.path().join("template.yaml"), CHAIN_TEMPLATE).expect("template");
-    std::fs::write(dir.path().join("src/app.py"), CHAIN_APP).expect("app");
+    let dir = python_project(CHAIN_TEMPLATE, CHAIN_APP);
     let home = shared_home();
     let port = free_port();
     let up = esb(
@@ -348,22 +238,23 @@ fn functions_call_functions_through_the_box_carrying_the_trace_id() {
     );
     assert!(up.status.success(), "esb up failed: {}", stderr(&up));
     let root = "Root=1-5759e988-bd862e3fe1be46a994272793";
-    let reply = request_with(
+    let trace = format!("{root};Sampled=1");
+    let reply = send(
         SocketAddr::from(([127, 0, 0, 1], port)),
         "GET",
         "/chain",
-        &format!("X-Amzn-Trace-Id: {root};Sampled=1\r\n"),
-        "",
+        &[("X-Amzn-Trace-Id", &trace)],
+        b"",
     );
     let down = esb(dir.path(), &home, &["down"]);
     assert!(down.status.success());
-    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.status, 200, "{}", reply.text());
     assert!(
-        reply.headers.contains(&root.to_ascii_lowercase()),
+        reply.head().contains(&root.to_ascii_lowercase()),
         "{}",
-        reply.headers
+        reply.head()
     );
-    let body: serde_json::Value = serde_json::from_str(&reply.body).expect("json");
+    let body: serde_json::Value = serde_json::from_slice(&reply.body).expect("json");
     assert!(
         body["front"].as_str().unwrap_or_default().contains(root),
         "{body}"
@@ -397,18 +288,20 @@ fn esb_toml_and_dotenv_configure_the_box_and_down_volumes_deletes_its_data() {
         "esb.toml's http and .env's port are used: {}",
         stderr(&up)
     );
-    let hello = request(
+    let hello = send(
         SocketAddr::from(([127, 0, 0, 1], port)),
         "GET",
         "/hello",
-        "",
+        &[],
+        b"",
     );
     assert_eq!(hello.status, 200);
-    let invoke = request(
+    let invoke = send(
         SocketAddr::from(([127, 0, 0, 1], port)),
         "POST",
         "/2015-03-31/functions/HelloFunction/invocations",
-        "{}",
+        &[],
+        b"{}",
     );
     assert_eq!(
         invoke.status, 403,
@@ -416,7 +309,7 @@ fn esb_toml_and_dotenv_configure_the_box_and_down_volumes_deletes_its_data() {
     );
     assert!(
         invoke
-            .headers
+            .head()
             .contains("x-amzn-errortype: accessdeniedexception")
     );
     let logs = dir.path().join(".esb/logs");
@@ -476,9 +369,9 @@ fn functions_use_the_provisioned_bucket_and_table_and_data_survives_a_restart() 
         "{printed}"
     );
     for expected in [1, 2] {
-        let visit = request(addr, "POST", "/visits/ada", "");
-        assert_eq!(visit.status, 200, "{}", visit.body);
-        let body: serde_json::Value = serde_json::from_str(&visit.body).expect("json");
+        let visit = send(addr, "POST", "/visits/ada", &[], b"");
+        assert_eq!(visit.status, 200, "{}", visit.text());
+        let body: serde_json::Value = serde_json::from_slice(&visit.body).expect("json");
         assert_eq!(body["visits"], expected, "{body}");
     }
     let status = esb(dir.path(), &home, &["status", "--json"]);
@@ -508,8 +401,8 @@ fn functions_use_the_provisioned_bucket_and_table_and_data_survives_a_restart() 
             && printed.contains("GreetingsTable (GreetingsTable): unchanged"),
         "{printed}"
     );
-    let visit = request(addr, "POST", "/visits/ada", "");
-    assert!(visit.body.contains("\"visits\": 3"), "{}", visit.body);
+    let visit = send(addr, "POST", "/visits/ada", &[], b"");
+    assert!(visit.text().contains("\"visits\": 3"), "{}", visit.text());
     let down = esb(dir.path(), &home, &["down"]);
     assert!(down.status.success(), "{}", stderr(&down));
 }
@@ -538,13 +431,14 @@ fn an_external_dynamodb_endpoint_replaces_the_embedded_one() {
         "{}",
         stderr(&up)
     );
-    let visit = request(
+    let visit = send(
         SocketAddr::from(([127, 0, 0, 1], port)),
         "POST",
         "/visits/grace",
-        "",
+        &[],
+        b"",
     );
-    assert_eq!(visit.status, 200, "{}", visit.body);
+    assert_eq!(visit.status, 200, "{}", visit.text());
     let script = r#"
 import os, boto3
 table = boto3.resource("dynamodb", endpoint_url=os.environ["ENDPOINT"], aws_access_key_id="x", aws_secret_access_key="x", region_name="us-east-1").Table("GreetingsTable")
@@ -595,10 +489,7 @@ def fail(event, context):
 /// through the original ESB's environment variables in `.env`.
 #[test]
 fn esb_auth_breaker_cors_and_metrics() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::create_dir_all(dir.path().join("src")).expect("mkdir");
-    std::fs::write(dir.path().join("template.yaml"), SECURED_TEMPLATE).expect("template");
-    std::fs::write(dir.path().join("src/app.py"), SECURED_APP).expect("app");
+    let dir = python_project(SECURED_TEMPLATE, SECURED_APP);
     std::fs::write(
         dir.path().join(".env"),
         "X_API_KEY=test-key\nAUTH_USER=alice\nAUTH_PASS=wonderland\n\
@@ -616,81 +507,86 @@ fn esb_auth_breaker_cors_and_metrics() {
     assert!(up.status.success(), "esb up failed: {}", stderr(&up));
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
 
-    let anonymous = request(addr, "GET", "/hello", "");
+    let anonymous = send(addr, "GET", "/hello", &[], b"");
     let login_body = r#"{"AuthParameters":{"USERNAME":"alice","PASSWORD":"wonderland"}}"#;
-    let bad_key = request_with(
+    let login_path = "/user/auth/ver1.0";
+    let bad_key = send(
         addr,
         "POST",
-        "/user/auth/ver1.0",
-        "x-api-key: nope\r\n",
-        login_body,
+        login_path,
+        &[("x-api-key", "nope")],
+        login_body.as_bytes(),
     );
-    let bad_password = request_with(
+    let bad_password = send(
         addr,
         "POST",
-        "/user/auth/ver1.0",
-        "x-api-key: test-key\r\n",
-        r#"{"AuthParameters":{"USERNAME":"alice","PASSWORD":"guess"}}"#,
+        login_path,
+        &[("x-api-key", "test-key")],
+        br#"{"AuthParameters":{"USERNAME":"alice","PASSWORD":"guess"}}"#,
     );
-    let login = request_with(
+    let login = send(
         addr,
         "POST",
-        "/user/auth/ver1.0",
-        "x-api-key: test-key\r\n",
-        login_body,
+        login_path,
+        &[("x-api-key", "test-key")],
+        login_body.as_bytes(),
     );
-    let token: serde_json::Value = serde_json::from_str(&login.body).unwrap_or_default();
+    let token: serde_json::Value = serde_json::from_slice(&login.body).unwrap_or_default();
     let token = token["AuthenticationResult"]["IdToken"]
         .as_str()
         .unwrap_or_default()
         .to_string();
-    let bearer = format!("Authorization: Bearer {token}\r\n");
-    let hello = request_with(addr, "GET", "/hello", &bearer, "");
+    let bearer = format!("Bearer {token}");
+    let authorized = [("Authorization", bearer.as_str())];
+    let hello = send(addr, "GET", "/hello", &authorized, b"");
     let fails: Vec<Reply> = (0..3)
-        .map(|_| request_with(addr, "GET", "/fail", &bearer, ""))
+        .map(|_| send(addr, "GET", "/fail", &authorized, b""))
         .collect();
-    let preflight = request_with(
+    let preflight = send(
         addr,
         "OPTIONS",
         "/hello",
-        "Origin: https://app.example.com\r\nAccess-Control-Request-Method: GET\r\n",
-        "",
+        &[
+            ("Origin", "https://app.example.com"),
+            ("Access-Control-Request-Method", "GET"),
+        ],
+        b"",
     );
-    let metrics = request(addr, "GET", "/metrics", "");
+    let metrics = send(addr, "GET", "/metrics", &[], b"");
     let down = esb(dir.path(), &home, &["down"]);
     assert!(down.status.success());
 
     assert_eq!(
-        (anonymous.status, anonymous.body.as_str()),
+        (anonymous.status, anonymous.text().as_str()),
         (401, r#"{"message":"Unauthorized"}"#)
     );
     assert_eq!(bad_key.status, 403);
     assert_eq!(bad_password.status, 401);
-    assert_eq!(login.status, 200, "{}", login.body);
+    assert_eq!(login.status, 200, "{}", login.text());
     assert!(
-        login.headers.contains("padma_user_authorized: true"),
+        login.head().contains("padma_user_authorized: true"),
         "{}",
-        login.headers
+        login.head()
     );
     assert_eq!(token.split('.').count(), 3, "a JWT");
     assert_eq!(
-        (hello.status, hello.body.as_str()),
+        (hello.status, hello.text().as_str()),
         (200, r#"{"user": "alice"}"#)
     );
     assert!(
         fails
             .iter()
-            .all(|r| r.status == 502 && r.body == r#"{"message":"Internal server error"}"#)
+            .all(|r| r.status == 502 && r.text() == r#"{"message":"Internal server error"}"#)
     );
-    assert_eq!(preflight.status, 200, "{}", preflight.headers);
+    assert_eq!(preflight.status, 200, "{}", preflight.head());
     assert!(
         preflight
-            .headers
+            .head()
             .contains("access-control-allow-origin: https://app.example.com"),
         "{}",
-        preflight.headers
+        preflight.head()
     );
-    let text = &metrics.body;
+    let text = &metrics.text();
     assert!(
         text.contains(r#"esb_invocation_errors_total{function="Fail",type="function_error"} 2"#),
         "{text}"
@@ -730,10 +626,7 @@ def handler(event, context):
 
 #[test]
 fn function_urls_by_host_name_and_by_path_prefix() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::create_dir_all(dir.path().join("src")).expect("mkdir");
-    std::fs::write(dir.path().join("template.yaml"), URL_TEMPLATE).expect("template");
-    std::fs::write(dir.path().join("src/app.py"), URL_APP).expect("app");
+    let dir = python_project(URL_TEMPLATE, URL_APP);
     let home = shared_home();
     let port = free_port();
     let up = esb(
@@ -743,25 +636,25 @@ fn function_urls_by_host_name_and_by_path_prefix() {
     );
     assert!(up.status.success(), "esb up failed: {}", stderr(&up));
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let by_host = request_with(
+    let by_host = send(
         addr,
         "GET",
         "/a/b?x=1",
-        "Host: webhook.lambda-url.localhost\r\n",
-        "",
+        &[("Host", "webhook.lambda-url.localhost")],
+        b"",
     );
-    let by_path = request(addr, "POST", "/_lambda-url/WebHook/hooks?y=2", "{}");
-    let private = request(addr, "GET", "/_lambda-url/Private/", "");
+    let by_path = send(addr, "POST", "/_lambda-url/WebHook/hooks?y=2", &[], b"{}");
+    let private = send(addr, "GET", "/_lambda-url/Private/", &[], b"");
     let down = esb(dir.path(), &home, &["down"]);
     assert!(down.status.success());
 
-    assert_eq!(by_host.status, 200, "{}", by_host.body);
-    let body: serde_json::Value = serde_json::from_str(&by_host.body).expect("json");
+    assert_eq!(by_host.status, 200, "{}", by_host.text());
+    let body: serde_json::Value = serde_json::from_slice(&by_host.body).expect("json");
     assert_eq!(body["version"], "2.0");
     assert_eq!(body["rawPath"], "/a/b");
     assert_eq!(body["rawQueryString"], "x=1");
     assert_eq!(body["routeKey"], "$default");
-    let body: serde_json::Value = serde_json::from_str(&by_path.body).expect("json");
+    let body: serde_json::Value = serde_json::from_slice(&by_path.body).expect("json");
     assert_eq!(
         (body["rawPath"].as_str(), body["rawQueryString"].as_str()),
         (Some("/hooks"), Some("y=2"))
