@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
 use super::cache::{prepare, run, which};
 use super::{RuntimeClients, RuntimeError};
@@ -54,20 +55,36 @@ impl RuntimeClients {
 
 /// The host interpreter whose minor version is closest to `wanted` (exact first).
 fn closest_interpreter(wanted: u32) -> Result<(PathBuf, u32), RuntimeError> {
-    // A name on PATH is not proof: pyenv shims exist for versions that are not active.
-    let mut found: Vec<(PathBuf, u32)> = (8..=14)
-        .filter_map(|minor| which(&format!("python3.{minor}")))
-        .filter_map(|path| minor_version(&path).map(|minor| (path, minor)))
-        .collect();
-    if found.is_empty() {
-        let path = which("python3").ok_or(RuntimeError::NoPython)?;
-        let minor = minor_version(&path).ok_or(RuntimeError::NoPython)?;
-        found.push((path, minor));
-    }
-    found
-        .into_iter()
+    host_interpreters()
+        .iter()
         .min_by_key(|(_, minor)| (minor.abs_diff(wanted), u32::MAX - minor))
+        .cloned()
         .ok_or(RuntimeError::NoPython)
+}
+
+/// The Python interpreters on PATH and their minor versions, probed once per process and all
+/// at once: each probe starts an interpreter, a few hundred milliseconds through pyenv shims,
+/// and a box with several Python functions would otherwise pay that per function at start.
+fn host_interpreters() -> &'static [(PathBuf, u32)] {
+    static FOUND: OnceLock<Vec<(PathBuf, u32)>> = OnceLock::new();
+    FOUND.get_or_init(|| {
+        // A name on PATH is not proof: pyenv shims exist for versions that are not active.
+        let probes: Vec<_> = (8..=14)
+            .filter_map(|minor| which(&format!("python3.{minor}")))
+            .map(|path| std::thread::spawn(move || minor_version(&path).map(|m| (path, m))))
+            .collect();
+        let mut found: Vec<(PathBuf, u32)> = probes
+            .into_iter()
+            .filter_map(|probe| probe.join().ok().flatten())
+            .collect();
+        if found.is_empty()
+            && let Some(path) = which("python3")
+            && let Some(minor) = minor_version(&path)
+        {
+            found.push((path, minor));
+        }
+        found
+    })
 }
 
 fn minor_version(interpreter: &Path) -> Option<u32> {
