@@ -5,16 +5,16 @@
 //! `cargo bench -p esb-agent --bench invoke` (Python fixture); set `ESB_BENCH_BOOTSTRAP` to a
 //! `provided.al2023` task directory holding a `bootstrap` to measure a Rust function too.
 
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use esb_agent::environment::{Credentials, Endpoints};
-use esb_agent::logs::{LogLine, LogSink};
-use esb_agent::runtimes::{Runtime, RuntimeClients, launch_command};
+use esb_agent::logs::LogSink;
 use esb_agent::{InvokeInput, Invoker, InvokerConfig, ProcessWorker, WorkerSpec};
-use esb_model::Function;
+use support::{Discard, SpecBuilder, fixture};
 
 const COLD_STARTS: usize = 20;
 const WARM_INVOKES: usize = 5_000;
@@ -23,52 +23,15 @@ const PHASE_LIMIT: Duration = Duration::from_secs(20);
 /// A small API Gateway REST event, as the gateway would send.
 const EVENT: &str = r#"{"resource":"/hello","path":"/hello","httpMethod":"GET","headers":{},"multiValueHeaders":{},"queryStringParameters":{"name":"bench"},"multiValueQueryStringParameters":{"name":["bench"]},"pathParameters":null,"stageVariables":null,"requestContext":{"accountId":"123456789012","resourceId":"abc123","stage":"Prod","requestId":"r","identity":{"sourceIp":"127.0.0.1"},"resourcePath":"/hello","httpMethod":"GET","apiId":"local"},"body":null,"isBase64Encoded":false}"#;
 
-struct Discard;
-
-impl LogSink for Discard {
-    fn write(&self, _line: LogLine) {}
-}
-
 fn spec(runtime: &str, handler: &str, task_root: &Path) -> Arc<WorkerSpec> {
-    let clients = RuntimeClients::new(
-        std::env::var_os("HOME")
-            .map_or_else(std::env::temp_dir, PathBuf::from)
-            .join(".esb/runtimes"),
-        false,
-    );
-    let parsed = Runtime::parse(runtime).expect("runtime");
-    let launch = launch_command(&parsed, handler, task_root, &clients).expect("launch");
-    Arc::new(WorkerSpec {
-        function: Function {
-            runtime: Some(runtime.into()),
-            handler: Some(handler.into()),
-            timeout: 10,
-            ..Function::new("Bench", "bench")
-        },
-        arn: "arn:aws:lambda:us-east-1:123456789012:function:bench".into(),
-        launch,
-        task_root: task_root.to_path_buf(),
-        opt_dir: task_root.join("no-opt"),
-        region: "us-east-1".into(),
-        credentials: Credentials {
-            access_key_id: "esb".into(),
-            secret_access_key: "esb".into(),
-            session_token: None,
-        },
-        endpoints: Endpoints::default(),
-        env_overrides: Default::default(),
-        host_path: std::env::var("PATH").unwrap_or_default(),
-    })
+    SpecBuilder::new(runtime, handler, task_root)
+        .named("Bench", "bench")
+        .timeout(10)
+        .build()
 }
 
 fn input(n: usize) -> InvokeInput {
-    InvokeInput {
-        request_id: format!("bench-{n}"),
-        payload: Bytes::from_static(EVENT.as_bytes()),
-        trace_id: None,
-        client_context: None,
-        cognito_identity: None,
-    }
+    support::input(format!("bench-{n}"), EVENT)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -165,7 +128,7 @@ async fn measure(label: &str, spec: Arc<WorkerSpec>) {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/python");
+    let fixtures = fixture("python");
     let python =
         tokio::task::spawn_blocking(move || spec("python3.12", "handlers.echo", &fixtures))
             .await

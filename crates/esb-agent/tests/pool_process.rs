@@ -2,74 +2,30 @@
 //! parallel invocations, acquire timeout, pre-warm, scale to zero, recovery after a worker is
 //! killed, and no process left behind after shutdown. Every wait is bounded.
 
-use std::path::{Path, PathBuf};
+mod support;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use esb_agent::environment::{Credentials, Endpoints};
-use esb_agent::logs::{LogLine, LogSink};
-use esb_agent::runtimes::{Runtime, RuntimeClients, launch_command};
 use esb_agent::{InvokeError, InvokeInput, Invoker, InvokerConfig, WorkerSpec};
-use esb_model::Function;
+use support::{Discard, SpecBuilder, fixture};
 
-struct Discard;
-
-impl LogSink for Discard {
-    fn write(&self, _line: LogLine) {}
-}
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/python")
-}
-
+/// `handlers.pid_after`: sleeps the payload's `seconds`, then answers with its process id.
 async fn spec(reserved: Option<u32>, provisioned: Option<u32>) -> Arc<WorkerSpec> {
-    tokio::task::spawn_blocking(move || {
-        let clients = RuntimeClients::new(
-            std::env::var_os("HOME")
-                .map_or_else(std::env::temp_dir, PathBuf::from)
-                .join(".esb/runtimes"),
-            false,
-        );
-        let runtime = Runtime::parse("python3.12").expect("runtime");
-        let launch =
-            launch_command(&runtime, "handlers.pid_after", &fixtures(), &clients).expect("launch");
-        Arc::new(WorkerSpec {
-            function: Function {
-                runtime: Some("python3.12".into()),
-                handler: Some("handlers.pid_after".into()),
-                timeout: 10,
-                reserved_concurrency: reserved,
-                provisioned_concurrency: provisioned,
-                ..Function::new("Pids", "pids")
-            },
-            arn: "arn:aws:lambda:us-east-1:123456789012:function:pids".into(),
-            launch,
-            task_root: fixtures(),
-            opt_dir: fixtures().join("no-opt"),
-            region: "us-east-1".into(),
-            credentials: Credentials {
-                access_key_id: "esb".into(),
-                secret_access_key: "esb".into(),
-                session_token: None,
-            },
-            endpoints: Endpoints::default(),
-            env_overrides: Default::default(),
-            host_path: std::env::var("PATH").unwrap_or_default(),
-        })
-    })
-    .await
-    .expect("spec")
+    SpecBuilder::new("python3.12", "handlers.pid_after", fixture("python"))
+        .named("Pids", "pids")
+        .timeout(10)
+        .reserved_concurrency(reserved)
+        .provisioned_concurrency(provisioned)
+        .build_on_blocking_pool()
+        .await
 }
 
 fn input(seconds: f64) -> InvokeInput {
-    InvokeInput {
-        request_id: esb_model::ids::request_id(),
-        payload: Bytes::from(format!("{{\"seconds\": {seconds}}}")),
-        trace_id: None,
-        client_context: None,
-        cognito_identity: None,
-    }
+    support::input(
+        esb_model::ids::request_id(),
+        format!("{{\"seconds\": {seconds}}}"),
+    )
 }
 
 fn config() -> InvokerConfig {

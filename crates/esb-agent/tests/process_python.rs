@@ -2,121 +2,48 @@
 //! success, handler error, timeout then recovery, crash then recovery, init error, the 6 MB
 //! limit, logs, and warm reuse. Every wait is bounded.
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use esb_agent::environment::{Credentials, Endpoints};
-use esb_agent::logs::{LogLine, LogSink, LogSource};
-use esb_agent::runtimes::{Runtime, RuntimeClients, launch_command};
-use esb_agent::{FunctionError, InvokeInput, ProcessWorker, WorkerSpec};
-use esb_model::Function;
+use esb_agent::logs::LogSource;
+use esb_agent::{FunctionError, InvokeInput, InvokeResult, Invoker, ProcessWorker, WorkerSpec};
+use support::{Collected, LIMIT, SpecBuilder, fixture, invoke, json, within};
 
-#[derive(Default)]
-struct Collected(Mutex<Vec<LogLine>>);
-
-impl LogSink for Collected {
-    fn write(&self, line: LogLine) {
-        if let Ok(mut lines) = self.0.lock() {
-            lines.push(line);
-        }
-    }
+/// The Python fixture function, 128 MB (which `handlers.ok` reports) with `GREETING=hi`.
+fn python(handler: &str, timeout: u32) -> SpecBuilder {
+    SpecBuilder::new("python3.12", handler, fixture("python"))
+        .memory_size(128)
+        .timeout(timeout)
+        .environment("GREETING", "hi")
+        .secret_access_key("esb-secret")
 }
 
-impl Collected {
-    fn texts(&self) -> Vec<String> {
-        self.0
-            .lock()
-            .map(|lines| lines.iter().map(|l| l.text.clone()).collect())
-            .unwrap_or_default()
-    }
-}
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/python")
-}
-
-fn runtime_cache() -> PathBuf {
-    std::env::var_os("HOME")
-        .map_or_else(std::env::temp_dir, PathBuf::from)
-        .join(".esb/runtimes")
-}
-
-fn spec(handler: &str, timeout: u32) -> Arc<WorkerSpec> {
-    let python = RuntimeClients::new(runtime_cache(), false);
-    let runtime = Runtime::parse("python3.12").expect("runtime");
-    let launch = launch_command(&runtime, handler, &fixtures(), &python).expect("python runtime");
-    let function = Function {
-        runtime: Some("python3.12".into()),
-        handler: Some(handler.into()),
-        memory_size: 128,
-        timeout,
-        environment: [("GREETING".to_string(), "hi".to_string())]
-            .into_iter()
-            .collect(),
-        ..Function::new("Fixture", "fixture")
-    };
-    Arc::new(WorkerSpec {
-        function,
-        arn: "arn:aws:lambda:us-east-1:123456789012:function:fixture".into(),
-        launch,
-        task_root: fixtures(),
-        opt_dir: fixtures().join("no-opt"),
-        region: "us-east-1".into(),
-        credentials: Credentials {
-            access_key_id: "esb".into(),
-            secret_access_key: "esb-secret".into(),
-            session_token: None,
-        },
-        endpoints: Endpoints::default(),
-        env_overrides: Default::default(),
-        host_path: std::env::var("PATH").unwrap_or_default(),
-    })
-}
-
-fn input(id: &str, payload: &str) -> InvokeInput {
+/// Every Python invocation carries an X-Ray trace header, as one through the gateway does.
+fn input(id: &str, payload: &'static str) -> InvokeInput {
     InvokeInput {
-        request_id: id.into(),
-        payload: Bytes::from(payload.to_string()),
         trace_id: Some("Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1".into()),
-        client_context: None,
-        cognito_identity: None,
+        ..support::input(id, payload)
     }
+}
+
+/// The error body of a result that must have failed as `Unhandled`.
+fn unhandled_error(result: &InvokeResult) -> serde_json::Value {
+    assert_eq!(result.function_error, Some(FunctionError::Unhandled));
+    json(&result.payload)
 }
 
 async fn start(handler: &str, timeout: u32) -> (ProcessWorker, Arc<Collected>) {
-    let spec = tokio::task::spawn_blocking({
-        let handler = handler.to_string();
-        move || spec(&handler, timeout)
-    })
-    .await
-    .expect("spec");
-    let logs = Arc::new(Collected::default());
-    let worker = tokio::time::timeout(
-        Duration::from_secs(30),
-        ProcessWorker::start(spec, logs.clone()),
-    )
-    .await
-    .expect("start in time")
-    .expect("started");
-    (worker, logs)
+    support::start(python(handler, timeout).build_on_blocking_pool().await).await
 }
-
-fn json(bytes: &[u8]) -> serde_json::Value {
-    serde_json::from_slice(bytes).expect("json payload")
-}
-
-const LIMIT: Duration = Duration::from_secs(30);
 
 #[tokio::test]
 async fn success_then_warm_reuse_with_logs_and_report() {
     let (worker, logs) = start("handlers.ok", 3).await;
     assert!(worker.is_alive());
-    let first = tokio::time::timeout(LIMIT, worker.invoke(input("req-1", r#"{"a":1}"#)))
-        .await
-        .expect("in time")
-        .expect("invoked");
+    let first = invoke(&worker, input("req-1", r#"{"a":1}"#)).await;
     assert_eq!(first.function_error, None);
     assert!(first.reusable);
     assert!(
@@ -131,10 +58,7 @@ async fn success_then_warm_reuse_with_logs_and_report() {
     assert_eq!(body["region"], "us-east-1");
     assert_eq!(body["remaining_ms_positive"], true);
 
-    let second = tokio::time::timeout(LIMIT, worker.invoke(input("req-2", "{}")))
-        .await
-        .expect("in time")
-        .expect("invoked");
+    let second = invoke(&worker, input("req-2", "{}")).await;
     let second_body = json(&second.payload);
     assert_eq!(second_body["pid"], body["pid"], "the same warm process");
     assert_eq!(second_body["init_count"], 1, "init state is kept");
@@ -155,12 +79,9 @@ async fn success_then_warm_reuse_with_logs_and_report() {
             .any(|t| t.starts_with("REPORT RequestId: req-2") && !t.contains("Init Duration"))
     );
     let printed = logs
-        .0
-        .lock()
-        .expect("logs")
-        .iter()
+        .lines()
+        .into_iter()
         .find(|l| l.text.contains("hello from the handler req-1"))
-        .cloned()
         .expect("the handler's print is captured");
     assert_eq!(printed.request_id.as_deref(), Some("req-1"));
     assert_eq!(printed.source, LogSource::Stdout);
@@ -172,12 +93,8 @@ async fn success_then_warm_reuse_with_logs_and_report() {
 #[tokio::test]
 async fn handler_error_is_unhandled_and_the_worker_survives() {
     let (worker, _logs) = start("handlers.fail", 3).await;
-    let result = tokio::time::timeout(LIMIT, worker.invoke(input("e1", "{}")))
-        .await
-        .expect("in time")
-        .expect("invoked");
-    assert_eq!(result.function_error, Some(FunctionError::Unhandled));
-    let body = json(&result.payload);
+    let result = invoke(&worker, input("e1", "{}")).await;
+    let body = unhandled_error(&result);
     assert_eq!(body["errorType"], "ValueError");
     assert_eq!(body["errorMessage"], "something went wrong");
     assert!(result.reusable);
@@ -188,12 +105,8 @@ async fn handler_error_is_unhandled_and_the_worker_survives() {
 #[tokio::test]
 async fn timeout_kills_the_worker_with_sandbox_timedout() {
     let (worker, logs) = start("handlers.slow", 1).await;
-    let result = tokio::time::timeout(LIMIT, worker.invoke(input("t1", r#"{"seconds": 20}"#)))
-        .await
-        .expect("in time")
-        .expect("invoked");
-    assert_eq!(result.function_error, Some(FunctionError::Unhandled));
-    let body = json(&result.payload);
+    let result = invoke(&worker, input("t1", r#"{"seconds": 20}"#)).await;
+    let body = unhandled_error(&result);
     assert_eq!(body["errorType"], "Sandbox.Timedout");
     assert!(
         body["errorMessage"]
@@ -211,10 +124,7 @@ async fn timeout_kills_the_worker_with_sandbox_timedout() {
 #[tokio::test]
 async fn crash_is_runtime_exit_error() {
     let (worker, _logs) = start("handlers.crash", 3).await;
-    let result = tokio::time::timeout(LIMIT, worker.invoke(input("c1", "{}")))
-        .await
-        .expect("in time")
-        .expect("invoked");
+    let result = invoke(&worker, input("c1", "{}")).await;
     let body = json(&result.payload);
     assert_eq!(body["errorType"], "Runtime.ExitError");
     assert!(
@@ -225,21 +135,14 @@ async fn crash_is_runtime_exit_error() {
     );
     assert!(!result.reusable);
     assert!(!worker.is_alive());
-    // The kill reached the extension too (shutdown waits for every process to end).
-    tokio::time::timeout(LIMIT, worker.shutdown())
-        .await
-        .expect("every process ended");
+    assert_the_kill_reached_every_process(worker).await;
 }
 
 #[tokio::test]
 async fn init_error_is_reported_by_the_invocation() {
     let (worker, _logs) = start("broken.handler", 3).await;
-    let result = tokio::time::timeout(LIMIT, worker.invoke(input("i1", "{}")))
-        .await
-        .expect("in time")
-        .expect("invoked");
-    assert_eq!(result.function_error, Some(FunctionError::Unhandled));
-    let body = json(&result.payload);
+    let result = invoke(&worker, input("i1", "{}")).await;
+    let body = unhandled_error(&result);
     assert_eq!(body["errorType"], "Runtime.ImportModuleError", "{body}");
     assert!(!result.reusable);
     worker.shutdown().await;
@@ -248,12 +151,8 @@ async fn init_error_is_reported_by_the_invocation() {
 #[tokio::test]
 async fn response_over_six_megabytes_is_too_large() {
     let (worker, _logs) = start("handlers.big", 10).await;
-    let result = tokio::time::timeout(LIMIT, worker.invoke(input("b1", "{}")))
-        .await
-        .expect("in time")
-        .expect("invoked");
-    assert_eq!(result.function_error, Some(FunctionError::Unhandled));
-    let body = json(&result.payload);
+    let result = invoke(&worker, input("b1", "{}")).await;
+    let body = unhandled_error(&result);
     assert_eq!(body["errorType"], "Function.ResponseSizeTooLarge", "{body}");
     worker.shutdown().await;
 }
@@ -261,10 +160,7 @@ async fn response_over_six_megabytes_is_too_large() {
 #[tokio::test]
 async fn boto3_is_preinstalled_like_the_managed_runtime() {
     let (worker, _logs) = start("handlers.uses_boto3", 10).await;
-    let result = tokio::time::timeout(LIMIT, worker.invoke(input("s1", "{}")))
-        .await
-        .expect("in time")
-        .expect("invoked");
+    let result = invoke(&worker, input("s1", "{}")).await;
     assert_eq!(
         result.function_error,
         None,
@@ -293,10 +189,7 @@ async fn memory_size_is_enforced_and_reported_as_out_of_memory() {
         return;
     }
     let (worker, _logs) = start("handlers.hog", 10).await;
-    let result = tokio::time::timeout(LIMIT, worker.invoke(input("m1", "{}")))
-        .await
-        .expect("in time")
-        .expect("invoked");
+    let result = invoke(&worker, input("m1", "{}")).await;
     let body = json(&result.payload);
     assert_eq!(body["errorType"], "Runtime.OutOfMemory", "{body}");
     assert!(!result.reusable);
@@ -321,13 +214,25 @@ async fn each_worker_has_its_own_temporary_directory() {
     );
 }
 
-/// A spec whose opt dir holds the `recorder` extension, writing to `record`.
-fn spec_with_extension(handler: &str, record: &Path) -> Arc<WorkerSpec> {
-    let mut spec = (*spec(handler, 3)).clone();
-    spec.opt_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/opt-with-extension");
-    spec.env_overrides
-        .insert("RECORDER_FILE".into(), record.display().to_string());
-    Arc::new(spec)
+/// Shutdown waits for every process of the worker (the runtime and its extensions) to end, so
+/// it ends in time only when the kill reached all of them.
+async fn assert_the_kill_reached_every_process(worker: ProcessWorker) {
+    tokio::time::timeout(LIMIT, worker.shutdown())
+        .await
+        .expect("every process ended");
+}
+
+/// `builder` with the `recorder` extension in its opt dir. The extension writes each event it
+/// sees to the returned file, which lasts as long as the returned directory.
+async fn with_recorder(builder: SpecBuilder) -> (tempfile::TempDir, PathBuf, Arc<WorkerSpec>) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let record = dir.path().join("events.txt");
+    let spec = builder
+        .opt_dir(fixture("opt-with-extension"))
+        .env_override("RECORDER_FILE", &record.display().to_string())
+        .build_on_blocking_pool()
+        .await;
+    (dir, record, spec)
 }
 
 fn recorded(path: &Path) -> Vec<String> {
@@ -338,28 +243,26 @@ fn recorded(path: &Path) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
-async fn an_external_extension_sees_every_invoke_and_the_shutdown() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let record = dir.path().join("events.txt");
-    let spec = tokio::task::spawn_blocking({
-        let record = record.clone();
-        move || spec_with_extension("handlers.ok", &record)
+/// Waits until the pool's one worker is idle again, which happens only once its extensions are
+/// done with the invoke; false when that takes longer than `LIMIT`.
+async fn released(invoker: &Invoker) -> bool {
+    tokio::time::timeout(LIMIT, async {
+        while invoker.stats()[0].1.idle != 1 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     })
     .await
-    .expect("spec");
-    let logs = Arc::new(Collected::default());
-    let worker = tokio::time::timeout(LIMIT, ProcessWorker::start(spec, logs.clone()))
-        .await
-        .expect("start in time")
-        .expect("started");
+    .is_ok()
+}
+
+#[tokio::test]
+async fn an_external_extension_sees_every_invoke_and_the_shutdown() {
+    let (_dir, record, spec) = with_recorder(python("handlers.ok", 3)).await;
+    let (worker, logs) = support::start(spec).await;
     assert!(worker.is_alive(), "{:?}", logs.texts());
     assert!(worker.has_invoke_extensions());
     for id in ["r1", "r2"] {
-        let result = tokio::time::timeout(LIMIT, worker.invoke(input(id, "{}")))
-            .await
-            .expect("in time")
-            .expect("invoked");
+        let result = invoke(&worker, input(id, "{}")).await;
         assert_eq!(result.function_error, None);
         assert_eq!(json(&result.payload)["request_id"], id);
     }
@@ -383,28 +286,17 @@ async fn an_external_extension_sees_every_invoke_and_the_shutdown() {
 
 #[tokio::test]
 async fn the_pool_returns_the_result_at_once_but_waits_for_extensions() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let record = dir.path().join("events.txt");
-    let spec = tokio::task::spawn_blocking({
-        let record = record.clone();
-        move || {
-            let mut spec = (*spec_with_extension("handlers.ok", &record)).clone();
-            spec.env_overrides
-                .insert("RECORDER_DELAY".into(), "0.8".into());
-            spec.function.reserved_concurrency = Some(1);
-            Arc::new(spec)
-        }
-    })
-    .await
-    .expect("spec");
-    let invoker = esb_agent::Invoker::new(
+    let slow_extension = python("handlers.ok", 3)
+        .env_override("RECORDER_DELAY", "0.8")
+        .reserved_concurrency(Some(1));
+    let (_dir, record, spec) = with_recorder(slow_extension).await;
+    let invoker = Invoker::new(
         vec![spec],
         Arc::new(Collected::default()),
         &esb_agent::InvokerConfig::default(),
     );
-    let first = tokio::time::timeout(LIMIT, invoker.invoke("fixture", input("p1", "{}")))
+    let first = within(invoker.invoke("fixture", input("p1", "{}")))
         .await
-        .expect("in time")
         .expect("invoked");
     assert_eq!(json(&first.payload)["request_id"], "p1");
     let stats = invoker.stats()[0].1;
@@ -413,29 +305,19 @@ async fn the_pool_returns_the_result_at_once_but_waits_for_extensions() {
         (1, 0),
         "leased while the extension works"
     );
-    let released = tokio::time::timeout(LIMIT, async {
-        while invoker.stats()[0].1.idle != 1 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await;
-    assert!(released.is_ok(), "released once the extension is done");
-    let second = tokio::time::timeout(LIMIT, invoker.invoke("fixture", input("p2", "{}")))
+    assert!(
+        released(&invoker).await,
+        "released once the extension is done"
+    );
+    let second = within(invoker.invoke("fixture", input("p2", "{}")))
         .await
-        .expect("in time")
         .expect("invoked");
     assert_eq!(
         json(&second.payload)["init_count"],
         1,
         "the same warm worker"
     );
-    let released = tokio::time::timeout(LIMIT, async {
-        while invoker.stats()[0].1.idle != 1 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await;
-    assert!(released.is_ok());
+    assert!(released(&invoker).await);
     invoker.shutdown().await;
     assert_eq!(
         recorded(&record),
@@ -450,66 +332,28 @@ async fn the_pool_returns_the_result_at_once_but_waits_for_extensions() {
 
 #[tokio::test]
 async fn an_extension_past_the_function_timeout_kills_the_worker() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let record = dir.path().join("events.txt");
-    let spec = tokio::task::spawn_blocking({
-        let record = record.clone();
-        move || {
-            let mut spec = (*spec_with_extension("handlers.ok", &record)).clone();
-            spec.env_overrides
-                .insert("RECORDER_DELAY".into(), "30".into());
-            spec.function.timeout = 1;
-            Arc::new(spec)
-        }
-    })
-    .await
-    .expect("spec");
-    let worker = tokio::time::timeout(
-        LIMIT,
-        ProcessWorker::start(spec, Arc::new(Collected::default())),
-    )
-    .await
-    .expect("start in time")
-    .expect("started");
-    let result = tokio::time::timeout(LIMIT, worker.invoke(input("k1", "{}")))
-        .await
-        .expect("in time")
-        .expect("invoked");
+    let stuck_extension = python("handlers.ok", 1).env_override("RECORDER_DELAY", "30");
+    let (_dir, _record, spec) = with_recorder(stuck_extension).await;
+    let (worker, _logs) = support::start(spec).await;
+    let result = invoke(&worker, input("k1", "{}")).await;
     assert_eq!(result.function_error, None, "the result comes first");
     tokio::time::timeout(LIMIT, worker.settle())
         .await
         .expect("bounded by the function timeout");
     assert!(!worker.is_alive());
-    // The kill reached the extension too (shutdown waits for every process to end).
-    tokio::time::timeout(LIMIT, worker.shutdown())
-        .await
-        .expect("every process ended");
+    assert_the_kill_reached_every_process(worker).await;
 }
 
 #[tokio::test]
 async fn an_extension_dying_during_init_fails_the_environment() {
-    let spec = tokio::task::spawn_blocking(|| {
-        let mut spec = (*spec("handlers.ok", 3)).clone();
-        spec.opt_dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/opt-with-crashing-extension");
-        Arc::new(spec)
-    })
-    .await
-    .expect("spec");
-    let worker = tokio::time::timeout(
-        LIMIT,
-        ProcessWorker::start(spec, Arc::new(Collected::default())),
-    )
-    .await
-    .expect("start in time")
-    .expect("started");
+    let spec = python("handlers.ok", 3)
+        .opt_dir(fixture("opt-with-crashing-extension"))
+        .build_on_blocking_pool()
+        .await;
+    let (worker, _logs) = support::start(spec).await;
     assert!(!worker.is_alive());
-    let result = tokio::time::timeout(LIMIT, worker.invoke(input("x1", "{}")))
-        .await
-        .expect("in time")
-        .expect("invoked");
-    assert_eq!(result.function_error, Some(FunctionError::Unhandled));
-    assert_eq!(json(&result.payload)["errorType"], "Extension.Crash");
+    let result = invoke(&worker, input("x1", "{}")).await;
+    assert_eq!(unhandled_error(&result)["errorType"], "Extension.Crash");
     assert!(!result.reusable);
     tokio::time::timeout(LIMIT, worker.shutdown())
         .await

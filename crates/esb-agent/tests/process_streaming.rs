@@ -3,70 +3,21 @@
 //! reach the caller while the function still writes, error trailers end the stream in an
 //! error, and the pool keeps the worker leased until the stream ends. Every wait is bounded.
 
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+mod support;
+
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
-use esb_agent::environment::{Credentials, Endpoints};
-use esb_agent::logs::{LogLine, LogSink};
-use esb_agent::runtimes::{Runtime, RuntimeClients, launch_command};
-use esb_agent::{InvokeInput, Invoker, InvokerConfig, ProcessWorker, WorkerSpec};
-use esb_model::Function;
+use esb_agent::{Invoker, InvokerConfig, WorkerSpec};
+use support::{Collected, LIMIT, SpecBuilder, fixture, input, invoke, within};
 
-const LIMIT: Duration = Duration::from_secs(30);
-
-#[derive(Default)]
-struct Collected(Mutex<Vec<String>>);
-
-impl LogSink for Collected {
-    fn write(&self, line: LogLine) {
-        if let Ok(mut lines) = self.0.lock() {
-            lines.push(line.text);
-        }
-    }
-}
-
-fn task_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/streaming")
-}
-
+/// The streaming bootstrap, one worker at most so that the pool's lease is observable.
 fn spec() -> Arc<WorkerSpec> {
-    let clients = RuntimeClients::new(std::env::temp_dir().join("esb-unused"), false);
-    let launch =
-        launch_command(&Runtime::Provided, "stream", &task_root(), &clients).expect("bootstrap");
-    Arc::new(WorkerSpec {
-        function: Function {
-            runtime: Some("provided.al2023".into()),
-            handler: Some("stream".into()),
-            timeout: 10,
-            reserved_concurrency: Some(1),
-            ..Function::new("Streamer", "streamer")
-        },
-        arn: "arn:aws:lambda:us-east-1:123456789012:function:streamer".into(),
-        launch,
-        task_root: task_root(),
-        opt_dir: task_root().join("no-opt"),
-        region: "us-east-1".into(),
-        credentials: Credentials {
-            access_key_id: "esb".into(),
-            secret_access_key: "esb".into(),
-            session_token: None,
-        },
-        endpoints: Endpoints::default(),
-        env_overrides: Default::default(),
-        host_path: std::env::var("PATH").unwrap_or_default(),
-    })
-}
-
-fn input(id: &str, payload: &str) -> InvokeInput {
-    InvokeInput {
-        request_id: id.into(),
-        payload: Bytes::from(payload.to_string()),
-        trace_id: None,
-        client_context: None,
-        cognito_identity: None,
-    }
+    SpecBuilder::new("provided.al2023", "stream", fixture("streaming"))
+        .named("Streamer", "streamer")
+        .timeout(10)
+        .reserved_concurrency(Some(1))
+        .build()
 }
 
 fn now_ms() -> u64 {
@@ -85,15 +36,8 @@ fn sent_ms(line: &str) -> u64 {
 
 #[tokio::test]
 async fn chunks_arrive_before_the_function_finishes_writing() {
-    let logs = Arc::new(Collected::default());
-    let worker = tokio::time::timeout(LIMIT, ProcessWorker::start(spec(), logs.clone()))
-        .await
-        .expect("start in time")
-        .expect("started");
-    let result = tokio::time::timeout(LIMIT, worker.invoke(input("s1", "{}")))
-        .await
-        .expect("in time")
-        .expect("invoked");
+    let (worker, logs) = support::start(spec()).await;
+    let result = invoke(&worker, input("s1", "{}")).await;
     assert_eq!(result.function_error, None);
     assert_eq!(result.content_type.as_deref(), Some("text/plain"));
     assert!(result.payload.is_empty());
@@ -121,15 +65,12 @@ async fn chunks_arrive_before_the_function_finishes_writing() {
         first_received < last_sent,
         "the first chunk arrived at {first_received}, after the last was sent at {last_sent}"
     );
-    let texts = logs.0.lock().expect("logs").clone();
+    let texts = logs.texts();
     assert!(texts.iter().any(|t| t == "END RequestId: s1"), "{texts:?}");
     assert!(texts.iter().any(|t| t.starts_with("REPORT RequestId: s1")));
 
     // Error trailers end the stream in the runtime's error; the worker stays usable.
-    let result = tokio::time::timeout(LIMIT, worker.invoke(input("s2", r#"{"fail":true}"#)))
-        .await
-        .expect("in time")
-        .expect("invoked");
+    let result = invoke(&worker, input("s2", r#"{"fail":true}"#)).await;
     let stream = result.stream.expect("a streamed body");
     let error = tokio::time::timeout(LIMIT, stream.collect())
         .await
@@ -148,9 +89,8 @@ async fn the_pool_keeps_the_worker_leased_until_the_stream_ends() {
         Arc::new(Collected::default()),
         &InvokerConfig::default(),
     );
-    let result = tokio::time::timeout(LIMIT, invoker.invoke("streamer", input("p1", "{}")))
+    let result = within(invoker.invoke("streamer", input("p1", "{}")))
         .await
-        .expect("in time")
         .expect("invoked");
     let stream = result.stream.expect("a streamed body");
     let stats = invoker.stats()[0].1;
@@ -172,9 +112,8 @@ async fn the_pool_keeps_the_worker_leased_until_the_stream_ends() {
     .await;
     assert!(released.is_ok(), "the worker returns to the pool");
     // The warm worker serves the next stream.
-    let again = tokio::time::timeout(LIMIT, invoker.invoke("streamer", input("p2", "{}")))
+    let again = within(invoker.invoke("streamer", input("p2", "{}")))
         .await
-        .expect("in time")
         .expect("invoked");
     let stream = again.stream.expect("a streamed body");
     assert!(stream.collect().await.is_ok());
