@@ -403,8 +403,11 @@ fn functions_use_the_provisioned_bucket_and_table_and_data_survives_a_restart() 
     );
     let visit = send(addr, "POST", "/visits/ada", &[], b"");
     assert!(visit.text().contains("\"visits\": 3"), "{}", visit.text());
-    let down = esb(dir.path(), &home, &["down"]);
+    let data = dir.path().join(".esb/data");
+    assert!(data.join("s3").is_dir() && data.join("dynamodb").is_dir());
+    let down = esb(dir.path(), &home, &["down", "--volumes", "--yes"]);
     assert!(down.status.success(), "{}", stderr(&down));
+    assert!(!data.exists(), "--volumes deletes the buckets and tables");
 }
 
 /// With `[dynamodb] endpoint` set, the embedded database is not started: the table is
