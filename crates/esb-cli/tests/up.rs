@@ -24,6 +24,13 @@ fn esb(dir: &Path, esb_home: &Path, args: &[&str]) -> Output {
     support::project::esb(dir, esb_home, args, Duration::from_secs(300))
 }
 
+/// `esb up --http --port <port>`, which must succeed.
+fn up_http(dir: &Path, home: &Path, port: u16) -> Output {
+    let up = esb(dir, home, &["up", "--http", "--port", &port.to_string()]);
+    assert!(up.status.success(), "esb up failed: {}", stderr(&up));
+    up
+}
+
 /// Runs a boto3 script with `ENDPOINT` set (and credentials the Invoke API accepts).
 fn boto3(script: &str, endpoint: &str) -> String {
     python(
@@ -62,8 +69,7 @@ fn up_serves_routes_and_the_invoke_api_then_down_stops_everything() {
     let home = shared_home();
     let port = free_port();
     let port_text = port.to_string();
-    let up = esb(dir.path(), &home, &["up", "--http", "--port", &port_text]);
-    assert!(up.status.success(), "esb up failed: {}", stderr(&up));
+    let up = up_http(dir.path(), &home, port);
     assert!(
         stderr(&up).contains(&format!("esb is up at http://127.0.0.1:{port}")),
         "{}",
@@ -231,12 +237,7 @@ fn functions_call_functions_through_the_box_carrying_the_trace_id() {
     let dir = python_project(CHAIN_TEMPLATE, CHAIN_APP);
     let home = shared_home();
     let port = free_port();
-    let up = esb(
-        dir.path(),
-        &home,
-        &["up", "--http", "--port", &port.to_string()],
-    );
-    assert!(up.status.success(), "esb up failed: {}", stderr(&up));
+    up_http(dir.path(), &home, port);
     let root = "Root=1-5759e988-bd862e3fe1be46a994272793";
     let trace = format!("{root};Sampled=1");
     let reply = send(
@@ -355,9 +356,7 @@ fn functions_use_the_provisioned_bucket_and_table_and_data_survives_a_restart() 
     let home = shared_home();
     let port = free_port();
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let port_text = port.to_string();
-    let up = esb(dir.path(), &home, &["up", "--http", "--port", &port_text]);
-    assert!(up.status.success(), "esb up failed: {}", stderr(&up));
+    let up = up_http(dir.path(), &home, port);
     let printed = stderr(&up);
     assert!(
         printed.contains("bucket hello-assets-dev (AssetsBucket): created")
@@ -393,8 +392,7 @@ fn functions_use_the_provisioned_bucket_and_table_and_data_survives_a_restart() 
 
     let down = esb(dir.path(), &home, &["down"]);
     assert!(down.status.success(), "{}", stderr(&down));
-    let again = esb(dir.path(), &home, &["up", "--http", "--port", &port_text]);
-    assert!(again.status.success(), "esb up failed: {}", stderr(&again));
+    let again = up_http(dir.path(), &home, port);
     let printed = stderr(&again);
     assert!(
         printed.contains("hello-assets-dev (AssetsBucket): unchanged")
@@ -423,12 +421,7 @@ fn an_external_dynamodb_endpoint_replaces_the_embedded_one() {
         format!("[dynamodb]\nendpoint = \"{}\"\n", moto.url),
     )
     .expect("esb.toml");
-    let up = esb(
-        dir.path(),
-        &home,
-        &["up", "--http", "--port", &port.to_string()],
-    );
-    assert!(up.status.success(), "esb up failed: {}", stderr(&up));
+    let up = up_http(dir.path(), &home, port);
     assert!(
         stderr(&up).contains(&format!("DynamoDB: {}", moto.url)),
         "{}",
@@ -502,12 +495,7 @@ fn esb_auth_breaker_cors_and_metrics() {
     .expect(".env");
     let home = shared_home();
     let port = free_port();
-    let up = esb(
-        dir.path(),
-        &home,
-        &["up", "--http", "--port", &port.to_string()],
-    );
-    assert!(up.status.success(), "esb up failed: {}", stderr(&up));
+    up_http(dir.path(), &home, port);
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
 
     let anonymous = send(addr, "GET", "/hello", &[], b"");
@@ -632,12 +620,7 @@ fn function_urls_by_host_name_and_by_path_prefix() {
     let dir = python_project(URL_TEMPLATE, URL_APP);
     let home = shared_home();
     let port = free_port();
-    let up = esb(
-        dir.path(),
-        &home,
-        &["up", "--http", "--port", &port.to_string()],
-    );
-    assert!(up.status.success(), "esb up failed: {}", stderr(&up));
+    up_http(dir.path(), &home, port);
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let by_host = send(
         addr,
