@@ -408,22 +408,26 @@ fn functions_use_the_provisioned_bucket_and_table_and_data_survives_a_restart() 
     assert!(!data.exists(), "--volumes deletes the buckets and tables");
 }
 
-/// With `[dynamodb] endpoint` set, the embedded database is not started: the table is
-/// provisioned on the external endpoint (moto_server here) and functions write there.
+/// With `[s3] endpoint` and `[dynamodb] endpoint` set, the embedded services are not started:
+/// the bucket and table are provisioned on the external endpoints (moto_server here) and
+/// functions write there.
 #[test]
-fn an_external_dynamodb_endpoint_replaces_the_embedded_one() {
+fn external_endpoints_replace_the_embedded_services() {
     let moto = esb_testkit::Moto::start();
     let dir = hello_python();
     let home = shared_home();
     let port = free_port();
     std::fs::write(
         dir.path().join("esb.toml"),
-        format!("[dynamodb]\nendpoint = \"{}\"\n", moto.url),
+        format!(
+            "[s3]\nendpoint = \"{url}\"\n[dynamodb]\nendpoint = \"{url}\"\n",
+            url = moto.url
+        ),
     )
     .expect("esb.toml");
     let up = up_http(dir.path(), &home, port);
     assert!(
-        stderr(&up).contains(&format!("DynamoDB: {}", moto.url)),
+        stderr(&up).contains(&format!("S3: {url}   DynamoDB: {url}", url = moto.url)),
         "{}",
         stderr(&up)
     );
@@ -439,11 +443,15 @@ fn an_external_dynamodb_endpoint_replaces_the_embedded_one() {
 import os, boto3
 table = boto3.resource("dynamodb", endpoint_url=os.environ["ENDPOINT"], aws_access_key_id="x", aws_secret_access_key="x", region_name="us-east-1").Table("GreetingsTable")
 print("moto", int(table.get_item(Key={"name": "grace"})["Item"]["visits"]))
+s3 = boto3.client("s3", endpoint_url=os.environ["ENDPOINT"], aws_access_key_id="x", aws_secret_access_key="x", region_name="us-east-1")
+print("object", s3.head_object(Bucket="hello-assets-dev", Key="visits/grace.json")["ContentType"])
 "#;
-    assert!(boto3(script, &moto.url).contains("moto 1"));
+    let seen = boto3(script, &moto.url);
+    assert!(seen.contains("moto 1"), "{seen}");
+    assert!(seen.contains("object application/json"), "{seen}");
     assert!(
-        !dir.path().join(".esb/data/dynamodb").exists(),
-        "no embedded database was opened"
+        !dir.path().join(".esb/data").exists(),
+        "no embedded service was opened"
     );
     let down = esb(dir.path(), &home, &["down"]);
     assert!(down.status.success(), "{}", stderr(&down));
