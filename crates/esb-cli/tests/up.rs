@@ -389,6 +389,20 @@ fn functions_use_the_provisioned_bucket_and_table_and_data_survives_a_restart() 
         seen.contains("wrong secret SignatureDoesNotMatch"),
         "{seen}"
     );
+    // `esb invoke` beside the running box uses the box's data too.
+    let event = r#"{"httpMethod": "POST", "pathParameters": {"name": "ada"}}"#;
+    let invoked = support::project::esb_command(dir.path())
+        .env("ESB_HOME", &home)
+        .args(["invoke", "VisitsFunction", "--event", "-"])
+        .write_stdin(event)
+        .output()
+        .expect("esb invoke");
+    let result = String::from_utf8_lossy(&invoked.stdout);
+    assert!(
+        result.contains(r#"\"visits\": 3"#),
+        "{result}{}",
+        stderr(&invoked)
+    );
 
     let down = esb(dir.path(), &home, &["down"]);
     assert!(down.status.success(), "{}", stderr(&down));
@@ -400,7 +414,7 @@ fn functions_use_the_provisioned_bucket_and_table_and_data_survives_a_restart() 
         "{printed}"
     );
     let visit = send(addr, "POST", "/visits/ada", &[], b"");
-    assert!(visit.text().contains("\"visits\": 3"), "{}", visit.text());
+    assert!(visit.text().contains("\"visits\": 4"), "{}", visit.text());
     let data = dir.path().join(".esb/data");
     assert!(data.join("s3").is_dir() && data.join("dynamodb").is_dir());
     let down = esb(dir.path(), &home, &["down", "--volumes", "--yes"]);

@@ -6,6 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
 
+use esb_agent::catalog::AgentSettings;
 use esb_dynamodb::{Auth, Credential, Engine, EngineConfig, Service};
 use esb_model::artifacts::{self, ResourcesFile};
 use esb_provision::{Report, ServiceEndpoint, Targets};
@@ -33,6 +34,17 @@ impl BoxCredentials {
     pub fn is_default(&self) -> bool {
         self.access_key_id == DEFAULT_ACCESS_KEY_ID
             && self.secret_access_key == DEFAULT_SECRET_ACCESS_KEY
+    }
+
+    /// What every worker gets: this key pair and region.
+    pub fn agent_settings(&self) -> AgentSettings {
+        let mut settings = AgentSettings {
+            region: self.region.clone(),
+            ..AgentSettings::default()
+        };
+        settings.credentials.access_key_id = self.access_key_id.clone();
+        settings.credentials.secret_access_key = self.secret_access_key.clone();
+        settings
     }
 
     fn endpoint(&self, url: &str) -> ServiceEndpoint {

@@ -9,6 +9,10 @@ use std::sync::Arc;
 use bytes::Bytes;
 use clap::{Args, ValueEnum};
 use esb_agent::catalog::{AgentSettings, default_runtimes_dir, worker_spec};
+
+use crate::commands::data_roles::DataSettings;
+use crate::config::Layers;
+use crate::run_state::RunState;
 use esb_agent::runtimes::RuntimeClients;
 use esb_agent::{BodyStream, InvokeInput, ProcessWorker, StreamError};
 use esb_build::{BuildOptions, BuildRequest};
@@ -68,14 +72,9 @@ impl InvokeArgs {
         let overrides = read_env_vars(self.env_vars.as_deref(), artifact)?;
 
         let clients = RuntimeClients::new(default_runtimes_dir(), self.strict_runtimes);
-        let spec = worker_spec(
-            artifact,
-            &project_dir,
-            &AgentSettings::default(),
-            &clients,
-            overrides,
-        )
-        .into_diagnostic()?;
+        let settings = box_settings(&project_dir, &report.output_dir)?;
+        let spec = worker_spec(artifact, &project_dir, &settings, &clients, overrides)
+            .into_diagnostic()?;
         if let Some(warning) = &spec.launch.warning {
             eprintln!("{} {warning}", crate::output::warn("warning:"));
         }
@@ -236,4 +235,18 @@ fn read_env_vars(
         }
     }
     Ok(overrides)
+}
+
+/// The box's credentials and region; when the project's box is running, also its S3, DynamoDB
+/// and Lambda endpoints, so the function reaches the same data as under `esb up` (as
+/// `sam local invoke` reaches the real account).
+fn box_settings(project_dir: &Path, output_dir: &Path) -> miette::Result<AgentSettings> {
+    let data = DataSettings::resolve(None, None, &Layers::load(project_dir)?)?;
+    let mut settings = data.credentials.agent_settings();
+    if let Some(state) = RunState::read_live(output_dir) {
+        settings.endpoints.s3 = state.s3;
+        settings.endpoints.dynamodb = state.dynamodb;
+        settings.endpoints.lambda = Some(format!("http://{}", state.admin));
+    }
+    Ok(settings)
 }

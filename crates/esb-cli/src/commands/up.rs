@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use esb_agent::InvokerConfig;
-use esb_agent::catalog::{AgentSettings, default_runtimes_dir};
+use esb_agent::catalog::default_runtimes_dir;
 use esb_agent::runtimes::RuntimeClients;
 use esb_build::{BuildOptions, BuildRequest};
 use esb_gateway::app::AccessLog;
@@ -312,19 +312,12 @@ impl UpArgs {
         } else {
             "http"
         };
-        let credentials = &settings.data.credentials;
-        let mut agent = AgentSettings {
-            region: credentials.region.clone(),
-            ..AgentSettings::default()
-        };
-        agent.credentials.access_key_id = credentials.access_key_id.clone();
-        agent.credentials.secret_access_key = credentials.secret_access_key.clone();
         let mut config = BootConfig {
             project_dir,
             output_dir: output_dir.clone(),
             bind: settings.bind,
             invoker: settings.invoker,
-            settings: agent,
+            settings: settings.data.credentials.agent_settings(),
             clients: RuntimeClients::new(default_runtimes_dir(), self.strict_runtimes),
             retry: RetryPolicy::default(),
             drain: settings.drain,
