@@ -1,5 +1,5 @@
 //! Rough single-thread throughput of dynoxide's typed API with no HTTP hop, to compare with
-//! `throughput` (which goes through the front and the engine's private listener).
+//! `throughput` (which goes through the front and the engine threads).
 
 #![allow(clippy::unwrap_used)]
 

@@ -30,6 +30,8 @@ pub const MAX_REQUEST_BYTES: usize = 16 * 1024 * 1024;
 const TARGET_PREFIX: &str = "DynamoDB_20120810.";
 const STREAMS_TARGET_PREFIX: &str = "DynamoDBStreams_20120810.";
 const NOT_FOUND_BODY: &str = "<UnknownOperationException/>\n";
+/// The service name in the credential scope of requests to DynamoDB.
+const SIGNING_SERVICE: &str = "dynamodb";
 const HEALTHY_BODY: &str = "healthy: dynamodb.us-east-1.amazonaws.com ";
 
 /// How requests are authenticated.
@@ -180,7 +182,7 @@ fn authenticate(
         headers: &parts.headers,
         body,
     };
-    sigv4::verify(&signed, credentials, unix_now())
+    sigv4::verify(&signed, credentials, SIGNING_SERVICE, unix_now())
         .err()
         .map(|e| wire::front_error(&FrontError::Auth(e), response_ct))
 }

@@ -1,9 +1,13 @@
-//! AWS Signature Version 4 verification of DynamoDB requests (header form, as the SDKs sign).
+//! AWS Signature Version 4 verification of DynamoDB requests.
 //!
-//! Verifies the `Authorization: AWS4-HMAC-SHA256 …` header against the box's credentials:
-//! canonical request over the signed headers and the body as received, HMAC-SHA256 signing
-//! key from the secret, date, region and service, constant-time comparison, and the request
-//! time within [`MAX_SKEW_SECS`] of now.
+//! Two forms, as the AWS SDKs and tools send them: the `Authorization: AWS4-HMAC-SHA256 …`
+//! header, and presigned query-string parameters (`X-Amz-Algorithm`, `X-Amz-Credential`, …).
+//! Verification rebuilds the canonical request over the signed headers and the body as
+//! received, derives the HMAC-SHA256 signing key from the secret, date, region and service,
+//! compares in constant time, and checks the request time: within [`MAX_SKEW_SECS`] of now, or
+//! within `X-Amz-Expires` for a presigned request. A session token (`X-Amz-Security-Token`, as
+//! Lambda-style temporary credentials send) is covered by the signature like any other signed
+//! header or parameter; the box issues no tokens, so its value is not checked further.
 
 use http::HeaderMap;
 use ring::{digest, hmac};
@@ -36,10 +40,25 @@ impl std::fmt::Debug for Credential {
 pub(crate) enum SigError {
     /// The access key is not one of the box's.
     UnknownAccessKey,
-    /// The header is not a well-formed SigV4 authorization.
+    /// The header or query is not a well-formed SigV4 authorization.
     Malformed(&'static str),
-    /// The request time is too far from now.
-    Expired,
+    /// The request was signed more than [`MAX_SKEW_SECS`] before `now` (Unix seconds).
+    Expired { signed_at: i64, now: i64 },
+    /// The request was signed more than [`MAX_SKEW_SECS`] after `now`.
+    NotYetCurrent { signed_at: i64, now: i64 },
+    /// A presigned request used after `X-Amz-Date` + `X-Amz-Expires`.
+    PresignExpired {
+        signed_at: i64,
+        expires: i64,
+        now: i64,
+    },
+    /// The credential scope's date is not the request's date.
+    ScopeDate {
+        scope_date: String,
+        amz_date: String,
+    },
+    /// The credential scope names another service.
+    WrongService { expected: &'static str },
     /// The signature does not match.
     Mismatch,
 }
@@ -49,6 +68,7 @@ pub(crate) enum SigError {
 pub(crate) struct Signed<'a> {
     pub method: &'a str,
     pub path: &'a str,
+    /// The raw query string, without `?`.
     pub query: &'a str,
     /// The `:authority` of an HTTP/2 request, used when no `host` header is present.
     pub authority: Option<&'a str>,
@@ -56,18 +76,95 @@ pub(crate) struct Signed<'a> {
     pub body: &'a [u8],
 }
 
-/// Verify the request's SigV4 header against `credentials`, with `now` in Unix seconds.
+/// The signing parameters of a request, from its header or its query string.
+struct Authorization {
+    access_key: String,
+    /// `date/region/service/aws4_request`.
+    scope: String,
+    date: String,
+    region: String,
+    service: String,
+    signed_headers: String,
+    signature: String,
+    amz_date: String,
+    /// `X-Amz-Expires` of a presigned request.
+    expires: Option<i64>,
+}
+
+/// Presigned requests may live at most seven days, as AWS allows.
+const MAX_PRESIGN_EXPIRES: i64 = 7 * 24 * 3600;
+const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
+
+/// Verify the request's SigV4 signature (header or presigned query) against `credentials`,
+/// for `service` (`dynamodb`), with `now` in Unix seconds.
 pub(crate) fn verify(
     req: &Signed<'_>,
     credentials: &[Credential],
+    service: &'static str,
     now: i64,
 ) -> Result<(), SigError> {
-    let auth = req
-        .headers
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
+    let presigned = query_params(req.query).any(|(k, _)| k == "X-Amz-Algorithm");
+    let auth = if presigned {
+        from_query(req.query)?
+    } else {
+        from_header(req.headers)?
+    };
+    if auth.service != service {
+        return Err(SigError::WrongService { expected: service });
+    }
+    let secret = credentials
+        .iter()
+        .find(|c| c.access_key_id == auth.access_key)
+        .map(|c| c.secret_access_key.as_str())
+        .ok_or(SigError::UnknownAccessKey)?;
+    let signed_at = parse_amz_date(&auth.amz_date).ok_or(SigError::Malformed("bad X-Amz-Date"))?;
+    check_time(signed_at, auth.expires, now)?;
+    if !auth.amz_date.starts_with(&auth.date) {
+        return Err(SigError::ScopeDate {
+            scope_date: auth.date.clone(),
+            amz_date: auth.amz_date.clone(),
+        });
+    }
+
+    let canonical_headers = canonical_headers(req, &auth.signed_headers);
+    let query = canonical_query(req.query, presigned);
+    let key = signing_key(secret, &auth.date, &auth.region, &auth.service);
+    let provided = unhex(&auth.signature).ok_or(SigError::Mismatch)?;
+    let body_hash = hex(digest::digest(&digest::SHA256, req.body).as_ref());
+    // The SDKs hash the body; a presigned request may instead say UNSIGNED-PAYLOAD, as may a
+    // client that sends `x-amz-content-sha256: UNSIGNED-PAYLOAD`.
+    let unsigned =
+        presigned || header(req.headers, "x-amz-content-sha256") == Some(UNSIGNED_PAYLOAD);
+    let candidates: &[&str] = if unsigned {
+        &[&body_hash, UNSIGNED_PAYLOAD]
+    } else {
+        &[&body_hash]
+    };
+    for payload_hash in candidates {
+        let canonical_request = format!(
+            "{}\n{}\n{query}\n{canonical_headers}\n{}\n{payload_hash}",
+            req.method,
+            if req.path.is_empty() { "/" } else { req.path },
+            auth.signed_headers,
+        );
+        let string_to_sign = format!(
+            "{ALGORITHM}\n{}\n{}\n{}",
+            auth.amz_date,
+            auth.scope,
+            hex(digest::digest(&digest::SHA256, canonical_request.as_bytes()).as_ref())
+        );
+        if hmac::verify(&key, string_to_sign.as_bytes(), &provided).is_ok() {
+            return Ok(());
+        }
+    }
+    Err(SigError::Mismatch)
+}
+
+/// The signing parameters of an `Authorization: AWS4-HMAC-SHA256 …` header.
+fn from_header(headers: &HeaderMap) -> Result<Authorization, SigError> {
+    let value = header(headers, "authorization")
         .ok_or(SigError::Malformed("missing Authorization header"))?;
-    let rest = auth
+    let rest = value
         .strip_prefix(ALGORITHM)
         .ok_or(SigError::Malformed("unsupported signing algorithm"))?;
     let (mut credential, mut signed_headers, mut signature) = (None, None, None);
@@ -81,44 +178,111 @@ pub(crate) fn verify(
             signature = Some(v);
         }
     }
-    let credential = credential.ok_or(SigError::Malformed("missing Credential"))?;
-    let signed_headers = signed_headers.ok_or(SigError::Malformed("missing SignedHeaders"))?;
-    let signature = signature.ok_or(SigError::Malformed("missing Signature"))?;
+    let amz_date =
+        header(headers, "x-amz-date").ok_or(SigError::Malformed("missing X-Amz-Date"))?;
+    authorization(
+        credential.ok_or(SigError::Malformed("missing Credential"))?,
+        signed_headers.ok_or(SigError::Malformed("missing SignedHeaders"))?,
+        signature.ok_or(SigError::Malformed("missing Signature"))?,
+        amz_date,
+        None,
+    )
+}
 
-    let mut scope_parts = credential.splitn(2, '/');
-    let access_key = scope_parts.next().unwrap_or("");
-    let scope = scope_parts
-        .next()
+/// The signing parameters of a presigned request's query string.
+fn from_query(query: &str) -> Result<Authorization, SigError> {
+    let (mut algorithm, mut credential, mut signed_headers, mut signature) =
+        (None, None, None, None);
+    let (mut amz_date, mut expires) = (None, None);
+    for (k, v) in query_params(query) {
+        let v = percent_decode(v);
+        match k {
+            "X-Amz-Algorithm" => algorithm = Some(v),
+            "X-Amz-Credential" => credential = Some(v),
+            "X-Amz-SignedHeaders" => signed_headers = Some(v),
+            "X-Amz-Signature" => signature = Some(v),
+            "X-Amz-Date" => amz_date = Some(v),
+            "X-Amz-Expires" => expires = Some(v),
+            _ => {}
+        }
+    }
+    if algorithm.as_deref() != Some(ALGORITHM) {
+        return Err(SigError::Malformed("unsupported signing algorithm"));
+    }
+    // Without X-Amz-Expires a presigned request lives as long as a signed header does.
+    let expires = match expires {
+        None => None,
+        Some(e) => match e.parse::<i64>() {
+            Ok(n) if (1..=MAX_PRESIGN_EXPIRES).contains(&n) => Some(n),
+            _ => {
+                return Err(SigError::Malformed(
+                    "X-Amz-Expires must be 1 to 604800 seconds",
+                ));
+            }
+        },
+    };
+    authorization(
+        &credential.ok_or(SigError::Malformed("missing X-Amz-Credential"))?,
+        &signed_headers.ok_or(SigError::Malformed("missing X-Amz-SignedHeaders"))?,
+        &signature.ok_or(SigError::Malformed("missing X-Amz-Signature"))?,
+        &amz_date.ok_or(SigError::Malformed("missing X-Amz-Date"))?,
+        expires,
+    )
+}
+
+fn authorization(
+    credential: &str,
+    signed_headers: &str,
+    signature: &str,
+    amz_date: &str,
+    expires: Option<i64>,
+) -> Result<Authorization, SigError> {
+    let (access_key, scope) = credential
+        .split_once('/')
         .ok_or(SigError::Malformed("bad Credential scope"))?;
-    let mut scope_fields = scope.split('/');
+    let mut fields = scope.split('/');
     let (Some(date), Some(region), Some(service), Some("aws4_request"), None) = (
-        scope_fields.next(),
-        scope_fields.next(),
-        scope_fields.next(),
-        scope_fields.next(),
-        scope_fields.next(),
+        fields.next(),
+        fields.next(),
+        fields.next(),
+        fields.next(),
+        fields.next(),
     ) else {
         return Err(SigError::Malformed("bad Credential scope"));
     };
-    let secret = credentials
-        .iter()
-        .find(|c| c.access_key_id == access_key)
-        .map(|c| c.secret_access_key.as_str())
-        .ok_or(SigError::UnknownAccessKey)?;
+    Ok(Authorization {
+        access_key: access_key.to_owned(),
+        scope: scope.to_owned(),
+        date: date.to_owned(),
+        region: region.to_owned(),
+        service: service.to_owned(),
+        signed_headers: signed_headers.to_owned(),
+        signature: signature.to_owned(),
+        amz_date: amz_date.to_owned(),
+        expires,
+    })
+}
 
-    let amz_date =
-        header(req.headers, "x-amz-date").ok_or(SigError::Malformed("missing X-Amz-Date"))?;
-    let request_time = parse_amz_date(amz_date).ok_or(SigError::Malformed("bad X-Amz-Date"))?;
-    if (now - request_time).abs() > MAX_SKEW_SECS {
-        return Err(SigError::Expired);
+/// A signed header may be 15 minutes off; a presigned URL is good from its date (give or take
+/// the same skew) until its expiry.
+fn check_time(signed_at: i64, expires: Option<i64>, now: i64) -> Result<(), SigError> {
+    if signed_at - now > MAX_SKEW_SECS {
+        return Err(SigError::NotYetCurrent { signed_at, now });
     }
-    if !amz_date.starts_with(date) {
-        return Err(SigError::Malformed(
-            "Credential date does not match X-Amz-Date",
-        ));
+    match expires {
+        Some(expires) if now > signed_at + expires => Err(SigError::PresignExpired {
+            signed_at,
+            expires,
+            now,
+        }),
+        Some(_) => Ok(()),
+        None if now - signed_at > MAX_SKEW_SECS => Err(SigError::Expired { signed_at, now }),
+        None => Ok(()),
     }
+}
 
-    let mut canonical_headers = String::new();
+fn canonical_headers(req: &Signed<'_>, signed_headers: &str) -> String {
+    let mut out = String::new();
     for name in signed_headers.split(';') {
         let value = if name == "host" && !req.headers.contains_key(http::header::HOST) {
             req.authority.unwrap_or("").to_owned()
@@ -131,27 +295,12 @@ pub(crate) fn verify(
                 .collect();
             values.join(",")
         };
-        canonical_headers.push_str(name);
-        canonical_headers.push(':');
-        canonical_headers.push_str(&value);
-        canonical_headers.push('\n');
+        out.push_str(name);
+        out.push(':');
+        out.push_str(&value);
+        out.push('\n');
     }
-    let canonical_request = format!(
-        "{}\n{}\n{}\n{}\n{}\n{}",
-        req.method,
-        if req.path.is_empty() { "/" } else { req.path },
-        canonical_query(req.query),
-        canonical_headers,
-        signed_headers,
-        hex(digest::digest(&digest::SHA256, req.body).as_ref()),
-    );
-    let string_to_sign = format!(
-        "{ALGORITHM}\n{amz_date}\n{scope}\n{}",
-        hex(digest::digest(&digest::SHA256, canonical_request.as_bytes()).as_ref())
-    );
-    let key = signing_key(secret, date, region, service);
-    let provided = unhex(signature).ok_or(SigError::Mismatch)?;
-    hmac::verify(&key, string_to_sign.as_bytes(), &provided).map_err(|_| SigError::Mismatch)
+    out
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -169,12 +318,25 @@ fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> hmac::K
     hmac::Key::new(hmac::HMAC_SHA256, k_signing.as_ref())
 }
 
-/// Query parameters sorted by name then value (the SDKs send them already encoded).
-fn canonical_query(query: &str) -> String {
-    let mut pairs: Vec<(&str, &str)> = query
+/// The raw `name=value` pairs of a query string.
+fn query_params(query: &str) -> impl Iterator<Item = (&str, &str)> {
+    query
         .split('&')
         .filter(|p| !p.is_empty())
         .map(|p| p.split_once('=').unwrap_or((p, "")))
+}
+
+/// Query parameters URI-encoded as SigV4 wants (clients differ in what they escape), sorted
+/// by name then value; a presigned request's own `X-Amz-Signature` is left out.
+fn canonical_query(query: &str, presigned: bool) -> String {
+    let mut pairs: Vec<(String, String)> = query_params(query)
+        .filter(|(k, _)| !(presigned && *k == "X-Amz-Signature"))
+        .map(|(k, v)| {
+            (
+                uri_encode(&percent_decode(k)),
+                uri_encode(&percent_decode(v)),
+            )
+        })
         .collect();
     pairs.sort_unstable();
     pairs
@@ -182,6 +344,43 @@ fn canonical_query(query: &str) -> String {
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join("&")
+}
+
+/// `%XX` escapes decoded; anything else (a stray `%` included) kept as it is.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%')
+            .then(|| s.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match escaped {
+            Some(b) => {
+                out.push(b);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// SigV4's URI encoding: everything but `A-Z a-z 0-9 - _ . ~` as uppercase `%XX`.
+fn uri_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 fn collapse_spaces(v: &str) -> String {
@@ -215,6 +414,27 @@ fn parse_amz_date(s: &str) -> Option<i64> {
         return None;
     }
     Some(days_from_civil(y, m, d) * 86_400 + hh * 3600 + mm * 60 + ss)
+}
+
+/// Unix seconds to `YYYYMMDDTHHMMSSZ`, for error messages.
+pub(crate) fn format_amz_date(t: i64) -> String {
+    let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
@@ -276,15 +496,24 @@ mod tests {
             headers: &headers,
             body: b"",
         };
-        assert_eq!(verify(&req, &creds(), now), Ok(()));
-        assert_eq!(verify(&req, &creds(), now + 3600), Err(SigError::Expired));
-        assert_eq!(verify(&req, &[], now), Err(SigError::UnknownAccessKey));
+        assert_eq!(verify(&req, &creds(), "iam", now), Ok(()));
+        assert_eq!(
+            verify(&req, &creds(), "iam", now + 3600),
+            Err(SigError::Expired {
+                signed_at: now,
+                now: now + 3600
+            })
+        );
+        assert_eq!(
+            verify(&req, &[], "iam", now),
+            Err(SigError::UnknownAccessKey)
+        );
         let bad = example_headers(&good.replace('5', "6"));
         let req = Signed {
             headers: &bad,
             ..req
         };
-        assert_eq!(verify(&req, &creds(), now), Err(SigError::Mismatch));
+        assert_eq!(verify(&req, &creds(), "iam", now), Err(SigError::Mismatch));
     }
 
     #[test]
@@ -314,7 +543,217 @@ mod tests {
                 headers: &h,
                 body: b"",
             };
-            assert!(verify(&req, &creds(), 0).is_err());
+            assert!(verify(&req, &creds(), "dynamodb", 0).is_err());
+        }
+    }
+
+    /// The presigned-URL example of the AWS SigV4 documentation (S3 GET, UNSIGNED-PAYLOAD).
+    #[test]
+    fn aws_documentation_presigned_example() {
+        let query = "X-Amz-Algorithm=AWS4-HMAC-SHA256\
+            &X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request\
+            &X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host\
+            &X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404";
+        let mut headers = HeaderMap::new();
+        headers.insert("host", "examplebucket.s3.amazonaws.com".parse().unwrap());
+        let creds = vec![Credential {
+            access_key_id: "AKIAIOSFODNN7EXAMPLE".into(),
+            secret_access_key: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into(),
+        }];
+        let req = Signed {
+            method: "GET",
+            path: "/test.txt",
+            query,
+            authority: None,
+            headers: &headers,
+            body: b"",
+        };
+        let signed_at = parse_amz_date("20130524T000000Z").unwrap();
+        assert_eq!(verify(&req, &creds, "s3", signed_at + 3600), Ok(()));
+        assert_eq!(
+            verify(&req, &creds, "s3", signed_at + 86_401),
+            Err(SigError::PresignExpired {
+                signed_at,
+                expires: 86_400,
+                now: signed_at + 86_401
+            })
+        );
+        assert_eq!(
+            verify(&req, &creds, "dynamodb", signed_at),
+            Err(SigError::WrongService {
+                expected: "dynamodb"
+            })
+        );
+    }
+
+    // The two requests below were signed by botocore 1.44.5 (`SigV4Auth` and `SigV4QueryAuth`
+    // for service `dynamodb`, us-east-1) with temporary credentials, as a Lambda function has.
+    const SESSION_DATE: &str = "20261123T143507Z";
+    const SESSION_TOKEN: &str = "FQoGZXIvYXdzEXAMPLE+token/with=chars";
+
+    fn session_creds() -> Vec<Credential> {
+        vec![Credential {
+            access_key_id: "ASIAEXAMPLE".into(),
+            secret_access_key: "session-secret".into(),
+        }]
+    }
+
+    fn session_headers(token: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "content-type",
+            "application/x-amz-json-1.0".parse().unwrap(),
+        );
+        h.insert("host", "127.0.0.1:8001".parse().unwrap());
+        h.insert(
+            "x-amz-target",
+            "DynamoDB_20120810.ListTables".parse().unwrap(),
+        );
+        h.insert("x-amz-date", SESSION_DATE.parse().unwrap());
+        h.insert("x-amz-security-token", token.parse().unwrap());
+        h.insert(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=ASIAEXAMPLE/20261123/us-east-1/dynamodb/aws4_request, \
+             SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-amz-target, \
+             Signature=6487c901ac2ff5d0d84c13962d276c46a079b8ead41bc3e9e891962276d82483"
+                .parse()
+                .unwrap(),
+        );
+        h
+    }
+
+    #[test]
+    fn header_signature_with_session_token_verifies() {
+        let now = parse_amz_date(SESSION_DATE).unwrap();
+        let headers = session_headers(SESSION_TOKEN);
+        let req = Signed {
+            method: "POST",
+            path: "/",
+            query: "",
+            authority: None,
+            headers: &headers,
+            body: br#"{"TableName":"t"}"#,
+        };
+        assert_eq!(verify(&req, &session_creds(), "dynamodb", now), Ok(()));
+        // The token is signed: another token does not verify.
+        let headers = session_headers("another-token");
+        let req = Signed {
+            headers: &headers,
+            ..req
+        };
+        assert_eq!(
+            verify(&req, &session_creds(), "dynamodb", now),
+            Err(SigError::Mismatch)
+        );
+    }
+
+    #[test]
+    fn presigned_query_with_session_token_verifies() {
+        let query = "TableName=t&X-Amz-Algorithm=AWS4-HMAC-SHA256\
+            &X-Amz-Credential=ASIAEXAMPLE%2F20261123%2Fus-east-1%2Fdynamodb%2Faws4_request\
+            &X-Amz-Date=20261123T143507Z&X-Amz-Expires=300\
+            &X-Amz-SignedHeaders=content-type%3Bhost%3Bx-amz-target\
+            &X-Amz-Security-Token=FQoGZXIvYXdzEXAMPLE%2Btoken%2Fwith%3Dchars\
+            &X-Amz-Signature=8ea69afc4de99815e822043eecd9f0b4e209649e0c48366ca7300f1fb8772da9";
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "content-type",
+            "application/x-amz-json-1.0".parse().unwrap(),
+        );
+        headers.insert("host", "127.0.0.1:8001".parse().unwrap());
+        headers.insert(
+            "x-amz-target",
+            "DynamoDB_20120810.ListTables".parse().unwrap(),
+        );
+        let req = Signed {
+            method: "POST",
+            path: "/",
+            query,
+            authority: None,
+            headers: &headers,
+            body: b"",
+        };
+        let signed_at = parse_amz_date(SESSION_DATE).unwrap();
+        assert_eq!(
+            verify(&req, &session_creds(), "dynamodb", signed_at + 299),
+            Ok(())
+        );
+        assert!(matches!(
+            verify(&req, &session_creds(), "dynamodb", signed_at + 301),
+            Err(SigError::PresignExpired { .. })
+        ));
+        let tampered = query.replace("TableName=t", "TableName=u");
+        let req = Signed {
+            query: &tampered,
+            ..req
+        };
+        assert_eq!(
+            verify(&req, &session_creds(), "dynamodb", signed_at),
+            Err(SigError::Mismatch)
+        );
+    }
+
+    #[test]
+    fn time_and_scope_checks() {
+        let now = parse_amz_date(SESSION_DATE).unwrap();
+        let headers = session_headers(SESSION_TOKEN);
+        let req = Signed {
+            method: "POST",
+            path: "/",
+            query: "",
+            authority: None,
+            headers: &headers,
+            body: br#"{"TableName":"t"}"#,
+        };
+        assert_eq!(
+            verify(&req, &session_creds(), "dynamodb", now - 901),
+            Err(SigError::NotYetCurrent {
+                signed_at: now,
+                now: now - 901
+            })
+        );
+        let mut other_day = session_headers(SESSION_TOKEN);
+        other_day.insert("x-amz-date", "20261124T000000Z".parse().unwrap());
+        let req = Signed {
+            headers: &other_day,
+            ..req
+        };
+        let now = parse_amz_date("20261124T000000Z").unwrap();
+        assert_eq!(
+            verify(&req, &session_creds(), "dynamodb", now),
+            Err(SigError::ScopeDate {
+                scope_date: "20261123".into(),
+                amz_date: "20261124T000000Z".into()
+            })
+        );
+        // A bad presign lifetime is malformed, not a crash.
+        let query = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=a%2Fb%2Fc%2Fdynamodb%2Faws4_request\
+            &X-Amz-Date=20261123T143507Z&X-Amz-Expires=-1&X-Amz-SignedHeaders=host&X-Amz-Signature=00";
+        let req = Signed { query, ..req };
+        assert!(matches!(
+            verify(&req, &session_creds(), "dynamodb", now),
+            Err(SigError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn query_encoding_is_normalised() {
+        assert_eq!(
+            canonical_query("b=x y&a=%7e%2f&X-Amz-Signature=s", true),
+            "a=~%2F&b=x%20y"
+        );
+        assert_eq!(percent_decode("%zz%41%"), "%zzA%");
+    }
+
+    #[test]
+    fn amz_dates_format_back() {
+        for s in [
+            "19700101T000000Z",
+            "20150830T123600Z",
+            "20240229T235959Z",
+            "21000301T000000Z",
+        ] {
+            assert_eq!(format_amz_date(parse_amz_date(s).unwrap()), s);
         }
     }
 }

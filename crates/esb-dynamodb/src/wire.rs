@@ -5,7 +5,7 @@
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 
-use crate::sigv4::SigError;
+use crate::sigv4::{MAX_SKEW_SECS, SigError, format_amz_date};
 
 /// Content type of the DynamoDB JSON 1.0 protocol.
 pub(crate) const AMZ_JSON: &str = "application/x-amz-json-1.0";
@@ -56,7 +56,9 @@ impl FrontError {
     }
 }
 
+/// The body DynamoDB sends for a refused signature, worded as DynamoDB words it.
 fn auth_error_body(e: &SigError) -> String {
+    const INVALID: &str = "com.amazon.coral.service#InvalidSignatureException";
     match e {
         SigError::UnknownAccessKey => error_body(
             "com.amazon.coral.service#UnrecognizedClientException",
@@ -66,12 +68,54 @@ fn auth_error_body(e: &SigError) -> String {
             "com.amazon.coral.service#IncompleteSignatureException",
             &format!("The request signature is malformed: {what}."),
         ),
-        SigError::Expired => error_body(
-            "com.amazon.coral.service#InvalidSignatureException",
-            "Signature expired: the request time is more than 15 minutes from the server time.",
+        SigError::Expired { signed_at, now } => error_body(
+            INVALID,
+            &format!(
+                "Signature expired: {} is now earlier than {} ({} - 15 min.)",
+                format_amz_date(*signed_at),
+                format_amz_date(now - MAX_SKEW_SECS),
+                format_amz_date(*now),
+            ),
+        ),
+        SigError::NotYetCurrent { signed_at, now } => error_body(
+            INVALID,
+            &format!(
+                "Signature not yet current: {} is still later than {} ({} + 15 min.)",
+                format_amz_date(*signed_at),
+                format_amz_date(now + MAX_SKEW_SECS),
+                format_amz_date(*now),
+            ),
+        ),
+        SigError::PresignExpired {
+            signed_at,
+            expires,
+            now,
+        } => error_body(
+            INVALID,
+            &format!(
+                "Signature expired: {} is now earlier than {} ({} - {expires} sec.)",
+                format_amz_date(*signed_at),
+                format_amz_date(now - expires),
+                format_amz_date(*now),
+            ),
+        ),
+        SigError::ScopeDate {
+            scope_date,
+            amz_date,
+        } => error_body(
+            INVALID,
+            &format!(
+                "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date \
+                 from HTTP: '{scope_date}' != '{}', from '{amz_date}'.",
+                amz_date.get(..8).unwrap_or(amz_date)
+            ),
+        ),
+        SigError::WrongService { expected } => error_body(
+            INVALID,
+            &format!("Credential should be scoped to correct service: '{expected}'. "),
         ),
         SigError::Mismatch => error_body(
-            "com.amazon.coral.service#InvalidSignatureException",
+            INVALID,
             "The request signature we calculated does not match the signature you provided. \
              Check your AWS Secret Access Key and signing method. Consult the service \
              documentation for details.",
@@ -147,6 +191,29 @@ mod tests {
             error_body("T", "a \"b\"\n"),
             r#"{"__type":"T","message":"a \"b\"\u000a"}"#
         );
+    }
+
+    #[test]
+    fn signature_errors_are_worded_as_dynamodb() {
+        let (status, body) = FrontError::Auth(SigError::Expired {
+            signed_at: 1_440_938_160,
+            now: 1_440_938_160 + 3600,
+        })
+        .status_and_body();
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            body,
+            error_body(
+                "com.amazon.coral.service#InvalidSignatureException",
+                "Signature expired: 20150830T123600Z is now earlier than 20150830T132100Z \
+                 (20150830T133600Z - 15 min.)"
+            )
+        );
+        let (_, body) = FrontError::Auth(SigError::UnknownAccessKey).status_and_body();
+        assert!(body.contains("#UnrecognizedClientException"), "{body}");
+        assert!(body.contains("The security token included in the request is invalid."));
+        let (_, body) = FrontError::Auth(SigError::Mismatch).status_and_body();
+        assert!(body.contains("#InvalidSignatureException"), "{body}");
     }
 
     #[test]
