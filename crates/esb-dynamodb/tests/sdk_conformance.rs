@@ -96,6 +96,20 @@ impl Server {
     }
 }
 
+/// The error code of a call that must fail.
+trait ErrorCode {
+    fn error_code(self) -> Option<String>;
+}
+
+impl<T, E: ProvideErrorMetadata + std::fmt::Debug> ErrorCode for Result<T, E> {
+    fn error_code(self) -> Option<String> {
+        match self {
+            Ok(_) => panic!("the call succeeded but must fail"),
+            Err(error) => error.code().map(str::to_owned),
+        }
+    }
+}
+
 fn s(v: &str) -> AttributeValue {
     AttributeValue::S(v.into())
 }
@@ -1134,20 +1148,14 @@ async fn missing_tables_and_validation_errors() {
             .key("sk", n("1"))
             .send()
             .await
-            .map(|_| ())
-            .unwrap_err()
-            .code()
-            .map(str::to_owned),
+            .error_code(),
         // Missing sort key.
         c.get_item()
             .table_name("tbl")
             .key("pk", s("a"))
             .send()
             .await
-            .map(|_| ())
-            .unwrap_err()
-            .code()
-            .map(str::to_owned),
+            .error_code(),
         // Update expression syntax error.
         c.update_item()
             .table_name("tbl")
@@ -1155,30 +1163,21 @@ async fn missing_tables_and_validation_errors() {
             .update_expression("SET = nonsense")
             .send()
             .await
-            .map(|_| ())
-            .unwrap_err()
-            .code()
-            .map(str::to_owned),
+            .error_code(),
         // Undefined expression attribute value.
         c.query()
             .table_name("tbl")
             .key_condition_expression("pk = :undefined")
             .send()
             .await
-            .map(|_| ())
-            .unwrap_err()
-            .code()
-            .map(str::to_owned),
+            .error_code(),
         // Unused expression attribute value.
         c.scan()
             .table_name("tbl")
             .expression_attribute_values(":unused", s("x"))
             .send()
             .await
-            .map(|_| ())
-            .unwrap_err()
-            .code()
-            .map(str::to_owned),
+            .error_code(),
         // Empty string key.
         c.put_item()
             .table_name("tbl")
@@ -1186,10 +1185,7 @@ async fn missing_tables_and_validation_errors() {
             .item("sk", n("1"))
             .send()
             .await
-            .map(|_| ())
-            .unwrap_err()
-            .code()
-            .map(str::to_owned),
+            .error_code(),
         // Updating a key attribute.
         c.update_item()
             .table_name("tbl")
@@ -1198,19 +1194,9 @@ async fn missing_tables_and_validation_errors() {
             .expression_attribute_values(":v", n("2"))
             .send()
             .await
-            .map(|_| ())
-            .unwrap_err()
-            .code()
-            .map(str::to_owned),
+            .error_code(),
         // Invalid table name.
-        c.describe_table()
-            .table_name("a")
-            .send()
-            .await
-            .map(|_| ())
-            .unwrap_err()
-            .code()
-            .map(str::to_owned),
+        c.describe_table().table_name("a").send().await.error_code(),
     ];
     for (i, code) in bad_requests.iter().enumerate() {
         assert_eq!(code.as_deref(), Some("ValidationException"), "case {i}");
