@@ -141,7 +141,8 @@ pub async fn serve(listener: TcpListener, service: S3Service, shutdown: impl Fut
     }
 }
 
-/// One request through s3s, stamped with a request id; callable without a socket.
+/// One request through s3s, stamped with a request id (`x-amz-request-id`, `x-amz-id-2`,
+/// and `<RequestId>` in an XML error body, as S3 does); callable without a socket.
 pub async fn handle(
     service: &S3Service,
     request: http::Request<s3s::Body>,
@@ -150,12 +151,45 @@ pub async fn handle(
         .simple()
         .to_string()
         .to_ascii_uppercase();
+    let request_id = request_id.get(..16).unwrap_or(&request_id);
     let mut response = service.call(request).await?;
-    if let Ok(value) = http::HeaderValue::from_str(&request_id[..16]) {
+    if response.status().is_client_error() || response.status().is_server_error() {
+        stamp_error_body(&mut response, request_id);
+    }
+    if let Ok(value) = http::HeaderValue::from_str(request_id) {
         response
             .headers_mut()
             .insert("x-amz-request-id", value.clone());
         response.headers_mut().insert("x-amz-id-2", value);
     }
     Ok(response)
+}
+
+/// Adds `<RequestId>` to an S3 XML error body. s3s renders its errors (including the ones
+/// from signature checks, before our code runs) into one in-memory buffer, so this never
+/// reads a streamed body.
+fn stamp_error_body(response: &mut s3s::HttpResponse, request_id: &str) {
+    let Some(bytes) = response.body().bytes() else {
+        return;
+    };
+    let Ok(text) = std::str::from_utf8(&bytes) else {
+        return;
+    };
+    let Some(end) = text.rfind("</Error>") else {
+        return;
+    };
+    if text.contains("<RequestId>") {
+        return;
+    }
+    let stamped = format!(
+        "{}<RequestId>{request_id}</RequestId>{}",
+        &text[..end],
+        &text[end..]
+    );
+    if let Ok(len) = http::HeaderValue::from_str(&stamped.len().to_string()) {
+        response
+            .headers_mut()
+            .insert(http::header::CONTENT_LENGTH, len);
+    }
+    *response.body_mut() = s3s::Body::from(stamped);
 }

@@ -263,4 +263,24 @@ assert sorted(x["Key"] for x in d["Deleted"]) == sorted(all_keys), d
 assert s3.list_objects_v2(Bucket=B)["KeyCount"] == 0
 s3.delete_bucket(Bucket=B)
 expect_error("NoSuchBucket", 404, s3.delete_bucket, Bucket=B)
+
+# Versioning: versions, delete markers, reads by version id.
+V = "conformance-versions"
+s3.create_bucket(Bucket=V)
+s3.put_bucket_versioning(Bucket=V, VersioningConfiguration={"Status": "Enabled"})
+assert s3.get_bucket_versioning(Bucket=V)["Status"] == "Enabled"
+v1 = s3.put_object(Bucket=V, Key="k", Body=b"one")["VersionId"]
+v2 = s3.put_object(Bucket=V, Key="k", Body=b"two")["VersionId"]
+assert v1 != v2
+assert s3.get_object(Bucket=V, Key="k", VersionId=v1)["Body"].read() == b"one"
+marker = s3.delete_object(Bucket=V, Key="k")
+assert marker["DeleteMarker"] is True, marker
+err = expect_error("NoSuchKey", 404, s3.get_object, Bucket=V, Key="k")
+assert err.response["ResponseMetadata"]["HTTPHeaders"].get("x-amz-delete-marker") == "true", err.response
+versions = s3.list_object_versions(Bucket=V)
+assert [v["VersionId"] for v in versions["Versions"]] == [v2, v1], versions
+assert versions["DeleteMarkers"][0]["IsLatest"] is True, versions
+for vid in (marker["VersionId"], v2, v1):
+    s3.delete_object(Bucket=V, Key="k", VersionId=vid)
+s3.delete_bucket(Bucket=V)
 print("boto3 conformance: ok")

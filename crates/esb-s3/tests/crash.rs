@@ -1,6 +1,7 @@
-//! Crash test: concurrent boto3 PUTs against a server process that is `kill -9`ed at a
-//! random moment, several rounds; after each restart every acknowledged object must be
-//! whole and present, nothing half-written listed, and no orphan blob or temp file left.
+//! Crash test: concurrent boto3 PUTs (to a plain and to a versioned bucket) against a server
+//! process that is `kill -9`ed at a random moment, several rounds; after each restart every
+//! acknowledged object and version must be whole and present, nothing half-written listed,
+//! and no orphan blob or temp file left.
 //! The server is this test binary re-executed (the ignored `crash_server_child` test).
 //! Skipped, with a note, when no Python with boto3 is found.
 
@@ -151,6 +152,13 @@ fn crash_survives_kill_9() {
     let keys = std::fs::read_dir(bucket.join("keys")).unwrap().count();
     let blobs = std::fs::read_dir(bucket.join("blobs")).unwrap().count();
     assert_eq!(keys, blobs, "orphan blobs left after restart");
+    let versioned = dir.path().join("data/buckets/crash-versions");
+    let count = |sub: &str| std::fs::read_dir(versioned.join(sub)).unwrap().count();
+    assert_eq!(
+        count("keys") + count("versions"),
+        count("blobs"),
+        "orphan blobs left in the versioned bucket"
+    );
     assert_eq!(
         std::fs::read_dir(dir.path().join("data/tmp"))
             .unwrap()

@@ -1,11 +1,12 @@
 """Crash-test client for the embedded S3 server, run by tests/crash.rs.
 
   crash_client.py write <endpoint> <acked-file> <round>
-      Concurrent PUTs (unique keys and contended shared keys) until the server dies;
-      every acknowledged unique key is appended to <acked-file>.
+      Concurrent PUTs (unique keys and contended shared keys, plus contended keys of a
+      versioned bucket) until the server dies; every acknowledged unique key, and every
+      acknowledged version id, is appended to <acked-file>.
   crash_client.py verify <endpoint> <acked-file>
-      Every listed object must be whole (self-checking body) and every acknowledged
-      key present with exactly the bytes written.
+      Every listed object and version must be whole (self-checking body) and every
+      acknowledged key and version present with exactly the bytes written.
 """
 
 import hashlib
@@ -17,6 +18,7 @@ import boto3
 from botocore.config import Config
 
 BUCKET = "crash"
+VERSIONED = "crash-versions"
 
 
 def client(endpoint):
@@ -47,10 +49,12 @@ def is_whole(data):
 
 def write(endpoint, acked_path, round_no):
     s3 = client(endpoint)
-    try:
-        s3.create_bucket(Bucket=BUCKET)
-    except s3.exceptions.BucketAlreadyOwnedByYou:
-        pass
+    for bucket in (BUCKET, VERSIONED):
+        try:
+            s3.create_bucket(Bucket=bucket)
+        except s3.exceptions.BucketAlreadyOwnedByYou:
+            pass
+    s3.put_bucket_versioning(Bucket=VERSIONED, VersioningConfiguration={"Status": "Enabled"})
     lock = threading.Lock()
     acked = open(acked_path, "a")
 
@@ -59,6 +63,18 @@ def write(endpoint, acked_path, round_no):
         i = 0
         while True:
             i += 1
+            if t >= 6:
+                # Versioned bucket: contended keys, every acknowledged version must survive.
+                name = f"v/{i % 4}"
+                data = body_for(name, f"{round_no}.{t}.{i}")
+                try:
+                    vid = c.put_object(Bucket=VERSIONED, Key=name, Body=data)["VersionId"]
+                except Exception:
+                    return
+                with lock:
+                    acked.write(f"V\t{name}\t{round_no}.{t}.{i}\t{vid}\n")
+                    acked.flush()
+                continue
             name = f"r{round_no}/t{t}/k{i}" if i % 3 else f"shared/{i % 5}"
             data = body_for(name, f"{round_no}.{t}.{i}")
             try:
@@ -86,14 +102,29 @@ def verify(endpoint, acked_path):
         data = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
         assert is_whole(data), f"{key} is not whole ({len(data)} bytes)"
     listed = set(keys)
+    versions = []
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=VERSIONED):
+        versions += [(v["Key"], v["VersionId"]) for v in page.get("Versions", [])]
+    for key, vid in versions:
+        data = s3.get_object(Bucket=VERSIONED, Key=key, VersionId=vid)["Body"].read()
+        assert is_whole(data), f"{key}@{vid} is not whole ({len(data)} bytes)"
+    listed_versions = set(versions)
     count = 0
     for line in open(acked_path):
-        name, version = line.rstrip("\n").split("\t")
+        fields = line.rstrip("\n").split("\t")
+        if fields[0] == "V":
+            _, name, version, vid = fields
+            assert (name, vid) in listed_versions, f"acknowledged {name}@{vid} is missing"
+            data = s3.get_object(Bucket=VERSIONED, Key=name, VersionId=vid)["Body"].read()
+            assert data == body_for(name, version), f"acknowledged {name}@{vid} has the wrong bytes"
+            count += 1
+            continue
+        name, version = fields
         assert name in listed, f"acknowledged {name} is missing after the crash"
         data = s3.get_object(Bucket=BUCKET, Key=name)["Body"].read()
         assert data == body_for(name, version), f"acknowledged {name} has the wrong bytes"
         count += 1
-    print(f"verified {len(keys)} listed objects, {count} acknowledged writes")
+    print(f"verified {len(keys)} listed objects, {len(versions)} versions, {count} acknowledged writes")
 
 
 if __name__ == "__main__":

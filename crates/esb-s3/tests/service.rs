@@ -68,7 +68,11 @@ async fn path_and_virtual_host_addressing_and_xml_errors() {
         call(&svc, "GET", "vhost.s3.localhost:9000", "/missing", b"").await;
     assert_eq!(status, 404);
     assert!(body.contains("<Code>NoSuchKey</Code>"), "{body}");
-    assert!(headers.contains_key("x-amz-request-id"));
+    let request_id = headers["x-amz-request-id"].to_str().unwrap();
+    assert!(
+        body.contains(&format!("<RequestId>{request_id}</RequestId>")),
+        "{body}"
+    );
     let (status, _, body) = call(&svc, "DELETE", "127.0.0.1:9000", "/vhost", b"").await;
     assert_eq!(status, 409);
     assert!(body.contains("<Code>BucketNotEmpty</Code>"), "{body}");

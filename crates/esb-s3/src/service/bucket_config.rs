@@ -1,5 +1,6 @@
-//! Bucket sub-resources stored as given and returned as stored: CORS, lifecycle and bucket
-//! tagging (s3s's own types, kept as JSON), and versioning reported as never enabled.
+//! Bucket sub-resources: CORS, lifecycle and bucket tagging stored as given and returned as
+//! stored (s3s's own types, kept as JSON), and the versioning state (kept by the store,
+//! which acts on it).
 
 use s3s::dto::*;
 use s3s::{S3Error, S3ErrorCode, S3Response, S3Result, s3_error};
@@ -7,7 +8,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::tagging;
-use crate::store::{BucketConfig, Store};
+use crate::store::{BucketConfig, Store, VersioningState};
 
 async fn put<T: Serialize>(
     store: &Store,
@@ -151,6 +152,44 @@ pub(crate) fn get_versioning(
     store: &Store,
     input: GetBucketVersioningInput,
 ) -> S3Result<S3Response<GetBucketVersioningOutput>> {
-    store.head_bucket(&input.bucket)?;
-    Ok(S3Response::new(GetBucketVersioningOutput::default()))
+    let status = match store.bucket_versioning(&input.bucket)? {
+        VersioningState::Unversioned => None,
+        VersioningState::Enabled => Some(BucketVersioningStatus::ENABLED),
+        VersioningState::Suspended => Some(BucketVersioningStatus::SUSPENDED),
+    };
+    Ok(S3Response::new(GetBucketVersioningOutput {
+        status: status.map(BucketVersioningStatus::from_static),
+        ..GetBucketVersioningOutput::default()
+    }))
+}
+
+pub(crate) async fn put_versioning(
+    store: &Store,
+    input: PutBucketVersioningInput,
+) -> S3Result<S3Response<PutBucketVersioningOutput>> {
+    let config = input.versioning_configuration;
+    if config
+        .mfa_delete
+        .as_ref()
+        .is_some_and(|m| m.as_str() == MFADelete::ENABLED)
+    {
+        return Err(s3_error!(NotImplemented, "MFA delete is not supported"));
+    }
+    let state = match config.status.as_ref().map(BucketVersioningStatus::as_str) {
+        Some(BucketVersioningStatus::ENABLED) => VersioningState::Enabled,
+        Some(BucketVersioningStatus::SUSPENDED) => VersioningState::Suspended,
+        // S3 accepts a configuration without Status and changes nothing.
+        None => {
+            store.head_bucket(&input.bucket)?;
+            return Ok(S3Response::new(PutBucketVersioningOutput::default()));
+        }
+        Some(other) => {
+            return Err(s3_error!(
+                MalformedXML,
+                "Unknown versioning status {other:?}"
+            ));
+        }
+    };
+    store.put_bucket_versioning(&input.bucket, state).await?;
+    Ok(S3Response::new(PutBucketVersioningOutput::default()))
 }

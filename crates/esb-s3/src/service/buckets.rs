@@ -19,13 +19,9 @@ pub(crate) fn list(
             ..Bucket::default()
         })
         .collect();
-    let owner = Owner {
-        display_name: Some("esb".into()),
-        id: Some("esb".into()),
-    };
     Ok(S3Response::new(ListBucketsOutput {
         buckets: Some(buckets),
-        owner: Some(owner),
+        owner: Some(super::listing::owner()),
         ..ListBucketsOutput::default()
     }))
 }

@@ -26,6 +26,22 @@ pub(crate) fn timestamp(ms: i64) -> Timestamp {
     Timestamp::from(time)
 }
 
+/// Unix milliseconds as an HTTP date (`Last-Modified` format).
+pub(crate) fn http_date(ms: i64) -> Option<String> {
+    let t = time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)).ok()?;
+    let (weekday, month) = (t.weekday().to_string(), t.month().to_string());
+    Some(format!(
+        "{}, {:02} {} {} {:02}:{:02}:{:02} GMT",
+        weekday.get(..3)?,
+        t.day(),
+        month.get(..3)?,
+        t.year(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    ))
+}
+
 /// An s3s timestamp to unix seconds.
 pub(crate) fn unix_secs(ts: &Timestamp) -> i64 {
     time::OffsetDateTime::from(ts.clone()).unix_timestamp()
@@ -71,7 +87,7 @@ impl From<AttrsIn> for ObjectAttrs {
             .collect();
         ObjectAttrs {
             content_type: a.content_type,
-            content_encoding: a.content_encoding,
+            content_encoding: a.content_encoding.and_then(|e| without_aws_chunked(&e)),
             content_disposition: a.content_disposition,
             content_language: a.content_language,
             cache_control: a.cache_control,
@@ -79,6 +95,17 @@ impl From<AttrsIn> for ObjectAttrs {
             user_metadata,
         }
     }
+}
+
+/// `Content-Encoding` without `aws-chunked`, which describes the upload's framing, not the
+/// object (S3 does not store it); `None` if nothing else is left.
+fn without_aws_chunked(encoding: &str) -> Option<String> {
+    let kept: Vec<&str> = encoding
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty() && !e.eq_ignore_ascii_case("aws-chunked"))
+        .collect();
+    (!kept.is_empty()).then(|| kept.join(","))
 }
 
 /// Whether listing output must be URL-encoded.
@@ -104,6 +131,20 @@ mod tests {
         let ts = timestamp(1_700_000_000_123);
         assert_eq!(unix_secs(&ts), 1_700_000_000);
         assert_eq!(timestamp_secs(5).map(|t| unix_secs(&t)), Some(5));
+        assert_eq!(
+            http_date(784_111_777_000).as_deref(),
+            Some("Sun, 06 Nov 1994 08:49:37 GMT")
+        );
+    }
+
+    #[test]
+    fn aws_chunked_is_not_stored() {
+        assert_eq!(without_aws_chunked("aws-chunked"), None);
+        assert_eq!(
+            without_aws_chunked("aws-chunked,gzip").as_deref(),
+            Some("gzip")
+        );
+        assert_eq!(without_aws_chunked("gzip").as_deref(), Some("gzip"));
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Mapping of store errors to S3 error codes and statuses — the one place it happens.
 
+use http::header::{CONTENT_TYPE, LAST_MODIFIED};
+use http::{HeaderMap, HeaderValue};
 use s3s::{S3Error, S3ErrorCode};
 
 use crate::store::StoreError;
@@ -9,12 +11,29 @@ impl From<StoreError> for S3Error {
         let code = match &err {
             StoreError::NoSuchBucket(_) => S3ErrorCode::NoSuchBucket,
             StoreError::NoSuchKey(_) => S3ErrorCode::NoSuchKey,
+            StoreError::NoSuchVersion(_) => S3ErrorCode::NoSuchVersion,
+            StoreError::DeleteMarker {
+                version_id,
+                last_modified_ms,
+                requested,
+                ..
+            } => return delete_marker(version_id.as_deref(), *last_modified_ms, *requested),
             StoreError::BucketAlreadyOwnedByYou(_) => S3ErrorCode::BucketAlreadyOwnedByYou,
             StoreError::BucketNotEmpty(_) => S3ErrorCode::BucketNotEmpty,
             StoreError::InvalidBucketName(..) => S3ErrorCode::InvalidBucketName,
             StoreError::InvalidKey(why) if why.contains("longer") => S3ErrorCode::KeyTooLongError,
             StoreError::InvalidKey(_) => S3ErrorCode::InvalidArgument,
             StoreError::PreconditionFailed => S3ErrorCode::PreconditionFailed,
+            // s3s reports a body whose SHA-256 is not the signed `x-amz-content-sha256` as a
+            // stream error; its text is all that reaches the store.
+            StoreError::Body(why) if why.contains("Sha256Mismatch") => {
+                let mut err = S3Error::with_message(
+                    S3ErrorCode::Custom("XAmzContentSHA256Mismatch".into()),
+                    "The provided 'x-amz-content-sha256' header does not match what was computed.",
+                );
+                err.set_status_code(http::StatusCode::BAD_REQUEST);
+                return err;
+            }
             StoreError::IncompleteBody { .. } | StoreError::Body(_) => S3ErrorCode::IncompleteBody,
             StoreError::EntityTooLarge => S3ErrorCode::EntityTooLarge,
             StoreError::BadDigest | StoreError::BadChecksum(_) => S3ErrorCode::BadDigest,
@@ -33,6 +52,35 @@ impl From<StoreError> for S3Error {
         };
         S3Error::with_message(code, err.to_string())
     }
+}
+
+/// S3's answer for a read that hits a delete marker: 404 `NoSuchKey` for the latest version,
+/// 405 `MethodNotAllowed` for a marker named by version id, both with
+/// `x-amz-delete-marker: true` and the marker's version id.
+fn delete_marker(version_id: Option<&str>, last_modified_ms: i64, requested: bool) -> S3Error {
+    let mut err = if requested {
+        S3Error::with_message(
+            S3ErrorCode::MethodNotAllowed,
+            "The specified method is not allowed against this resource.",
+        )
+    } else {
+        S3Error::with_message(S3ErrorCode::NoSuchKey, "The specified key does not exist.")
+    };
+    let mut headers = HeaderMap::new();
+    // s3s replaces all headers of the error response with these, so the type goes too.
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/xml"));
+    headers.insert("x-amz-delete-marker", HeaderValue::from_static("true"));
+    if let Some(value) = version_id.and_then(|v| HeaderValue::from_str(v).ok()) {
+        headers.insert("x-amz-version-id", value);
+    }
+    if requested
+        && let Some(date) = super::convert::http_date(last_modified_ms)
+        && let Ok(value) = HeaderValue::from_str(&date)
+    {
+        headers.insert(LAST_MODIFIED, value);
+    }
+    err.set_headers(headers);
+    err
 }
 
 #[cfg(test)]

@@ -140,8 +140,8 @@ pub(crate) fn v1(
     }))
 }
 
-/// ListObjectVersions on a bucket that never had versioning: each object is its only
-/// version, `null`, and the latest.
+/// ListObjectVersions: every version and delete marker, newest first within a key (a
+/// bucket that never had versioning lists each object as its only, `null`, version).
 pub(crate) fn versions(
     store: &Store,
     input: ListObjectVersionsInput,
@@ -152,41 +152,74 @@ pub(crate) fn versions(
         after: input.key_marker.clone().filter(|m| !m.is_empty()),
         max_keys: max_keys(input.max_keys)?,
     };
-    let page = store.list_objects(&input.bucket, &params)?;
+    let version_after = input
+        .version_id_marker
+        .as_deref()
+        .filter(|v| !v.is_empty() && params.after.is_some());
+    let page = store.list_object_versions(&input.bucket, &params, version_after)?;
     let url = wants_url(input.encoding_type.as_ref());
-    let versions: Vec<ObjectVersion> = page
-        .objects
+    let mut versions = Vec::new();
+    let mut markers = Vec::new();
+    for (meta, is_latest) in &page.versions {
+        let key = Some(encode_key(&meta.key, url));
+        let version_id = Some(meta.version_str().to_owned());
+        let last_modified = Some(timestamp(meta.last_modified_ms));
+        if meta.delete_marker {
+            markers.push(DeleteMarkerEntry {
+                key,
+                version_id,
+                is_latest: Some(*is_latest),
+                last_modified,
+                owner: Some(owner()),
+            });
+        } else {
+            versions.push(ObjectVersion {
+                key,
+                version_id,
+                is_latest: Some(*is_latest),
+                size: i64::try_from(meta.size).ok(),
+                e_tag: Some(etag(meta)),
+                last_modified,
+                owner: Some(owner()),
+                storage_class: Some(ObjectVersionStorageClass::from_static(
+                    ObjectVersionStorageClass::STANDARD,
+                )),
+                ..ObjectVersion::default()
+            });
+        }
+    }
+    let common: Vec<CommonPrefix> = page
+        .common_prefixes
         .iter()
-        .map(|meta| ObjectVersion {
-            key: Some(encode_key(&meta.key, url)),
-            version_id: Some("null".into()),
-            is_latest: Some(true),
-            size: i64::try_from(meta.size).ok(),
-            e_tag: Some(etag(meta)),
-            last_modified: Some(timestamp(meta.last_modified_ms)),
-            storage_class: Some(ObjectVersionStorageClass::from_static(
-                ObjectVersionStorageClass::STANDARD,
-            )),
-            ..ObjectVersion::default()
+        .map(|p| CommonPrefix {
+            prefix: Some(encode_key(p, url)),
         })
         .collect();
-    let common = prefixes(&page, url);
-    let next_key = page
-        .is_truncated
-        .then(|| page.next_after.as_ref().map(|k| encode_key(k, url)))
-        .flatten();
+    let truncated = page.is_truncated;
     Ok(S3Response::new(ListObjectVersionsOutput {
         name: Some(input.bucket),
         prefix: Some(encode_key(&params.prefix, url)),
         delimiter: input.delimiter.map(|d| encode_key(&d, url)),
         key_marker: input.key_marker,
+        version_id_marker: input.version_id_marker,
         max_keys: Some(input.max_keys.unwrap_or(MAX_KEYS)),
-        is_truncated: Some(page.is_truncated),
-        next_version_id_marker: next_key.as_ref().map(|_| "null".to_owned()),
-        next_key_marker: next_key,
+        is_truncated: Some(truncated),
+        next_key_marker: truncated
+            .then(|| page.next_key.as_ref().map(|k| encode_key(k, url)))
+            .flatten(),
+        next_version_id_marker: truncated.then_some(page.next_version).flatten(),
         encoding_type: input.encoding_type,
         versions: (!versions.is_empty()).then_some(versions),
+        delete_markers: (!markers.is_empty()).then_some(markers),
         common_prefixes: (!common.is_empty()).then_some(common),
         ..ListObjectVersionsOutput::default()
     }))
+}
+
+/// The single owner of everything in this store.
+pub(crate) fn owner() -> Owner {
+    Owner {
+        display_name: Some("esb".into()),
+        id: Some("esb".into()),
+    }
 }

@@ -12,6 +12,7 @@ mod listing;
 mod multipart;
 mod objects;
 mod tagging;
+mod trailer;
 
 use std::sync::Arc;
 
@@ -79,7 +80,8 @@ impl S3 for EsbS3 {
         &self,
         req: S3Request<PutObjectInput>,
     ) -> S3Result<S3Response<PutObjectOutput>> {
-        objects::put(&self.store, req.input).await
+        let trailing = trailer::checksum(&req)?;
+        objects::put(&self.store, req.input, trailing).await
     }
 
     async fn get_object(
@@ -142,7 +144,8 @@ impl S3 for EsbS3 {
         &self,
         req: S3Request<UploadPartInput>,
     ) -> S3Result<S3Response<UploadPartOutput>> {
-        multipart::upload_part(&self.store, req.input).await
+        let trailing = trailer::checksum(&req)?;
+        multipart::upload_part(&self.store, req.input, trailing).await
     }
 
     async fn complete_multipart_upload(
@@ -241,6 +244,13 @@ impl S3 for EsbS3 {
         req: S3Request<GetBucketVersioningInput>,
     ) -> S3Result<S3Response<GetBucketVersioningOutput>> {
         bucket_config::get_versioning(&self.store, req.input)
+    }
+
+    async fn put_bucket_versioning(
+        &self,
+        req: S3Request<PutBucketVersioningInput>,
+    ) -> S3Result<S3Response<PutBucketVersioningOutput>> {
+        bucket_config::put_versioning(&self.store, req.input).await
     }
 
     async fn put_object_tagging(

@@ -8,7 +8,7 @@ use super::conditions::Conditions;
 use super::convert::{AttrsIn, encode_key, timestamp, wants_url};
 use super::copy_source;
 use super::objects::{Sums, decode_md5, requested_checksums};
-use crate::store::{ChecksumAlgorithm, PartOptions};
+use crate::store::{ChecksumAlgorithm, PartOptions, TrailingChecksum};
 use crate::store::{PutCondition, Store};
 
 pub(crate) async fn create(
@@ -39,6 +39,7 @@ pub(crate) async fn create(
 pub(crate) async fn upload_part(
     store: &Store,
     input: UploadPartInput,
+    trailing: Option<TrailingChecksum>,
 ) -> S3Result<S3Response<UploadPartOutput>> {
     let body = input.body.unwrap_or_else(|| {
         StreamingBlob::wrap(futures::stream::empty::<Result<bytes::Bytes, std::io::Error>>())
@@ -62,6 +63,7 @@ pub(crate) async fn upload_part(
                         (ChecksumAlgorithm::Sha256, input.checksum_sha256),
                     ],
                 )?,
+                trailing,
             },
         )
         .await?;
@@ -106,6 +108,7 @@ pub(crate) async fn complete(
         bucket: Some(input.bucket),
         key: Some(meta.key.clone()),
         e_tag: Some(ETag::Strong(meta.etag.clone())),
+        version_id: meta.version_header(),
         ..CompleteMultipartUploadOutput::default()
     }))
 }
@@ -199,8 +202,11 @@ pub(crate) async fn upload_part_copy(
     store: &Store,
     input: UploadPartCopyInput,
 ) -> S3Result<S3Response<UploadPartCopyOutput>> {
-    let (src_bucket, src_key) = copy_source::bucket_and_key(&input.copy_source)?;
-    let reader = store.open_object(src_bucket, src_key).await?;
+    let (src_bucket, src_key, src_version) = copy_source::parts(&input.copy_source)?;
+    let reader = store
+        .open_object_version(src_bucket, src_key, src_version)
+        .await?;
+    let copy_source_version_id = reader.meta.version_header();
     Conditions {
         if_match: input.copy_source_if_match.as_ref(),
         if_none_match: input.copy_source_if_none_match.as_ref(),
@@ -251,6 +257,7 @@ pub(crate) async fn upload_part_copy(
             last_modified: Some(timestamp(part.last_modified_ms)),
             ..CopyPartResult::default()
         }),
+        copy_source_version_id,
         ..UploadPartCopyOutput::default()
     }))
 }

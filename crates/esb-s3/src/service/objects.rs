@@ -5,13 +5,15 @@ use std::collections::BTreeMap;
 
 use base64::Engine;
 use s3s::dto::*;
-use s3s::{S3Error, S3Response, S3Result, s3_error};
+use s3s::{S3Error, S3ErrorCode, S3Response, S3Result, s3_error};
 
 use super::conditions::Conditions;
 use super::convert::{AttrsIn, etag, metadata, timestamp, timestamp_secs};
 use super::copy_source;
 use super::tagging;
-use crate::store::{ChecksumAlgorithm, ObjectMeta, PutCondition, PutOptions, Store};
+use crate::store::{
+    ChecksumAlgorithm, ObjectMeta, PutCondition, PutOptions, Store, TrailingChecksum, VersionRef,
+};
 
 pub(crate) fn decode_md5(value: Option<&str>) -> S3Result<Option<[u8; 16]>> {
     let Some(value) = value else { return Ok(None) };
@@ -27,6 +29,7 @@ pub(crate) fn decode_md5(value: Option<&str>) -> S3Result<Option<[u8; 16]>> {
 pub(crate) async fn put(
     store: &Store,
     input: PutObjectInput,
+    trailing: Option<TrailingChecksum>,
 ) -> S3Result<S3Response<PutObjectOutput>> {
     let condition = match (&input.if_none_match, &input.if_match) {
         (Some(ETagCondition::Any), _) => PutCondition::IfNoneMatchAny,
@@ -73,6 +76,7 @@ pub(crate) async fn put(
                 (ChecksumAlgorithm::Sha256, input.checksum_sha256),
             ],
         )?,
+        trailing,
     };
     let body = input.body.unwrap_or_else(|| {
         StreamingBlob::wrap(futures::stream::empty::<Result<bytes::Bytes, std::io::Error>>())
@@ -89,6 +93,7 @@ pub(crate) async fn put(
         checksum_sha256: sums.sha256,
         e_tag: Some(etag(&meta)),
         size: i64::try_from(meta.size).ok(),
+        version_id: meta.version_header(),
         ..PutObjectOutput::default()
     }))
 }
@@ -152,12 +157,83 @@ impl Sums {
     }
 }
 
-/// Buckets are never versioned here: every object's only version is `null`.
-fn only_null_version(version_id: Option<&str>) -> S3Result<()> {
-    match version_id {
-        None | Some("null") => Ok(()),
-        Some(_) => Err(s3_error!(InvalidArgument, "Invalid version id specified")),
+/// The bytes a GET or HEAD answers with: a `Range`, a `partNumber` of a multipart object,
+/// or the whole object.
+struct Window {
+    start: u64,
+    len: u64,
+    content_range: Option<String>,
+    parts_count: Option<i32>,
+}
+
+impl Window {
+    fn of(meta: &ObjectMeta, range: Option<&Range>, part_number: Option<i32>) -> S3Result<Self> {
+        let size = meta.size;
+        let partial = |start: u64, end: u64, parts_count| Self {
+            start,
+            len: end - start,
+            content_range: Some(format!("bytes {start}-{}/{size}", end.saturating_sub(1))),
+            parts_count,
+        };
+        match (range, part_number) {
+            (Some(_), Some(_)) => Err(s3_error!(
+                InvalidRequest,
+                "Cannot specify both Range header and partNumber query parameter"
+            )),
+            (Some(range), None) => {
+                let r = range.check(size).map_err(|_| {
+                    s3_error!(
+                        InvalidRange,
+                        "The requested range is not satisfiable (object size {size})"
+                    )
+                })?;
+                Ok(partial(r.start, r.end, None))
+            }
+            (None, Some(n)) => {
+                let count = meta.part_sizes.len().max(1);
+                let index = usize::try_from(n)
+                    .ok()
+                    .and_then(|n| n.checked_sub(1))
+                    .filter(|i| *i < count)
+                    .ok_or_else(invalid_part_number)?;
+                if meta.part_sizes.is_empty() {
+                    // A single-part object: part 1 is all of it.
+                    return Ok(if size == 0 {
+                        Self::whole(meta)
+                    } else {
+                        partial(0, size, None)
+                    });
+                }
+                let start: u64 = meta.part_sizes[..index].iter().sum();
+                let end = start + meta.part_sizes[index];
+                Ok(partial(
+                    start,
+                    end,
+                    i32::try_from(meta.part_sizes.len()).ok(),
+                ))
+            }
+            (None, None) => Ok(Self::whole(meta)),
+        }
     }
+
+    fn whole(meta: &ObjectMeta) -> Self {
+        Self {
+            start: 0,
+            len: meta.size,
+            content_range: None,
+            parts_count: None,
+        }
+    }
+}
+
+/// S3's 416 for a part number past the object's parts (s3s has no constant for it).
+fn invalid_part_number() -> S3Error {
+    let mut err = S3Error::with_message(
+        S3ErrorCode::Custom("InvalidPartNumber".into()),
+        "The requested partnumber is not satisfiable",
+    );
+    err.set_status_code(http::StatusCode::RANGE_NOT_SATISFIABLE);
+    err
 }
 
 /// Overrides from `response-*` query parameters.
@@ -174,8 +250,9 @@ pub(crate) async fn get(
     store: &Store,
     input: GetObjectInput,
 ) -> S3Result<S3Response<GetObjectOutput>> {
-    only_null_version(input.version_id.as_deref())?;
-    let reader = store.open_object(&input.bucket, &input.key).await?;
+    let reader = store
+        .open_object_version(&input.bucket, &input.key, input.version_id.as_deref())
+        .await?;
     let meta = std::sync::Arc::clone(&reader.meta);
     Conditions {
         if_match: input.if_match.as_ref(),
@@ -184,30 +261,8 @@ pub(crate) async fn get(
         if_unmodified_since: input.if_unmodified_since.as_ref(),
     }
     .check(&meta, false)?;
-    if input.part_number.is_some_and(|n| n != 1) {
-        return Err(s3_error!(InvalidArgument, "the object has a single part"));
-    }
-    let (range, content_range) = match &input.range {
-        Some(range) => {
-            let r = range.check(meta.size).map_err(|_| {
-                s3_error!(
-                    InvalidRange,
-                    "The requested range is not satisfiable (object size {})",
-                    meta.size
-                )
-            })?;
-            let header = format!(
-                "bytes {}-{}/{}",
-                r.start,
-                r.end.saturating_sub(1),
-                meta.size
-            );
-            (r, Some(header))
-        }
-        None => (0..meta.size, None),
-    };
-    let len = range.end - range.start;
-    let stream = reader.stream(range.start, len).await?;
+    let window = Window::of(&meta, input.range.as_ref(), input.part_number)?;
+    let stream = reader.stream(window.start, window.len).await?;
     let overrides = Overrides {
         cache_control: input.response_cache_control,
         content_disposition: input.response_content_disposition,
@@ -217,7 +272,11 @@ pub(crate) async fn get(
         expires: input.response_expires,
     };
     let attrs = &meta.attrs;
-    let sums = Sums::when(&meta, input.checksum_mode.as_ref(), input.range.is_none());
+    let sums = Sums::when(
+        &meta,
+        input.checksum_mode.as_ref(),
+        window.content_range.is_none(),
+    );
     let output = GetObjectOutput {
         checksum_crc32: sums.crc32,
         checksum_crc32c: sums.crc32c,
@@ -226,8 +285,10 @@ pub(crate) async fn get(
         checksum_sha256: sums.sha256,
         body: Some(StreamingBlob::wrap(stream)),
         accept_ranges: Some("bytes".into()),
-        content_length: i64::try_from(len).ok(),
-        content_range,
+        content_length: i64::try_from(window.len).ok(),
+        content_range: window.content_range,
+        parts_count: window.parts_count,
+        version_id: meta.version_header(),
         e_tag: Some(etag(&meta)),
         last_modified: Some(timestamp(meta.last_modified_ms)),
         metadata: metadata(&meta),
@@ -263,8 +324,7 @@ pub(crate) fn head(
     store: &Store,
     input: HeadObjectInput,
 ) -> S3Result<S3Response<HeadObjectOutput>> {
-    only_null_version(input.version_id.as_deref())?;
-    let meta = store.head_object(&input.bucket, &input.key)?;
+    let meta = store.head_object_version(&input.bucket, &input.key, input.version_id.as_deref())?;
     Conditions {
         if_match: input.if_match.as_ref(),
         if_none_match: input.if_none_match.as_ref(),
@@ -272,38 +332,22 @@ pub(crate) fn head(
         if_unmodified_since: input.if_unmodified_since.as_ref(),
     }
     .check(&meta, false)?;
-    let (content_length, content_range) = match &input.range {
-        Some(range) => {
-            let r = range
-                .check(meta.size)
-                .map_err(|_| s3_error!(InvalidRange))?;
-            (
-                r.end - r.start,
-                Some(format!(
-                    "bytes {}-{}/{}",
-                    r.start,
-                    r.end.saturating_sub(1),
-                    meta.size
-                )),
-            )
-        }
-        None => (meta.size, None),
-    };
-    let sums = Sums::when(&meta, input.checksum_mode.as_ref(), content_range.is_none());
-    Ok(S3Response::new(head_output(
+    let window = Window::of(&meta, input.range.as_ref(), input.part_number)?;
+    let sums = Sums::when(
         &meta,
-        content_length,
-        content_range,
-        sums,
-    )))
+        input.checksum_mode.as_ref(),
+        window.content_range.is_none(),
+    );
+    let partial = window.content_range.is_some();
+    let mut response = S3Response::new(head_output(&meta, window, sums));
+    if partial {
+        // s3s sets 206 for a ranged GET only; S3 answers a ranged HEAD the same way.
+        response.status = Some(http::StatusCode::PARTIAL_CONTENT);
+    }
+    Ok(response)
 }
 
-fn head_output(
-    meta: &ObjectMeta,
-    len: u64,
-    content_range: Option<String>,
-    sums: Sums,
-) -> HeadObjectOutput {
+fn head_output(meta: &ObjectMeta, window: Window, sums: Sums) -> HeadObjectOutput {
     let attrs = &meta.attrs;
     HeadObjectOutput {
         checksum_crc32: sums.crc32,
@@ -312,8 +356,10 @@ fn head_output(
         checksum_sha1: sums.sha1,
         checksum_sha256: sums.sha256,
         accept_ranges: Some("bytes".into()),
-        content_length: i64::try_from(len).ok(),
-        content_range,
+        content_length: i64::try_from(window.len).ok(),
+        content_range: window.content_range,
+        parts_count: window.parts_count,
+        version_id: meta.version_header(),
         e_tag: Some(etag(meta)),
         last_modified: Some(timestamp(meta.last_modified_ms)),
         metadata: metadata(meta),
@@ -336,7 +382,6 @@ pub(crate) async fn delete(
     store: &Store,
     input: DeleteObjectInput,
 ) -> S3Result<S3Response<DeleteObjectOutput>> {
-    only_null_version(input.version_id.as_deref())?;
     if let Some(cond) = &input.if_match {
         let meta = store.head_object(&input.bucket, &input.key)?;
         Conditions {
@@ -345,8 +390,14 @@ pub(crate) async fn delete(
         }
         .check(&meta, true)?;
     }
-    store.delete_object(&input.bucket, &input.key).await?;
-    Ok(S3Response::new(DeleteObjectOutput::default()))
+    let deleted = store
+        .delete_object(&input.bucket, &input.key, input.version_id.as_deref())
+        .await?;
+    Ok(S3Response::new(DeleteObjectOutput {
+        delete_marker: deleted.delete_marker.then_some(true),
+        version_id: deleted.version_id,
+        ..DeleteObjectOutput::default()
+    }))
 }
 
 pub(crate) async fn delete_many(
@@ -358,11 +409,17 @@ pub(crate) async fn delete_many(
     let mut deleted = Vec::new();
     let mut errors = Vec::new();
     for object in input.delete.objects {
-        match store.delete_object(&input.bucket, &object.key).await {
-            Ok(()) if quiet => {}
-            Ok(()) => deleted.push(DeletedObject {
+        let version = object.version_id.as_deref();
+        match store
+            .delete_object(&input.bucket, &object.key, version)
+            .await
+        {
+            Ok(_) if quiet => {}
+            Ok(done) => deleted.push(DeletedObject {
                 key: Some(object.key),
-                ..DeletedObject::default()
+                version_id: object.version_id.clone(),
+                delete_marker: done.delete_marker.then_some(true),
+                delete_marker_version_id: done.delete_marker.then_some(done.version_id).flatten(),
             }),
             Err(err) => {
                 let err = S3Error::from(err);
@@ -370,7 +427,7 @@ pub(crate) async fn delete_many(
                     code: Some(err.code().as_str().to_owned()),
                     key: Some(object.key),
                     message: err.message().map(str::to_owned),
-                    version_id: None,
+                    version_id: object.version_id,
                 });
             }
         }
@@ -386,8 +443,8 @@ pub(crate) async fn copy(
     store: &Store,
     input: CopyObjectInput,
 ) -> S3Result<S3Response<CopyObjectOutput>> {
-    let (src_bucket, src_key) = copy_source::bucket_and_key(&input.copy_source)?;
-    let source = store.head_object(src_bucket, src_key)?;
+    let (src_bucket, src_key, src_version) = copy_source::parts(&input.copy_source)?;
+    let source = store.head_object_version(src_bucket, src_key, src_version)?;
     Conditions {
         if_match: input.copy_source_if_match.as_ref(),
         if_none_match: input.copy_source_if_none_match.as_ref(),
@@ -409,7 +466,11 @@ pub(crate) async fn copy(
             ));
         }
     };
-    if !replace && src_bucket == input.bucket.as_str() && src_key == input.key.as_str() {
+    if !replace
+        && src_version.is_none()
+        && src_bucket == input.bucket.as_str()
+        && src_key == input.key.as_str()
+    {
         return Err(s3_error!(
             InvalidRequest,
             "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
@@ -442,7 +503,17 @@ pub(crate) async fn copy(
         .into()
     });
     let meta = store
-        .copy_object(src_bucket, src_key, &input.bucket, &input.key, attrs, tags)
+        .copy_object(
+            VersionRef {
+                bucket: src_bucket,
+                key: src_key,
+                version_id: src_version,
+            },
+            &input.bucket,
+            &input.key,
+            attrs,
+            tags,
+        )
         .await?;
     let result = CopyObjectResult {
         e_tag: Some(etag(&meta)),
@@ -451,6 +522,8 @@ pub(crate) async fn copy(
     };
     Ok(S3Response::new(CopyObjectOutput {
         copy_object_result: Some(result),
+        copy_source_version_id: source.version_header(),
+        version_id: meta.version_header(),
         ..CopyObjectOutput::default()
     }))
 }

@@ -84,20 +84,22 @@ pub(crate) async fn put(
     input: PutObjectTaggingInput,
 ) -> S3Result<S3Response<PutObjectTaggingOutput>> {
     let tags = from_tag_set(input.tagging.tag_set)?;
-    store
-        .put_object_tags(&input.bucket, &input.key, tags)
+    let meta = store
+        .put_object_tags(&input.bucket, &input.key, input.version_id.as_deref(), tags)
         .await?;
-    Ok(S3Response::new(PutObjectTaggingOutput::default()))
+    Ok(S3Response::new(PutObjectTaggingOutput {
+        version_id: meta.version_header(),
+    }))
 }
 
 pub(crate) fn get(
     store: &Store,
     input: GetObjectTaggingInput,
 ) -> S3Result<S3Response<GetObjectTaggingOutput>> {
-    let meta = store.head_object(&input.bucket, &input.key)?;
+    let meta = store.head_object_version(&input.bucket, &input.key, input.version_id.as_deref())?;
     Ok(S3Response::new(GetObjectTaggingOutput {
         tag_set: to_tag_set(&meta.tags),
-        version_id: None,
+        version_id: meta.version_header(),
     }))
 }
 
@@ -105,10 +107,17 @@ pub(crate) async fn delete(
     store: &Store,
     input: DeleteObjectTaggingInput,
 ) -> S3Result<S3Response<DeleteObjectTaggingOutput>> {
-    store
-        .put_object_tags(&input.bucket, &input.key, BTreeMap::new())
+    let meta = store
+        .put_object_tags(
+            &input.bucket,
+            &input.key,
+            input.version_id.as_deref(),
+            BTreeMap::new(),
+        )
         .await?;
-    Ok(S3Response::new(DeleteObjectTaggingOutput::default()))
+    Ok(S3Response::new(DeleteObjectTaggingOutput {
+        version_id: meta.version_header(),
+    }))
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use serde::{Deserialize, Serialize};
@@ -10,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::error::{StoreError, StoreResult};
 use super::meta::ObjectMeta;
 use super::paths::{BucketPaths, fsync_dir, key_hash, write_atomic};
+use super::versioning::{self, VersioningState, new_version_id};
 
 /// Number of commit locks per bucket; a key's lock is chosen by its hash.
 const COMMIT_LOCKS: usize = 64;
@@ -20,14 +22,24 @@ pub(crate) struct BucketRecord {
     pub(crate) created_ms: i64,
 }
 
+/// All versions of one key, newest (highest `seq`) first; a key of a bucket that never had
+/// versioning has exactly one.
+pub(crate) type Versions = Vec<Arc<ObjectMeta>>;
+
+/// A bucket's key index: every key with at least one version.
+pub(crate) type Index = BTreeMap<String, Versions>;
+
 /// A live bucket.
 #[derive(Debug)]
 pub(crate) struct Bucket {
     pub(crate) name: String,
     pub(crate) created_ms: i64,
     pub(crate) paths: BucketPaths,
-    /// Every committed object, by key; the sidecars on disk are the truth, this mirrors them.
-    pub(crate) index: RwLock<BTreeMap<String, Arc<ObjectMeta>>>,
+    /// Every committed version, by key; the sidecars on disk are the truth, this mirrors them.
+    pub(crate) index: RwLock<Index>,
+    versioning: RwLock<VersioningState>,
+    /// The next commit sequence number (versioned writes only).
+    next_seq: AtomicU64,
     /// Serialise the commit (rename of the sidecar, index update) of writes to one key.
     locks: Vec<tokio::sync::Mutex<()>>,
     /// Serialise part commits, completion and abort of one multipart upload; separate from
@@ -40,18 +52,26 @@ impl Bucket {
         name: String,
         created_ms: i64,
         paths: BucketPaths,
-        index: BTreeMap<String, Arc<ObjectMeta>>,
+        index: Index,
+        versioning: VersioningState,
     ) -> Self {
         let new_locks = || {
             (0..COMMIT_LOCKS)
                 .map(|_| tokio::sync::Mutex::new(()))
                 .collect()
         };
+        let max_seq = index
+            .values()
+            .flat_map(|versions| versions.iter().map(|m| m.seq))
+            .max()
+            .unwrap_or(0);
         Self {
             name,
             created_ms,
             paths,
             index: RwLock::new(index),
+            versioning: RwLock::new(versioning),
+            next_seq: AtomicU64::new(max_seq + 1),
             locks: new_locks(),
             upload_locks: new_locks(),
         }
@@ -67,15 +87,61 @@ impl Bucket {
         &self.upload_locks[slot(upload_id)]
     }
 
-    /// The committed metadata of `key`, if any.
+    pub(crate) fn versioning(&self) -> VersioningState {
+        self.versioning.read().map(|v| *v).unwrap_or_default()
+    }
+
+    pub(crate) fn set_versioning(&self, state: VersioningState) {
+        if let Ok(mut v) = self.versioning.write() {
+            *v = state;
+        }
+    }
+
+    /// Gives a new write its version id and sequence number per the versioning state.
+    /// Called under the key's commit lock, so the state read here decides.
+    pub(crate) fn stamp(&self, meta: &mut ObjectMeta) {
+        match self.versioning() {
+            VersioningState::Unversioned => {
+                meta.version_id = None;
+                meta.seq = 0;
+            }
+            VersioningState::Enabled => {
+                meta.version_id = Some(new_version_id());
+                meta.seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
+            }
+            VersioningState::Suspended => {
+                meta.version_id = None;
+                meta.seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// The current object of `key`: its latest version unless that is a delete marker.
     pub(crate) fn get(&self, key: &str) -> Option<Arc<ObjectMeta>> {
+        self.latest(key).filter(|m| !m.delete_marker)
+    }
+
+    /// The latest version of `key`, delete marker or not.
+    pub(crate) fn latest(&self, key: &str) -> Option<Arc<ObjectMeta>> {
         self.index
             .read()
             .ok()
-            .and_then(|index| index.get(key).cloned())
+            .and_then(|index| index.get(key).and_then(|v| v.first().cloned()))
     }
 
-    /// Whether the bucket holds no object.
+    /// One version of `key` (`None` is the null version).
+    pub(crate) fn version(&self, key: &str, version_id: Option<&str>) -> Option<Arc<ObjectMeta>> {
+        self.index.read().ok().and_then(|index| {
+            index
+                .get(key)?
+                .iter()
+                .find(|m| m.version_id.as_deref() == version_id)
+                .cloned()
+        })
+    }
+
+    /// Whether the bucket holds no version of anything (S3 refuses to delete a bucket that
+    /// still holds old versions or delete markers).
     pub(crate) fn is_empty(&self) -> bool {
         self.index
             .read()
@@ -83,20 +149,49 @@ impl Bucket {
             .unwrap_or(false)
     }
 
-    /// Records a commit in the index, returning the replaced entry.
+    /// Records a commit in the index as the key's latest version, returning the version it
+    /// replaced (same version id: the null version, or the only one when unversioned).
     pub(crate) fn index_put(&self, meta: Arc<ObjectMeta>) -> Option<Arc<ObjectMeta>> {
-        match self.index.write() {
-            Ok(mut index) => index.insert(meta.key.clone(), meta),
-            Err(_) => None,
+        let Ok(mut index) = self.index.write() else {
+            return None;
+        };
+        let versions = index.entry(meta.key.clone()).or_default();
+        let replaced = versions
+            .iter()
+            .position(|m| m.version_id == meta.version_id)
+            .map(|i| versions.remove(i));
+        let at = versions.partition_point(|m| m.seq > meta.seq);
+        versions.insert(at, meta);
+        replaced
+    }
+
+    /// Replaces a version in place (same version id and order), e.g. new tags.
+    pub(crate) fn index_replace(&self, meta: Arc<ObjectMeta>) {
+        if let Ok(mut index) = self.index.write()
+            && let Some(slot) = index
+                .get_mut(&meta.key)
+                .and_then(|v| v.iter_mut().find(|m| m.version_id == meta.version_id))
+        {
+            *slot = meta;
         }
     }
 
-    /// Records a removal in the index.
-    pub(crate) fn index_remove(&self, key: &str) -> Option<Arc<ObjectMeta>> {
-        self.index
-            .write()
-            .ok()
-            .and_then(|mut index| index.remove(key))
+    /// Records the removal of one version.
+    pub(crate) fn index_remove(
+        &self,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> Option<Arc<ObjectMeta>> {
+        let mut index = self.index.write().ok()?;
+        let versions = index.get_mut(key)?;
+        let at = versions
+            .iter()
+            .position(|m| m.version_id.as_deref() == version_id)?;
+        let removed = versions.remove(at);
+        if versions.is_empty() {
+            index.remove(key);
+        }
+        Some(removed)
     }
 }
 
@@ -175,6 +270,7 @@ pub(crate) fn create_dir(
         created_ms,
         paths,
         BTreeMap::new(),
+        VersioningState::Unversioned,
     ))
 }
 
@@ -189,8 +285,9 @@ pub(crate) fn remove_dir(tmp: &Path, bucket: &Bucket) -> StoreResult<()> {
     std::fs::remove_dir_all(&trash).map_err(StoreError::io(ctx))
 }
 
-/// Loads a bucket from disk: reads every sidecar into the index and deletes blobs no sidecar
-/// points at (left by a crash or an interrupted upload).
+/// Loads a bucket from disk: reads every sidecar (null versions in `keys/`, other versions
+/// in `versions/`) into the index and deletes blobs no version points at (left by a crash
+/// or an interrupted upload).
 pub(crate) fn load(root: &Path, name: &str) -> StoreResult<Bucket> {
     let paths = BucketPaths::new(root, name);
     let record_bytes = std::fs::read(paths.record()).map_err(StoreError::io(format!(
@@ -202,33 +299,24 @@ pub(crate) fn load(root: &Path, name: &str) -> StoreResult<Bucket> {
             path: paths.record().display().to_string(),
             source,
         })?;
-    let mut index = BTreeMap::new();
+    let state = versioning::load(&paths.versioning())?;
+    let mut index = Index::new();
     let mut live_blobs = HashSet::new();
-    let keys_dir = paths.keys();
-    let entries = std::fs::read_dir(&keys_dir)
-        .map_err(StoreError::io(format!("listing {}", keys_dir.display())))?;
-    for entry in entries {
-        let entry = entry.map_err(StoreError::io(format!("listing {}", keys_dir.display())))?;
-        let path = entry.path();
-        let name_ok = path.extension().is_some_and(|ext| ext == "json");
-        if !name_ok {
-            let _ = std::fs::remove_file(&path);
-            continue;
+    let mut add = |meta: ObjectMeta| {
+        if !meta.delete_marker {
+            live_blobs.insert(meta.blob.clone());
         }
-        match ObjectMeta::read(&path) {
-            Ok(meta)
-                if path
-                    .file_stem()
-                    .is_some_and(|stem| *stem == *key_hash(&meta.key)) =>
-            {
-                live_blobs.insert(meta.blob.clone());
-                index.insert(meta.key.clone(), Arc::new(meta));
-            }
-            Ok(_) => {
-                tracing::warn!(path = %path.display(), "sidecar name does not match its key; ignored")
-            }
-            Err(err) => tracing::warn!(%err, "unreadable sidecar ignored"),
-        }
+        index
+            .entry(meta.key.clone())
+            .or_default()
+            .push(Arc::new(meta));
+    };
+    read_sidecars(&paths.keys(), true, &mut add)?;
+    if paths.versions().exists() {
+        read_sidecars(&paths.versions(), false, &mut add)?;
+    }
+    for versions in index.values_mut() {
+        versions.sort_by_key(|m| std::cmp::Reverse(m.seq));
     }
     let blobs_dir = paths.blobs();
     let entries = std::fs::read_dir(&blobs_dir)
@@ -245,7 +333,47 @@ pub(crate) fn load(root: &Path, name: &str) -> StoreResult<Bucket> {
         record.created_ms,
         paths,
         index,
+        state,
     ))
+}
+
+/// Reads the sidecars of one directory, checking each file's name against its content
+/// (`<hash>.json` holds the null version, `<hash>.<version-id>.json` that version).
+fn read_sidecars(
+    dir: &Path,
+    null_versions: bool,
+    add: &mut impl FnMut(ObjectMeta),
+) -> StoreResult<()> {
+    let entries =
+        std::fs::read_dir(dir).map_err(StoreError::io(format!("listing {}", dir.display())))?;
+    for entry in entries {
+        let entry = entry.map_err(StoreError::io(format!("listing {}", dir.display())))?;
+        let path = entry.path();
+        if path.extension().is_none_or(|ext| ext != "json") {
+            let _ = std::fs::remove_file(&path);
+            continue;
+        }
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        match ObjectMeta::read(&path) {
+            Ok(meta) => {
+                let expected = match (&meta.version_id, null_versions) {
+                    (None, true) => key_hash(&meta.key),
+                    (Some(id), false) => format!("{}.{id}", key_hash(&meta.key)),
+                    _ => String::new(),
+                };
+                if stem == expected {
+                    add(meta);
+                } else {
+                    tracing::warn!(path = %path.display(), "sidecar name does not match its key; ignored");
+                }
+            }
+            Err(err) => tracing::warn!(%err, "unreadable sidecar ignored"),
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

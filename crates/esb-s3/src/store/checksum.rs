@@ -2,6 +2,8 @@
 //! streams in, checked against the client's value and kept in the sidecar. The hash
 //! implementations are s3s's.
 
+use std::sync::Arc;
+
 use base64::Engine;
 use s3s::crypto::{Checksum as _, Crc32, Crc32c, Crc64Nvme, Sha1, Sha256};
 use serde::{Deserialize, Serialize};
@@ -49,6 +51,41 @@ impl ChecksumAlgorithm {
         ]
         .into_iter()
         .find(|a| a.name().eq_ignore_ascii_case(name))
+    }
+}
+
+/// A checksum the client sends after the body (an aws-chunked trailer such as
+/// `x-amz-checksum-crc32`): its value can only be read once the body has been consumed.
+#[derive(Clone)]
+pub struct TrailingChecksum {
+    /// the algorithm named by `x-amz-trailer`
+    pub algorithm: ChecksumAlgorithm,
+    value: Arc<dyn Fn() -> Option<String> + Send + Sync>,
+}
+
+impl TrailingChecksum {
+    /// A trailer of `algorithm` whose value `value` reads (`None`: not sent).
+    pub fn new(
+        algorithm: ChecksumAlgorithm,
+        value: impl Fn() -> Option<String> + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            algorithm,
+            value: Arc::new(value),
+        }
+    }
+
+    /// The value the client sent, once the body is read.
+    pub(crate) fn value(&self) -> Option<String> {
+        (self.value)()
+    }
+}
+
+impl std::fmt::Debug for TrailingChecksum {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TrailingChecksum")
+            .field("algorithm", &self.algorithm)
+            .finish_non_exhaustive()
     }
 }
 

@@ -11,6 +11,21 @@ pub enum StoreError {
     /// The key does not exist in the bucket.
     #[error("key {0:?} does not exist")]
     NoSuchKey(String),
+    /// The version does not exist.
+    #[error("version {0:?} does not exist")]
+    NoSuchVersion(String),
+    /// The version asked for, or the latest when none was, is a delete marker.
+    #[error("key {key:?} is deleted (its {} version is a delete marker)", if *requested { "requested" } else { "latest" })]
+    DeleteMarker {
+        /// the key
+        key: String,
+        /// the marker's version id as S3 shows it
+        version_id: Option<String>,
+        /// when the marker was created, unix milliseconds
+        last_modified_ms: i64,
+        /// the client named the marker's version (405) rather than the latest (404)
+        requested: bool,
+    },
     /// A bucket of that name already exists (and, in a single-owner store, is ours).
     #[error("bucket {0:?} already exists")]
     BucketAlreadyOwnedByYou(String),

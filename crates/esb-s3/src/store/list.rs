@@ -1,10 +1,10 @@
 //! Listing: one page of keys and common prefixes from a bucket index, with S3's prefix,
 //! delimiter, start-after/continuation and max-keys rules.
 
-use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::Arc;
 
+use super::bucket::Index;
 use super::meta::ObjectMeta;
 
 /// What to list.
@@ -33,26 +33,60 @@ pub struct ListPage {
     pub next_after: Option<String>,
 }
 
-/// Lists one page from `index`.
-pub(crate) fn list(index: &BTreeMap<String, Arc<ObjectMeta>>, params: &ListParams) -> ListPage {
+/// One page of a version listing.
+#[derive(Debug, Clone, Default)]
+pub struct VersionPage {
+    /// versions (and delete markers) in key order, each key's newest first, with whether
+    /// it is the key's latest
+    pub versions: Vec<(Arc<ObjectMeta>, bool)>,
+    /// common prefixes, in order
+    pub common_prefixes: Vec<String>,
+    /// whether more entries follow
+    pub is_truncated: bool,
+    /// the last key or prefix in the page
+    pub next_key: Option<String>,
+    /// the version of `next_key` the page ended at (`None` after a common prefix)
+    pub next_version: Option<String>,
+}
+
+/// The common prefix `key` rolls up into, if any.
+fn common_prefix(key: &str, prefix: &str, delimiter: Option<&str>) -> Option<String> {
+    let d = delimiter?;
+    key[prefix.len()..]
+        .find(d)
+        .map(|pos| key[..prefix.len() + pos + d.len()].to_owned())
+}
+
+/// Where a listing starts: after `after` if it is past the prefix, else at the prefix.
+fn start(params: &ListParams, inclusive_after: bool) -> Bound<String> {
+    match &params.after {
+        Some(after) if after.as_str() >= params.prefix.as_str() => {
+            if inclusive_after {
+                Bound::Included(after.clone())
+            } else {
+                Bound::Excluded(after.clone())
+            }
+        }
+        _ => Bound::Included(params.prefix.clone()),
+    }
+}
+
+/// Lists one page of current objects from `index` (keys whose latest version is a delete
+/// marker are not listed).
+pub(crate) fn list(index: &Index, params: &ListParams) -> ListPage {
     let mut page = ListPage::default();
     let prefix = params.prefix.as_str();
-    let start = match &params.after {
-        Some(after) if after.as_str() >= prefix => Bound::Excluded(after.clone()),
-        _ => Bound::Included(prefix.to_owned()),
-    };
     let delimiter = params.delimiter.as_deref().filter(|d| !d.is_empty());
     let mut last_prefix = params.after.clone();
     let mut count = 0usize;
-    for (key, meta) in index.range::<String, _>((start, Bound::Unbounded)) {
+    for (key, versions) in index.range::<String, _>((start(params, false), Bound::Unbounded)) {
         if !key.starts_with(prefix) {
             break;
         }
-        let common = delimiter.and_then(|d| {
-            key[prefix.len()..]
-                .find(d)
-                .map(|pos| key[..prefix.len() + pos + d.len()].to_owned())
-        });
+        let Some(meta) = versions.first().filter(|m| !m.delete_marker) else {
+            continue;
+        };
+        let common = common_prefix(key, prefix, delimiter);
         if let Some(common) = &common
             && last_prefix.as_deref() == Some(common.as_str())
         {
@@ -78,25 +112,73 @@ pub(crate) fn list(index: &BTreeMap<String, Arc<ObjectMeta>>, params: &ListParam
     page
 }
 
+/// Lists one page of versions: every version of every key, the key-marker / version-id-marker
+/// pair as in S3 (`version_after` `None`: start after all versions of `params.after`).
+pub(crate) fn list_versions(
+    index: &Index,
+    params: &ListParams,
+    version_after: Option<&str>,
+) -> VersionPage {
+    let mut page = VersionPage::default();
+    let prefix = params.prefix.as_str();
+    let delimiter = params.delimiter.as_deref().filter(|d| !d.is_empty());
+    let mut last_prefix = params.after.clone();
+    let mut count = 0usize;
+    let bound = start(params, version_after.is_some());
+    for (key, versions) in index.range::<String, _>((bound, Bound::Unbounded)) {
+        if !key.starts_with(prefix) {
+            break;
+        }
+        let common = common_prefix(key, prefix, delimiter);
+        if let Some(common) = &common {
+            if last_prefix.as_deref() == Some(common.as_str()) {
+                continue;
+            }
+            if count >= params.max_keys {
+                page.is_truncated = true;
+                break;
+            }
+            count += 1;
+            last_prefix = Some(common.clone());
+            page.next_key = Some(common.clone());
+            page.next_version = None;
+            page.common_prefixes.push(common.clone());
+            continue;
+        }
+        // Resuming inside the marker key: skip up to and including the marker version.
+        let skip = match version_after {
+            Some(marker) if Some(key) == params.after.as_ref() => versions
+                .iter()
+                .position(|m| m.version_str() == marker)
+                .map_or(versions.len(), |i| i + 1),
+            _ => 0,
+        };
+        for (i, meta) in versions.iter().enumerate().skip(skip) {
+            if count >= params.max_keys {
+                page.is_truncated = true;
+                return page;
+            }
+            count += 1;
+            page.next_key = Some(key.clone());
+            page.next_version = Some(meta.version_str().to_owned());
+            page.versions.push((Arc::clone(meta), i == 0));
+        }
+    }
+    page
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::meta::ObjectAttrs;
 
-    fn index(keys: &[&str]) -> BTreeMap<String, Arc<ObjectMeta>> {
+    fn index(keys: &[&str]) -> Index {
         keys.iter()
             .map(|k| {
                 let meta = ObjectMeta {
                     key: (*k).to_owned(),
-                    blob: String::new(),
-                    size: 0,
-                    etag: String::new(),
-                    last_modified_ms: 0,
-                    attrs: ObjectAttrs::default(),
-                    tags: Default::default(),
-                    checksums: Default::default(),
+                    ..ObjectMeta::default()
                 };
-                ((*k).to_owned(), Arc::new(meta))
+                ((*k).to_owned(), vec![Arc::new(meta)])
             })
             .collect()
     }

@@ -36,7 +36,7 @@ pub struct ObjectAttrs {
 }
 
 /// A committed object's metadata, as stored in its sidecar.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ObjectMeta {
     /// the full key
     pub key: String,
@@ -57,9 +57,44 @@ pub struct ObjectMeta {
     /// additional checksums of the whole body, base64
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub checksums: BTreeMap<ChecksumAlgorithm, String>,
+    /// Sizes of the parts of a multipart object, in order (for GET/HEAD by `partNumber`);
+    /// empty for a single PUT or copy.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub part_sizes: Vec<u64>,
+    /// The version id; `None` is S3's `null` version, the only version of every object in a
+    /// bucket that never had versioning. Absent from the sidecars of such buckets, so their
+    /// format is unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+    /// This version is a delete marker: no body, hides older versions from plain reads.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub delete_marker: bool,
+    /// Commit order among the key's versions (the highest is the latest); 0 for every write
+    /// to a bucket that never had versioning.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub seq: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl ObjectMeta {
+    /// The version id as S3 shows it (`null` for the null version).
+    pub fn version_str(&self) -> &str {
+        self.version_id.as_deref().unwrap_or(NULL_VERSION)
+    }
+
+    /// The `x-amz-version-id` to send for this version: none in a bucket that never had
+    /// versioning (S3 sends none there), `null` for a null version written later.
+    pub fn version_header(&self) -> Option<String> {
+        match (&self.version_id, self.seq) {
+            (Some(id), _) => Some(id.clone()),
+            (None, 0) => None,
+            (None, _) => Some(NULL_VERSION.to_owned()),
+        }
+    }
+
     /// Serialises for the sidecar file.
     pub(crate) fn to_json(&self) -> Vec<u8> {
         // Serialising plain strings and integers cannot fail.
@@ -76,6 +111,9 @@ impl ObjectMeta {
         })
     }
 }
+
+/// S3's name of the version an unversioned write creates.
+pub const NULL_VERSION: &str = "null";
 
 /// Milliseconds since the unix epoch, now.
 pub fn now_ms() -> i64 {
@@ -107,8 +145,19 @@ mod tests {
             attrs,
             tags: BTreeMap::from([("t".to_owned(), "v".to_owned())]),
             checksums: BTreeMap::from([(ChecksumAlgorithm::Crc32, "NhCmhg==".to_owned())]),
+            ..ObjectMeta::default()
         };
         let back: ObjectMeta = serde_json::from_slice(&meta.to_json()).unwrap();
         assert_eq!(back, meta);
+    }
+
+    #[test]
+    fn sidecars_written_before_versioning_load_unchanged() {
+        let legacy = br#"{"key":"k","blob":"b","size":1,"etag":"e","last_modified_ms":5,"content_type":"text/plain"}"#;
+        let meta: ObjectMeta = serde_json::from_slice(legacy).unwrap();
+        assert_eq!(meta.version_id, None);
+        assert!(!meta.delete_marker);
+        assert_eq!(meta.version_header(), None);
+        assert_eq!(meta.to_json(), legacy);
     }
 }

@@ -1,15 +1,17 @@
-//! The durable object store behind the S3 service: buckets are directories, each object a
-//! metadata sidecar plus a body blob (layout and key encoding in [`paths`]).
+//! The durable object store behind the S3 service: buckets are directories, each object
+//! version a metadata sidecar plus a body blob (layout and key encoding in [`paths`],
+//! versioning in `versioning.rs`).
 //!
 //! Durability: a write streams the body into a fresh blob (MD5 computed on the way), fsyncs
 //! it and its directory, then writes the sidecar to a temp file, fsyncs it, renames it over
-//! the key's sidecar and fsyncs `keys/` — the rename is the commit, so an acknowledged PUT
+//! the version's sidecar and fsyncs its directory — the rename is the commit, so an acknowledged PUT
 //! survives `kill -9` and a reader sees the old object or the new one, never a part. An
 //! interrupted upload leaves only a blob no sidecar names (or a temp file); listing never
 //! sees it and [`Store::open`] deletes it. One process at a time opens a data directory
 //! (an exclusive lock on `<data-dir>/lock`). Concurrent writes to one key commit one after the
 //! other under a per-key lock, so the key ends with one whole object.
 
+mod blob;
 mod bucket;
 mod checksum;
 mod config;
@@ -19,19 +21,23 @@ mod meta;
 mod multipart;
 mod object;
 pub(crate) mod paths;
+mod versioning;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 pub use bucket::validate_bucket_name;
-pub use checksum::ChecksumAlgorithm;
+pub use checksum::{ChecksumAlgorithm, TrailingChecksum};
 pub use config::BucketConfig;
 pub use error::{StoreError, StoreResult};
-pub use list::{ListPage, ListParams};
-pub use meta::{ObjectAttrs, ObjectMeta, now_ms};
+pub use list::{ListPage, ListParams, VersionPage};
+pub use meta::{NULL_VERSION, ObjectAttrs, ObjectMeta, now_ms};
 pub use multipart::{MIN_PART_SIZE, PartInfo, PartOptions, UploadInfo};
-pub use object::{BodyStream, MAX_KEY_LEN, ObjectReader, PutCondition, PutOptions};
+pub use object::{
+    BodyStream, Deleted, MAX_KEY_LEN, ObjectReader, PutCondition, PutOptions, VersionRef,
+};
+pub use versioning::VersioningState;
 
 use bucket::Bucket;
 
@@ -192,7 +198,8 @@ impl Store {
         result
     }
 
-    /// A committed object's metadata.
+    /// The current object's metadata (`NoSuchKey` also when the latest version is a delete
+    /// marker).
     pub fn head_object(&self, bucket: &str, key: &str) -> StoreResult<Arc<ObjectMeta>> {
         self.bucket(bucket)?
             .get(key)
@@ -207,6 +214,22 @@ impl Store {
             .read()
             .map_err(|_| StoreError::Body("index lock poisoned".into()))?;
         Ok(list::list(&index, params))
+    }
+
+    /// One page of a version listing, starting after `version_after` of `params.after`
+    /// (or after all versions of that key when `None`).
+    pub fn list_object_versions(
+        &self,
+        bucket: &str,
+        params: &ListParams,
+        version_after: Option<&str>,
+    ) -> StoreResult<VersionPage> {
+        let bucket = self.bucket(bucket)?;
+        let index = bucket
+            .index
+            .read()
+            .map_err(|_| StoreError::Body("index lock poisoned".into()))?;
+        Ok(list::list_versions(&index, params, version_after))
     }
 }
 

@@ -20,11 +20,12 @@ use futures::Stream;
 use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
 
+use super::blob::write_blob;
 use super::bucket::Bucket;
-use super::checksum::ChecksumAlgorithm;
+use super::checksum::{ChecksumAlgorithm, TrailingChecksum};
 use super::error::{StoreError, StoreResult};
 use super::meta::{ObjectAttrs, ObjectMeta, now_ms};
-use super::object::{BlobGuard, PutCondition, drain, validate_key, write_blob};
+use super::object::{BlobGuard, PutCondition, drain, validate_key};
 use super::paths::{fsync_dir, hex, write_atomic};
 use super::{Store, blocking};
 
@@ -59,6 +60,8 @@ pub struct PartOptions {
     pub content_md5: Option<[u8; 16]>,
     /// additional checksums to compute, each with the client's value to check if sent
     pub checksums: BTreeMap<ChecksumAlgorithm, Option<String>>,
+    /// a checksum sent after the body, to compute and check
+    pub trailing: Option<TrailingChecksum>,
 }
 
 /// An uploaded part.
@@ -219,6 +222,7 @@ impl Store {
             options.expected_len,
             options.content_md5,
             &options.checksums,
+            options.trailing.as_ref(),
         )
         .await?;
         let part = PartInfo {
@@ -366,7 +370,8 @@ impl Store {
             last_modified_ms: now_ms(),
             attrs: info.attrs,
             tags: info.tags,
-            checksums: BTreeMap::new(),
+            part_sizes: chosen.iter().map(|p| p.size).collect(),
+            ..ObjectMeta::default()
         };
         let committed = self.commit(&bucket, meta, &condition).await?;
         guard.keep();

@@ -1,25 +1,25 @@
-//! Object writes and reads: streaming a body into a blob with its MD5, the durable commit of
-//! the sidecar, reads that stream from the blob, deletes and server-side copies.
+//! Object writes and reads: PUT (the body goes to a blob via `blob.rs`), the durable
+//! commit of a version's sidecar, reads by key or version id, deletes (versions and delete
+//! markers), server-side copies and tag updates.
 
 use std::collections::BTreeMap;
-use std::io::{Seek, SeekFrom, Write};
+use std::io::{Seek, SeekFrom};
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
-use md5::{Digest, Md5};
 use tokio::io::AsyncReadExt;
 
+use super::blob::write_blob;
 use super::bucket::Bucket;
-use super::checksum::{ChecksumAlgorithm, Hasher};
+use super::checksum::{ChecksumAlgorithm, TrailingChecksum};
 use super::error::{StoreError, StoreResult};
 use super::meta::{ObjectAttrs, ObjectMeta, now_ms};
 use super::paths::{fsync_dir, hex, write_atomic};
+use super::versioning::parse_version_id;
 use super::{Store, blocking};
 
-/// Bytes gathered from the request body before one write to the blob file.
-const WRITE_CHUNK: usize = 1 << 20;
 /// Read buffer when streaming a blob out.
 const READ_CHUNK: usize = 256 * 1024;
 /// Largest object a single PUT may write (S3's limit).
@@ -54,22 +54,44 @@ pub struct PutOptions {
     pub tags: BTreeMap<String, String>,
     /// additional checksums to compute, each with the client's value to check if it sent one
     pub checksums: BTreeMap<ChecksumAlgorithm, Option<String>>,
+    /// a checksum sent after the body, to compute and check
+    pub trailing: Option<TrailingChecksum>,
 }
 
-/// An open object: its metadata and its body file (which stays readable even if the key is
-/// overwritten or deleted meanwhile).
+/// An open object: its metadata and its body — the blob file (which stays readable even if
+/// the key is overwritten or deleted meanwhile), or for a small object the bytes themselves,
+/// read in the same blocking call as the open so a small GET costs one trip to the blocking
+/// pool.
 #[derive(Debug)]
 pub struct ObjectReader {
     /// the object's metadata at open time
     pub meta: Arc<ObjectMeta>,
-    file: std::fs::File,
+    body: Opened,
+}
+
+#[derive(Debug)]
+enum Opened {
+    File(std::fs::File),
+    Bytes(Bytes),
 }
 
 impl ObjectReader {
     /// Streams `len` bytes from `start`. A range up to one read buffer is read in a single
     /// blocking call; longer ones stream in [`READ_CHUNK`] pieces, never whole.
     pub async fn stream(self, start: u64, len: u64) -> StoreResult<BodyStream> {
-        let mut file = self.file;
+        let mut file = match self.body {
+            Opened::Bytes(bytes) => {
+                let from = usize::try_from(start)
+                    .unwrap_or(usize::MAX)
+                    .min(bytes.len());
+                let to = usize::try_from(start.saturating_add(len))
+                    .unwrap_or(usize::MAX)
+                    .min(bytes.len());
+                let slice = bytes.slice(from..to);
+                return Ok(Box::pin(futures::stream::once(async move { Ok(slice) })));
+            }
+            Opened::File(file) => file,
+        };
         if len <= READ_CHUNK as u64 {
             let bytes = blocking(move || -> std::io::Result<Vec<u8>> {
                 let mut buf = vec![0; usize::try_from(len).unwrap_or(0)];
@@ -93,6 +115,25 @@ impl ObjectReader {
             reader, READ_CHUNK,
         )))
     }
+
+    /// The whole body as a blocking reader (for server-side copies).
+    fn into_read(self) -> Box<dyn std::io::Read + Send> {
+        match self.body {
+            Opened::File(file) => Box::new(file),
+            Opened::Bytes(bytes) => Box::new(std::io::Cursor::new(bytes)),
+        }
+    }
+}
+
+/// Opens a blob; one of at most [`READ_CHUNK`] bytes is read whole right away.
+fn open_blob(path: &std::path::Path, size: u64) -> std::io::Result<Opened> {
+    let mut file = std::fs::File::open(path)?;
+    if size > READ_CHUNK as u64 {
+        return Ok(Opened::File(file));
+    }
+    let mut buf = vec![0; usize::try_from(size).unwrap_or(0)];
+    std::io::Read::read_exact(&mut file, &mut buf)?;
+    Ok(Opened::Bytes(Bytes::from(buf)))
 }
 
 /// An object body being read.
@@ -172,110 +213,6 @@ where
     }
 }
 
-/// Streams `body` into a new file at `path` computing its MD5, checks the declared length
-/// and `Content-MD5`, and makes the file and its directory entry durable. Memory use is
-/// bounded by [`WRITE_CHUNK`] whatever the body's size.
-pub(crate) async fn write_blob<S, E>(
-    path: PathBuf,
-    mut body: S,
-    expected_len: Option<u64>,
-    content_md5: Option<[u8; 16]>,
-    checksums: &BTreeMap<ChecksumAlgorithm, Option<String>>,
-) -> StoreResult<Written>
-where
-    S: Stream<Item = Result<Bytes, E>> + Unpin + Send,
-    E: std::fmt::Display,
-{
-    let dir = path
-        .parent()
-        .map(std::path::Path::to_path_buf)
-        .unwrap_or_default();
-    let create_path = path.clone();
-    let mut file = blocking(move || std::fs::File::create(create_path))
-        .await?
-        .map_err(StoreError::io(format!("creating {}", path.display())))?;
-    if expected_len.is_some_and(|n| n > MAX_PUT_SIZE) {
-        return Err(StoreError::EntityTooLarge);
-    }
-    let mut md5 = Md5::new();
-    let mut hashers: Vec<(ChecksumAlgorithm, Hasher)> =
-        checksums.keys().map(|a| (*a, Hasher::new(*a))).collect();
-    let mut size: u64 = 0;
-    let mut buf = Vec::with_capacity(WRITE_CHUNK);
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|err| StoreError::Body(err.to_string()))?;
-        md5.update(&chunk);
-        for (_, hasher) in &mut hashers {
-            hasher.update(&chunk);
-        }
-        size += chunk.len() as u64;
-        if size > MAX_PUT_SIZE {
-            return Err(StoreError::EntityTooLarge);
-        }
-        if let Some(expected) = expected_len
-            && size > expected
-        {
-            return Err(StoreError::IncompleteBody {
-                expected,
-                got: size,
-            });
-        }
-        buf.extend_from_slice(&chunk);
-        if buf.len() >= WRITE_CHUNK {
-            (file, buf) = blocking(move || {
-                file.write_all(&buf)?;
-                buf.clear();
-                Ok::<_, std::io::Error>((file, buf))
-            })
-            .await?
-            .map_err(StoreError::io("writing a blob"))?;
-        }
-    }
-    if let Some(expected) = expected_len
-        && size != expected
-    {
-        return Err(StoreError::IncompleteBody {
-            expected,
-            got: size,
-        });
-    }
-    let digest: [u8; 16] = md5.finalize().into();
-    if let Some(want) = content_md5
-        && want != digest
-    {
-        return Err(StoreError::BadDigest);
-    }
-    let mut computed = BTreeMap::new();
-    for (algorithm, hasher) in hashers {
-        let value = hasher.finalize();
-        if let Some(Some(want)) = checksums.get(&algorithm)
-            && *want != value
-        {
-            return Err(StoreError::BadChecksum(algorithm.name()));
-        }
-        computed.insert(algorithm, value);
-    }
-    blocking(move || {
-        file.write_all(&buf)?;
-        file.sync_all()?;
-        fsync_dir(&dir)
-    })
-    .await?
-    .map_err(StoreError::io("syncing a blob"))?;
-    Ok(Written {
-        size,
-        md5: digest,
-        checksums: computed,
-    })
-}
-
-/// What [`write_blob`] wrote.
-pub(crate) struct Written {
-    pub(crate) size: u64,
-    pub(crate) md5: [u8; 16],
-    pub(crate) checksums: BTreeMap<ChecksumAlgorithm, String>,
-}
-
 impl Store {
     /// Writes an object from a streamed body; returns the committed metadata once the object
     /// is durable.
@@ -312,6 +249,7 @@ impl Store {
             options.expected_len,
             options.content_md5,
             &options.checksums,
+            options.trailing.as_ref(),
         )
         .await?;
         let meta = ObjectMeta {
@@ -323,55 +261,112 @@ impl Store {
             attrs: options.attrs,
             tags: options.tags,
             checksums: written.checksums,
+            ..ObjectMeta::default()
         };
         let committed = self.commit(&bucket, meta, &options.condition).await?;
         guard.keep();
         Ok(committed)
     }
 
-    /// Makes `meta` the key's current version: sidecar to temp, fsync, rename, fsync dir,
-    /// all under the key's lock; then frees the replaced blob.
+    /// Makes `meta` the key's latest version, all under the key's lock: it gets its version
+    /// id per the bucket's versioning state, its sidecar goes to a temp file, fsync, rename,
+    /// fsync dir; then the blob of a version it replaced (same version id) is freed.
     pub(crate) async fn commit(
         &self,
         bucket: &Arc<Bucket>,
         meta: ObjectMeta,
         condition: &PutCondition,
     ) -> StoreResult<Arc<ObjectMeta>> {
+        let _lock = bucket.lock_for(&meta.key).lock().await;
+        check_condition(bucket.get(&meta.key).as_deref(), condition)?;
+        self.commit_locked(bucket, meta).await
+    }
+
+    /// [`Self::commit`] for a caller holding the key's lock.
+    async fn commit_locked(
+        &self,
+        bucket: &Arc<Bucket>,
+        mut meta: ObjectMeta,
+    ) -> StoreResult<Arc<ObjectMeta>> {
+        bucket.stamp(&mut meta);
         let meta = Arc::new(meta);
-        let replaced = {
-            let _lock = bucket.lock_for(&meta.key).lock().await;
-            check_condition(bucket.get(&meta.key).as_deref(), condition)?;
-            let (tmp, dest, json) = (
-                self.tmp.clone(),
-                bucket.paths.sidecar(&meta.key),
-                meta.to_json(),
-            );
-            blocking(move || write_atomic(&tmp, &dest, &json))
-                .await?
-                .map_err(StoreError::io(format!("committing key {:?}", meta.key)))?;
-            bucket.index_put(Arc::clone(&meta))
-        };
-        if let Some(old) = replaced
-            && old.blob != meta.blob
-        {
-            let path = bucket.paths.blob(&old.blob);
-            let _ = blocking(move || std::fs::remove_file(path)).await;
+        let (tmp, dest, json) = (
+            self.tmp.clone(),
+            bucket
+                .paths
+                .version_sidecar(&meta.key, meta.version_id.as_deref()),
+            meta.to_json(),
+        );
+        blocking(move || write_atomic(&tmp, &dest, &json))
+            .await?
+            .map_err(StoreError::io(format!("committing key {:?}", meta.key)))?;
+        if let Some(old) = bucket.index_put(Arc::clone(&meta)) {
+            self.free_blob(bucket, &old, &meta.blob).await;
         }
         Ok(meta)
     }
 
-    /// Opens an object for reading.
-    pub async fn open_object(&self, bucket: &str, key: &str) -> StoreResult<ObjectReader> {
+    /// Deletes the body of a version that is gone, unless `kept` (the new version's blob)
+    /// is the same file.
+    async fn free_blob(&self, bucket: &Bucket, old: &ObjectMeta, kept: &str) {
+        if old.delete_marker || old.blob == kept {
+            return;
+        }
+        let path = bucket.paths.blob(&old.blob);
+        let _ = blocking(move || std::fs::remove_file(path)).await;
+    }
+
+    /// The metadata of one version (`version_id` as the client sent it, `None` for the
+    /// latest). A delete marker is an error that says so, as S3 answers it.
+    pub fn head_object_version(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> StoreResult<Arc<ObjectMeta>> {
         let bucket = self.bucket(bucket)?;
+        let found = match version_id {
+            None => bucket
+                .latest(key)
+                .ok_or_else(|| StoreError::NoSuchKey(key.to_owned()))?,
+            Some(id) => {
+                let parsed = parse_version_id(id)?;
+                bucket
+                    .version(key, parsed)
+                    .ok_or_else(|| StoreError::NoSuchVersion(id.to_owned()))?
+            }
+        };
+        if found.delete_marker {
+            return Err(StoreError::DeleteMarker {
+                key: key.to_owned(),
+                version_id: found.version_header(),
+                last_modified_ms: found.last_modified_ms,
+                requested: version_id.is_some(),
+            });
+        }
+        Ok(found)
+    }
+
+    /// Opens the latest object of a key for reading.
+    pub async fn open_object(&self, bucket: &str, key: &str) -> StoreResult<ObjectReader> {
+        self.open_object_version(bucket, key, None).await
+    }
+
+    /// Opens one version (or, with `None`, the latest) for reading.
+    pub async fn open_object_version(
+        &self,
+        bucket_name: &str,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> StoreResult<ObjectReader> {
+        let bucket = self.bucket(bucket_name)?;
         // A concurrent overwrite may free the blob between the index read and the open;
         // the index then already names the new blob, so look again.
         for _ in 0..8 {
-            let meta = bucket
-                .get(key)
-                .ok_or_else(|| StoreError::NoSuchKey(key.to_owned()))?;
-            let path = bucket.paths.blob(&meta.blob);
-            match blocking(move || std::fs::File::open(path)).await? {
-                Ok(file) => return Ok(ObjectReader { meta, file }),
+            let meta = self.head_object_version(bucket_name, key, version_id)?;
+            let (path, size) = (bucket.paths.blob(&meta.blob), meta.size);
+            match blocking(move || open_blob(&path, size)).await? {
+                Ok(body) => return Ok(ObjectReader { meta, body }),
                 Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
                 Err(err) => return Err(StoreError::io(format!("opening key {key:?}"))(err)),
             }
@@ -379,68 +374,102 @@ impl Store {
         Err(StoreError::NoSuchKey(key.to_owned()))
     }
 
-    /// Deletes an object durably; deleting a missing key succeeds, as in S3.
-    pub async fn delete_object(&self, bucket: &str, key: &str) -> StoreResult<()> {
+    /// Deletes durably, as S3 does: with a version id, that version (a missing one is not an
+    /// error); without, the object in an unversioned bucket, or a new delete marker in a
+    /// versioned one (replacing the null version when Suspended).
+    pub async fn delete_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> StoreResult<Deleted> {
         let bucket = self.bucket(bucket)?;
-        let removed = {
-            let _lock = bucket.lock_for(key).lock().await;
-            if bucket.get(key).is_none() {
-                return Ok(());
+        let _lock = bucket.lock_for(key).lock().await;
+        let target = match version_id {
+            Some(id) => parse_version_id(id)?,
+            None if bucket.versioning().ever() => {
+                let marker = ObjectMeta {
+                    key: key.to_owned(),
+                    last_modified_ms: now_ms(),
+                    delete_marker: true,
+                    ..ObjectMeta::default()
+                };
+                let marker = self.commit_locked(&bucket, marker).await?;
+                return Ok(Deleted {
+                    version_id: marker.version_header(),
+                    delete_marker: true,
+                });
             }
-            let (sidecar, keys_dir) = (bucket.paths.sidecar(key), bucket.paths.keys());
-            blocking(move || {
-                std::fs::remove_file(sidecar)?;
-                fsync_dir(&keys_dir)
-            })
-            .await?
-            .map_err(StoreError::io(format!("deleting key {key:?}")))?;
-            bucket.index_remove(key)
+            None => None,
         };
-        if let Some(old) = removed {
-            let path = bucket.paths.blob(&old.blob);
-            let _ = blocking(move || std::fs::remove_file(path)).await;
-        }
-        Ok(())
+        let Some(found) = bucket.version(key, target) else {
+            return Ok(Deleted {
+                version_id: version_id.map(str::to_owned),
+                delete_marker: false,
+            });
+        };
+        let (sidecar, dir) = (
+            bucket.paths.version_sidecar(key, target),
+            if target.is_some() {
+                bucket.paths.versions()
+            } else {
+                bucket.paths.keys()
+            },
+        );
+        blocking(move || {
+            std::fs::remove_file(sidecar)?;
+            fsync_dir(&dir)
+        })
+        .await?
+        .map_err(StoreError::io(format!("deleting key {key:?}")))?;
+        bucket.index_remove(key, target);
+        self.free_blob(&bucket, &found, "").await;
+        Ok(Deleted {
+            version_id: version_id.map(str::to_owned),
+            delete_marker: found.delete_marker,
+        })
     }
 
     /// Server-side copy: the body is copied file to file (never through memory), the
     /// metadata and tags kept (`None`) or replaced.
     pub async fn copy_object(
         &self,
-        src_bucket: &str,
-        src_key: &str,
+        src: VersionRef<'_>,
         dst_bucket: &str,
         dst_key: &str,
         attrs: Option<ObjectAttrs>,
         tags: Option<BTreeMap<String, String>>,
     ) -> StoreResult<Arc<ObjectMeta>> {
         validate_key(dst_key)?;
-        let reader = self.open_object(src_bucket, src_key).await?;
+        let reader = self
+            .open_object_version(src.bucket, src.key, src.version_id)
+            .await?;
         let dst = self.bucket(dst_bucket)?;
         let blob = uuid::Uuid::new_v4().to_string();
         let path = dst.paths.blob(&blob);
-        let mut guard = BlobGuard {
-            path: Some(path.clone()),
-        };
+        let mut guard = BlobGuard::new(path.clone());
         let blobs_dir = dst.paths.blobs();
-        let mut src = reader.file;
+        let source = Arc::clone(&reader.meta);
+        let mut body = reader.into_read();
         blocking(move || {
             let mut out = std::fs::File::create(&path)?;
-            std::io::copy(&mut src, &mut out)?;
+            std::io::copy(&mut body, &mut out)?;
             out.sync_all()?;
             fsync_dir(&blobs_dir)
         })
         .await?
-        .map_err(StoreError::io(format!("copying key {src_key:?}")))?;
+        .map_err(StoreError::io(format!("copying key {:?}", src.key)))?;
         let meta = ObjectMeta {
             key: dst_key.to_owned(),
             blob,
-            size: reader.meta.size,
-            etag: reader.meta.etag.clone(),
+            size: source.size,
+            etag: source.etag.clone(),
             last_modified_ms: now_ms(),
-            attrs: attrs.unwrap_or_else(|| reader.meta.attrs.clone()),
-            tags: tags.unwrap_or_else(|| reader.meta.tags.clone()),
-            checksums: reader.meta.checksums.clone(),
+            attrs: attrs.unwrap_or_else(|| source.attrs.clone()),
+            tags: tags.unwrap_or_else(|| source.tags.clone()),
+            checksums: source.checksums.clone(),
+            part_sizes: source.part_sizes.clone(),
+            ..ObjectMeta::default()
         };
         let committed = self.commit(&dst, meta, &PutCondition::None).await?;
         guard.keep();
@@ -449,27 +478,56 @@ impl Store {
 }
 
 impl Store {
-    /// Replaces an object's tags (the body is untouched).
+    /// Replaces the tags of one version (`None`: the current object); the body is untouched.
     pub async fn put_object_tags(
         &self,
         bucket: &str,
         key: &str,
+        version_id: Option<&str>,
         tags: BTreeMap<String, String>,
     ) -> StoreResult<Arc<ObjectMeta>> {
+        let current = self.head_object_version(bucket, key, version_id)?;
         let bucket = self.bucket(bucket)?;
         let _lock = bucket.lock_for(key).lock().await;
+        // Look again under the lock: the version may have changed or gone meanwhile.
         let current = bucket
-            .get(key)
+            .version(key, current.version_id.as_deref())
             .ok_or_else(|| StoreError::NoSuchKey(key.to_owned()))?;
         let meta = Arc::new(ObjectMeta {
             tags,
             ..(*current).clone()
         });
-        let (tmp, dest, json) = (self.tmp.clone(), bucket.paths.sidecar(key), meta.to_json());
+        let (tmp, dest, json) = (
+            self.tmp.clone(),
+            bucket
+                .paths
+                .version_sidecar(key, meta.version_id.as_deref()),
+            meta.to_json(),
+        );
         blocking(move || write_atomic(&tmp, &dest, &json))
             .await?
             .map_err(StoreError::io(format!("tagging key {key:?}")))?;
-        bucket.index_put(Arc::clone(&meta));
+        bucket.index_replace(Arc::clone(&meta));
         Ok(meta)
     }
+}
+
+/// One version of an object, named by the client.
+#[derive(Debug, Clone, Copy)]
+pub struct VersionRef<'a> {
+    /// bucket
+    pub bucket: &'a str,
+    /// key
+    pub key: &'a str,
+    /// version id as sent (`None`: the current object)
+    pub version_id: Option<&'a str>,
+}
+
+/// What a delete did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Deleted {
+    /// the version removed, or the delete marker created (`x-amz-version-id`)
+    pub version_id: Option<String>,
+    /// whether that version is a delete marker
+    pub delete_marker: bool,
 }

@@ -3,7 +3,11 @@
 //! ```text
 //! <data-dir>/tmp/                         temp files; emptied at startup
 //! <data-dir>/buckets/<bucket>/bucket.json  bucket record (creation time)
-//! <data-dir>/buckets/<bucket>/keys/<sha256(key) hex>.json   one sidecar per live object
+//! <data-dir>/buckets/<bucket>/keys/<sha256(key) hex>.json   the key's `null` version (the
+//!                                                           only one when never versioned)
+//! <data-dir>/buckets/<bucket>/versions/<sha256(key) hex>.<version-id>.json
+//!                                                           other versions and delete markers
+//! <data-dir>/buckets/<bucket>/versioning.json               versioning state, once set
 //! <data-dir>/buckets/<bucket>/blobs/<uuid>                  object bodies
 //! ```
 //!
@@ -56,6 +60,23 @@ impl BucketPaths {
 
     pub(crate) fn sidecar(&self, key: &str) -> PathBuf {
         self.keys().join(format!("{}.json", key_hash(key)))
+    }
+
+    pub(crate) fn versions(&self) -> PathBuf {
+        self.dir.join("versions")
+    }
+
+    pub(crate) fn versioning(&self) -> PathBuf {
+        self.dir.join("versioning.json")
+    }
+
+    /// Where a version's sidecar lives: `keys/` for the null version, `versions/` for the
+    /// others. `version_id` must be validated (see `versioning::parse_version_id`).
+    pub(crate) fn version_sidecar(&self, key: &str, version_id: Option<&str>) -> PathBuf {
+        match version_id {
+            None => self.sidecar(key),
+            Some(id) => self.versions().join(format!("{}.{id}.json", key_hash(key))),
+        }
     }
 
     pub(crate) fn blob(&self, blob: &str) -> PathBuf {
