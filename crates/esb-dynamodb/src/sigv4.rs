@@ -598,7 +598,8 @@ mod tests {
         }]
     }
 
-    fn session_headers(token: &str) -> HeaderMap {
+    /// The headers both botocore requests signed: a ListTables call to 127.0.0.1:8001.
+    fn list_tables_headers() -> HeaderMap {
         let mut h = HeaderMap::new();
         h.insert(
             "content-type",
@@ -609,6 +610,12 @@ mod tests {
             "x-amz-target",
             "DynamoDB_20120810.ListTables".parse().unwrap(),
         );
+        h
+    }
+
+    /// The header-signed request's headers, with `token` as its session token.
+    fn session_headers(token: &str) -> HeaderMap {
+        let mut h = list_tables_headers();
         h.insert("x-amz-date", SESSION_DATE.parse().unwrap());
         h.insert("x-amz-security-token", token.parse().unwrap());
         h.insert(
@@ -622,18 +629,23 @@ mod tests {
         h
     }
 
-    #[test]
-    fn header_signature_with_session_token_verifies() {
-        let now = parse_amz_date(SESSION_DATE).unwrap();
-        let headers = session_headers(SESSION_TOKEN);
-        let req = Signed {
+    /// The header-signed request, with `headers` (from [`session_headers`]).
+    fn session_request(headers: &HeaderMap) -> Signed<'_> {
+        Signed {
             method: "POST",
             path: "/",
             query: "",
             authority: None,
-            headers: &headers,
+            headers,
             body: br#"{"TableName":"t"}"#,
-        };
+        }
+    }
+
+    #[test]
+    fn header_signature_with_session_token_verifies() {
+        let now = parse_amz_date(SESSION_DATE).unwrap();
+        let headers = session_headers(SESSION_TOKEN);
+        let req = session_request(&headers);
         assert_eq!(verify(&req, &session_creds(), "dynamodb", now), Ok(()));
         // The token is signed: another token does not verify.
         let headers = session_headers("another-token");
@@ -655,16 +667,7 @@ mod tests {
             &X-Amz-SignedHeaders=content-type%3Bhost%3Bx-amz-target\
             &X-Amz-Security-Token=FQoGZXIvYXdzEXAMPLE%2Btoken%2Fwith%3Dchars\
             &X-Amz-Signature=8ea69afc4de99815e822043eecd9f0b4e209649e0c48366ca7300f1fb8772da9";
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            "content-type",
-            "application/x-amz-json-1.0".parse().unwrap(),
-        );
-        headers.insert("host", "127.0.0.1:8001".parse().unwrap());
-        headers.insert(
-            "x-amz-target",
-            "DynamoDB_20120810.ListTables".parse().unwrap(),
-        );
+        let headers = list_tables_headers();
         let req = Signed {
             method: "POST",
             path: "/",
@@ -697,14 +700,7 @@ mod tests {
     fn time_and_scope_checks() {
         let now = parse_amz_date(SESSION_DATE).unwrap();
         let headers = session_headers(SESSION_TOKEN);
-        let req = Signed {
-            method: "POST",
-            path: "/",
-            query: "",
-            authority: None,
-            headers: &headers,
-            body: br#"{"TableName":"t"}"#,
-        };
+        let req = session_request(&headers);
         assert_eq!(
             verify(&req, &session_creds(), "dynamodb", now - 901),
             Err(SigError::NotYetCurrent {

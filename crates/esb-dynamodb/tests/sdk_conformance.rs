@@ -14,6 +14,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::operation::describe_time_to_live::DescribeTimeToLiveOutput;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex,
     KeySchemaElement, KeyType, KeysAndAttributes, LocalSecondaryIndex, Projection, ProjectionType,
@@ -308,18 +309,31 @@ async fn table_lifecycle() {
     assert_eq!(names.table_names(), ["tb1"]);
 }
 
+async fn describe_ttl(c: &Client, table: &str) -> DescribeTimeToLiveOutput {
+    c.describe_time_to_live()
+        .table_name(table)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn list_tags(c: &Client, arn: &str) -> Vec<Tag> {
+    let out = c
+        .list_tags_of_resource()
+        .resource_arn(arn)
+        .send()
+        .await
+        .unwrap();
+    out.tags().to_vec()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn time_to_live_and_tags() {
     let server = Server::start().await;
     let c = server.client();
     create_table(&c, "tbl").await;
 
-    let ttl = c
-        .describe_time_to_live()
-        .table_name("tbl")
-        .send()
-        .await
-        .unwrap();
+    let ttl = describe_ttl(&c, "tbl").await;
     assert_eq!(
         ttl.time_to_live_description()
             .unwrap()
@@ -341,12 +355,7 @@ async fn time_to_live_and_tags() {
         .await
         .unwrap();
     assert_eq!(set.time_to_live_specification(), Some(&spec));
-    let ttl = c
-        .describe_time_to_live()
-        .table_name("tbl")
-        .send()
-        .await
-        .unwrap();
+    let ttl = describe_ttl(&c, "tbl").await;
     let d = ttl.time_to_live_description().unwrap();
     assert_eq!(d.time_to_live_status().unwrap().as_str(), "ENABLED");
     assert_eq!(d.attribute_name(), Some("expires"));
@@ -379,13 +388,8 @@ async fn time_to_live_and_tags() {
         .send()
         .await
         .unwrap();
-    let tags = c
-        .list_tags_of_resource()
-        .resource_arn(&arn)
-        .send()
-        .await
-        .unwrap();
-    let mut got: Vec<_> = tags.tags().iter().map(|t| (t.key(), t.value())).collect();
+    let tags = list_tags(&c, &arn).await;
+    let mut got: Vec<_> = tags.iter().map(|t| (t.key(), t.value())).collect();
     got.sort_unstable();
     assert_eq!(got, [("env", "dev"), ("team", "box")]);
     c.untag_resource()
@@ -394,13 +398,7 @@ async fn time_to_live_and_tags() {
         .send()
         .await
         .unwrap();
-    let tags = c
-        .list_tags_of_resource()
-        .resource_arn(&arn)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(tags.tags().len(), 1);
+    assert_eq!(list_tags(&c, &arn).await.len(), 1);
     let bad = c
         .tag_resource()
         .resource_arn("arn:aws:dynamodb:us-east-1:000000000000:table/nope")
@@ -965,30 +963,19 @@ async fn transactions() {
     );
 
     // Two operations on one item in one transaction are refused.
+    let delete_x9 = TransactWriteItem::builder()
+        .delete(
+            Delete::builder()
+                .table_name("tbl")
+                .set_key(Some(key("x", "9")))
+                .build()
+                .unwrap(),
+        )
+        .build();
     let err = c
         .transact_write_items()
-        .transact_items(
-            TransactWriteItem::builder()
-                .delete(
-                    Delete::builder()
-                        .table_name("tbl")
-                        .set_key(Some(key("x", "9")))
-                        .build()
-                        .unwrap(),
-                )
-                .build(),
-        )
-        .transact_items(
-            TransactWriteItem::builder()
-                .delete(
-                    Delete::builder()
-                        .table_name("tbl")
-                        .set_key(Some(key("x", "9")))
-                        .build()
-                        .unwrap(),
-                )
-                .build(),
-        )
+        .transact_items(delete_x9.clone())
+        .transact_items(delete_x9)
         .send()
         .await
         .unwrap_err();

@@ -3,7 +3,7 @@
 //! acknowledged object and version must be whole and present, nothing half-written listed,
 //! and no orphan blob or temp file left.
 //! The server is this test binary re-executed (the ignored `crash_server_child` test).
-//! Skipped, with a note, when no Python with boto3 is found.
+//! The clients run on the test tools' Python (scripts/test-tools.sh).
 
 #![allow(clippy::unwrap_used)]
 
@@ -13,23 +13,6 @@ use std::time::{Duration, Instant};
 
 const ACCESS: &str = "AKIDCRASH";
 const SECRET: &str = "crash-secret";
-
-fn python_with_boto3() -> Option<PathBuf> {
-    let mut candidates = Vec::new();
-    if let Some(p) = std::env::var_os("ESB_TEST_PYTHON") {
-        candidates.push(PathBuf::from(p));
-    }
-    if let Some(home) = std::env::var_os("HOME") {
-        candidates.push(PathBuf::from(home).join(".esb/runtimes/python3.11/bin/python3"));
-    }
-    candidates.push(PathBuf::from("python3"));
-    candidates.into_iter().find(|p| {
-        Command::new(p)
-            .args(["-c", "import boto3"])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    })
-}
 
 /// The server process: runs only when re-executed by [`crash_survives_kill_9`].
 #[test]
@@ -77,38 +60,21 @@ fn start_server(dir: &Path) -> (std::process::Child, String) {
     }
 }
 
-fn client(python: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(python);
-    cmd.arg(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/crash_client.py"
-    ))
-    .args(args)
-    .env("ESB_S3_ACCESS_KEY", ACCESS)
-    .env("ESB_S3_SECRET_KEY", SECRET)
-    .env("AWS_CONFIG_FILE", "/dev/null")
-    .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
-    cmd
-}
+const CLIENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/crash_client.py");
+const CLIENT_ENV: [(&str, &str); 2] =
+    [("ESB_S3_ACCESS_KEY", ACCESS), ("ESB_S3_SECRET_KEY", SECRET)];
 
-fn verify(python: &Path, endpoint: &str, acked: &Path) {
-    let out = client(python, &["verify", endpoint, acked.to_str().unwrap()])
-        .output()
-        .unwrap();
-    eprintln!("{}", String::from_utf8_lossy(&out.stdout));
-    assert!(
-        out.status.success(),
-        "verify failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
+fn verify(endpoint: &str, acked: &Path) {
+    let stdout = esb_testkit::python(
+        CLIENT,
+        &["verify", endpoint, acked.to_str().unwrap()],
+        &CLIENT_ENV,
     );
+    eprintln!("{stdout}");
 }
 
 #[test]
 fn crash_survives_kill_9() {
-    let Some(python) = python_with_boto3() else {
-        eprintln!("SKIPPED: no python3 with boto3 (set ESB_TEST_PYTHON)");
-        return;
-    };
     let dir = tempfile::tempdir().unwrap();
     let acked = dir.path().join("acked");
     std::fs::write(&acked, "").unwrap();
@@ -119,16 +85,17 @@ fn crash_survives_kill_9() {
     for round in 0..3u64 {
         let (mut server, endpoint) = start_server(dir.path());
         if round > 0 {
-            verify(&python, &endpoint, &acked);
+            verify(&endpoint, &acked);
         }
-        let mut writer = client(
-            &python,
+        let mut writer = esb_testkit::python_command(
+            CLIENT,
             &[
                 "write",
                 &endpoint,
                 acked.to_str().unwrap(),
                 &round.to_string(),
             ],
+            &CLIENT_ENV,
         )
         .spawn()
         .unwrap();
@@ -139,7 +106,7 @@ fn crash_survives_kill_9() {
         writer.wait().unwrap();
     }
     let (mut server, endpoint) = start_server(dir.path());
-    verify(&python, &endpoint, &acked);
+    verify(&endpoint, &acked);
     server.kill().unwrap();
     server.wait().unwrap();
     let acked_count = std::fs::read_to_string(&acked).unwrap().lines().count();

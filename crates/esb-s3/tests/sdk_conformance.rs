@@ -13,6 +13,9 @@ use std::time::Duration;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::operation::delete_objects::DeleteObjectsOutput;
+use aws_sdk_s3::operation::list_object_versions::ListObjectVersionsOutput;
+use aws_sdk_s3::operation::put_object::PutObjectOutput;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::{ByteStream, DateTime};
 use aws_sdk_s3::types::{
@@ -43,16 +46,75 @@ async fn body(client: &Client, bucket: &str, key: &str) -> Vec<u8> {
     out.body.collect().await.unwrap().into_bytes().to_vec()
 }
 
-async fn put(client: &Client, bucket: &str, key: &str, data: &[u8]) -> String {
-    let out = client
+async fn put_object(client: &Client, bucket: &str, key: &str, data: &[u8]) -> PutObjectOutput {
+    client
         .put_object()
         .bucket(bucket)
         .key(key)
         .body(ByteStream::from(data.to_vec()))
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// Puts an object; returns its ETag.
+async fn put(client: &Client, bucket: &str, key: &str, data: &[u8]) -> String {
+    let out = put_object(client, bucket, key, data).await;
     out.e_tag().unwrap().to_owned()
+}
+
+async fn set_versioning(client: &Client, bucket: &str, status: BucketVersioningStatus) {
+    client
+        .put_bucket_versioning()
+        .bucket(bucket)
+        .versioning_configuration(VersioningConfiguration::builder().status(status).build())
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn list_versions(client: &Client, bucket: &str, prefix: &str) -> ListObjectVersionsOutput {
+    client
+        .list_object_versions()
+        .bucket(bucket)
+        .prefix(prefix)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The version ids of a listing's object versions (delete markers apart), in listed order.
+fn version_ids(listed: &ListObjectVersionsOutput) -> Vec<&str> {
+    listed
+        .versions()
+        .iter()
+        .filter_map(|v| v.version_id())
+        .collect()
+}
+
+async fn delete_objects(
+    client: &Client,
+    bucket: &str,
+    ids: Vec<ObjectIdentifier>,
+) -> DeleteObjectsOutput {
+    client
+        .delete_objects()
+        .bucket(bucket)
+        .delete(Delete::builder().set_objects(Some(ids)).build().unwrap())
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn object_tags(client: &Client, bucket: &str, key: &str) -> Vec<Tag> {
+    let out = client
+        .get_object_tagging()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    out.tag_set().to_vec()
 }
 
 fn md5_etag(data: &[u8]) -> String {
@@ -412,13 +474,7 @@ async fn sdk_objects_headers_conditions_and_copy() {
         .iter()
         .map(|k| ObjectIdentifier::builder().key(*k).build().unwrap())
         .collect::<Vec<_>>();
-    let deleted = s3
-        .delete_objects()
-        .bucket(b)
-        .delete(Delete::builder().set_objects(Some(ids)).build().unwrap())
-        .send()
-        .await
-        .unwrap();
+    let deleted = delete_objects(&s3, b, ids).await;
     assert_eq!(deleted.deleted().len(), 3);
     let (c, status) = code(s3.head_object().bucket(b).key("fresh").send().await);
     assert_eq!((c.as_str(), status), ("NotFound", 404));
@@ -551,30 +607,21 @@ async fn sdk_multipart_and_part_numbers() {
         .send()
         .await
         .unwrap();
-    let p2 = s3
-        .upload_part_copy()
-        .bucket(b)
-        .key("big")
-        .upload_id(&upload_id)
-        .part_number(2)
-        .copy_source(format!("{b}/source"))
-        .copy_source_range("bytes=0-5242879")
-        .send()
-        .await;
+    let copy_part_2 = |range: &str| {
+        s3.upload_part_copy()
+            .bucket(b)
+            .key("big")
+            .upload_id(&upload_id)
+            .part_number(2)
+            .copy_source(format!("{b}/source"))
+            .copy_source_range(range)
+            .send()
+    };
+    let p2 = copy_part_2("bytes=0-5242879").await;
     // The source is 1 MB, so that range is not satisfiable; copy its first 100 bytes.
     let (c, _) = code(p2);
     assert_eq!(c, "InvalidRange");
-    let p2 = s3
-        .upload_part_copy()
-        .bucket(b)
-        .key("big")
-        .upload_id(&upload_id)
-        .part_number(2)
-        .copy_source(format!("{b}/source"))
-        .copy_source_range("bytes=0-99")
-        .send()
-        .await
-        .unwrap();
+    let p2 = copy_part_2("bytes=0-99").await.unwrap();
     let uploads = s3.list_multipart_uploads().bucket(b).send().await.unwrap();
     assert_eq!(uploads.uploads().len(), 1);
     assert_eq!(uploads.uploads()[0].upload_id(), Some(upload_id.as_str()));
@@ -701,28 +748,15 @@ async fn sdk_tagging_cors_lifecycle() {
         .send()
         .await
         .unwrap();
-    let tags = s3
-        .get_object_tagging()
-        .bucket(b)
-        .key("t")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(tags.tag_set()[0].key(), "team");
+    let tags = object_tags(&s3, b, "t").await;
+    assert_eq!(tags[0].key(), "team");
     s3.delete_object_tagging()
         .bucket(b)
         .key("t")
         .send()
         .await
         .unwrap();
-    let tags = s3
-        .get_object_tagging()
-        .bucket(b)
-        .key("t")
-        .send()
-        .await
-        .unwrap();
-    assert!(tags.tag_set().is_empty());
+    assert!(object_tags(&s3, b, "t").await.is_empty());
     s3.put_bucket_tagging()
         .bucket(b)
         .tagging(tagging)
@@ -802,35 +836,12 @@ async fn sdk_versioning() {
     let status = s3.get_bucket_versioning().bucket(b).send().await.unwrap();
     assert_eq!(status.status(), None);
     put(&s3, b, "k", b"before").await;
-    s3.put_bucket_versioning()
-        .bucket(b)
-        .versioning_configuration(
-            VersioningConfiguration::builder()
-                .status(BucketVersioningStatus::Enabled)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    set_versioning(&s3, b, BucketVersioningStatus::Enabled).await;
     let status = s3.get_bucket_versioning().bucket(b).send().await.unwrap();
     assert_eq!(status.status(), Some(&BucketVersioningStatus::Enabled));
 
-    let v1 = s3
-        .put_object()
-        .bucket(b)
-        .key("k")
-        .body(ByteStream::from_static(b"one"))
-        .send()
-        .await
-        .unwrap();
-    let v2 = s3
-        .put_object()
-        .bucket(b)
-        .key("k")
-        .body(ByteStream::from_static(b"two"))
-        .send()
-        .await
-        .unwrap();
+    let v1 = put_object(&s3, b, "k", b"one").await;
+    let v2 = put_object(&s3, b, "k", b"two").await;
     let (id1, id2) = (v1.version_id().unwrap(), v2.version_id().unwrap());
     assert_ne!(id1, id2);
     assert_eq!(body(&s3, b, "k").await, b"two");
@@ -891,18 +902,8 @@ async fn sdk_versioning() {
     let keys: Vec<&str> = listed.contents().iter().filter_map(|o| o.key()).collect();
     assert_eq!(keys, ["from-v1"]);
 
-    let versions = s3
-        .list_object_versions()
-        .bucket(b)
-        .prefix("k")
-        .send()
-        .await
-        .unwrap();
-    let ids: Vec<&str> = versions
-        .versions()
-        .iter()
-        .filter_map(|v| v.version_id())
-        .collect();
+    let versions = list_versions(&s3, b, "k").await;
+    let ids = version_ids(&versions);
     assert_eq!(ids, [id2, id1, "null"]);
     assert_eq!(versions.delete_markers().len(), 1);
     assert_eq!(versions.delete_markers()[0].is_latest(), Some(true));
@@ -951,37 +952,11 @@ async fn sdk_versioning() {
     assert_eq!(body(&s3, b, "k").await, b"two");
 
     // Suspended: the write is the null version.
-    s3.put_bucket_versioning()
-        .bucket(b)
-        .versioning_configuration(
-            VersioningConfiguration::builder()
-                .status(BucketVersioningStatus::Suspended)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    let suspended = s3
-        .put_object()
-        .bucket(b)
-        .key("k")
-        .body(ByteStream::from_static(b"three"))
-        .send()
-        .await
-        .unwrap();
+    set_versioning(&s3, b, BucketVersioningStatus::Suspended).await;
+    let suspended = put_object(&s3, b, "k", b"three").await;
     assert_eq!(suspended.version_id(), Some("null"));
-    let versions = s3
-        .list_object_versions()
-        .bucket(b)
-        .prefix("k")
-        .send()
-        .await
-        .unwrap();
-    let ids: Vec<&str> = versions
-        .versions()
-        .iter()
-        .filter_map(|v| v.version_id())
-        .collect();
+    let versions = list_versions(&s3, b, "k").await;
+    let ids = version_ids(&versions);
     assert_eq!(ids, ["null", id2, id1]);
     let (c, status) = code(
         s3.get_object()
@@ -1016,13 +991,7 @@ async fn sdk_versioning() {
     let (c, _) = code(s3.delete_bucket().bucket(b).send().await);
     assert_eq!(c, "BucketNotEmpty");
     ids.sort_by(|a, b| a.key().cmp(b.key()));
-    let deleted = s3
-        .delete_objects()
-        .bucket(b)
-        .delete(Delete::builder().set_objects(Some(ids)).build().unwrap())
-        .send()
-        .await
-        .unwrap();
+    let deleted = delete_objects(&s3, b, ids).await;
     assert!(deleted.errors().is_empty(), "{:?}", deleted.errors());
     assert!(deleted.deleted().iter().all(|d| d.version_id().is_some()));
     s3.delete_bucket().bucket(b).send().await.unwrap();

@@ -1,6 +1,6 @@
 //! Helpers the integration tests of several crates share (dev-dependency only): free loopback
-//! ports, the Python test tools that scripts/test-tools.sh installs, and external servers
-//! (moto_server) that stop when dropped. Every wait is bounded.
+//! ports, the Python test tools that scripts/test-tools.sh installs (and scripts run with their
+//! boto3), and external servers (moto_server) that stop when dropped. Every wait is bounded.
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -45,6 +45,36 @@ pub fn test_tool(name: &str) -> PathBuf {
         path.display()
     );
     path
+}
+
+/// A command running `script` with `args` on the test tools' `python3` (it has boto3), with
+/// `env` set. The AWS config and credentials files are `/dev/null`, so the script uses only
+/// what the test passes and never the developer's `~/.aws`.
+pub fn python_command(script: &str, args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(test_tool("python3"));
+    command
+        .arg(script)
+        .args(args)
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .envs(env.iter().copied());
+    command
+}
+
+/// Runs [`python_command`] to the end; panics with its stdout and stderr unless it succeeds.
+/// Returns its stdout.
+pub fn python(script: &str, args: &[&str], env: &[(&str, &str)]) -> String {
+    let output = python_command(script, args, env)
+        .output()
+        .unwrap_or_else(|err| panic!("cannot run {script}: {err}"));
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{script} failed ({})\nstdout:\n{stdout}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
 }
 
 /// A `moto_server` on a free loopback port, standing in for an external S3 and DynamoDB;

@@ -17,6 +17,20 @@ pub(crate) struct Conditions<'a> {
     pub(crate) if_unmodified_since: Option<&'a Timestamp>,
 }
 
+/// The `x-amz-copy-source-if-*` [`Conditions`] of `$input`, a CopyObject or an UploadPartCopy
+/// input: s3s gives the two their own types with the same fields, so a macro reads them.
+macro_rules! copy_source_conditions {
+    ($input:ident) => {
+        $crate::service::conditions::Conditions {
+            if_match: $input.copy_source_if_match.as_ref(),
+            if_none_match: $input.copy_source_if_none_match.as_ref(),
+            if_modified_since: $input.copy_source_if_modified_since.as_ref(),
+            if_unmodified_since: $input.copy_source_if_unmodified_since.as_ref(),
+        }
+    };
+}
+pub(crate) use copy_source_conditions;
+
 fn matches(condition: &ETagCondition, meta: &ObjectMeta) -> bool {
     match condition {
         ETagCondition::Any => true,

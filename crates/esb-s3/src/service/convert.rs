@@ -65,6 +65,23 @@ pub(crate) fn metadata(meta: &ObjectMeta) -> Option<Metadata> {
     (!map.is_empty()).then(|| map.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
 }
 
+/// The [`AttrsIn`] of `$input`, a PutObject, CopyObject or CreateMultipartUpload input: s3s
+/// gives each its own type with the same fields, so a macro reads them.
+macro_rules! attrs_in {
+    ($input:ident) => {
+        $crate::service::convert::AttrsIn {
+            content_type: $input.content_type,
+            content_encoding: $input.content_encoding,
+            content_disposition: $input.content_disposition,
+            content_language: $input.content_language,
+            cache_control: $input.cache_control,
+            expires: $input.expires,
+            metadata: $input.metadata,
+        }
+    };
+}
+pub(crate) use attrs_in;
+
 /// The fields of a write request that become stored attributes.
 #[derive(Debug, Default)]
 pub(crate) struct AttrsIn {

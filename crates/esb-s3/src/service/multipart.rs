@@ -4,11 +4,11 @@
 use s3s::dto::*;
 use s3s::{S3Response, S3Result, s3_error};
 
-use super::conditions::Conditions;
-use super::convert::{AttrsIn, encode_key, timestamp, wants_url};
+use super::conditions::copy_source_conditions;
+use super::convert::{attrs_in, encode_key, timestamp, wants_url};
 use super::copy_source;
-use super::objects::{Sums, decode_md5, requested_checksums};
-use crate::store::{ChecksumAlgorithm, PartOptions, TrailingChecksum};
+use super::objects::{Sums, body_checks_of, body_or_empty};
+use crate::store::{BodyChecks, TrailingChecksum};
 use crate::store::{PutCondition, Store};
 
 pub(crate) async fn create(
@@ -16,15 +16,7 @@ pub(crate) async fn create(
     input: CreateMultipartUploadInput,
 ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
     let tags = super::tagging::from_header(input.tagging.as_deref())?;
-    let attrs = AttrsIn {
-        content_type: input.content_type,
-        content_encoding: input.content_encoding,
-        content_disposition: input.content_disposition,
-        content_language: input.content_language,
-        cache_control: input.cache_control,
-        expires: input.expires,
-        metadata: input.metadata,
-    };
+    let attrs = attrs_in!(input);
     let upload_id = store
         .create_multipart_upload(&input.bucket, &input.key, attrs.into(), tags)
         .await?;
@@ -41,30 +33,15 @@ pub(crate) async fn upload_part(
     input: UploadPartInput,
     trailing: Option<TrailingChecksum>,
 ) -> S3Result<S3Response<UploadPartOutput>> {
-    let body = input.body.unwrap_or_else(|| {
-        StreamingBlob::wrap(futures::stream::empty::<Result<bytes::Bytes, std::io::Error>>())
-    });
+    let checks = body_checks_of!(input, trailing)?;
+    let body = body_or_empty(input.body);
     let part = store
         .upload_part(
             &input.bucket,
             &input.upload_id,
             input.part_number,
             body,
-            &PartOptions {
-                expected_len: input.content_length.and_then(|n| u64::try_from(n).ok()),
-                content_md5: decode_md5(input.content_md5.as_deref())?,
-                checksums: requested_checksums(
-                    input.checksum_algorithm.as_ref(),
-                    [
-                        (ChecksumAlgorithm::Crc32, input.checksum_crc32),
-                        (ChecksumAlgorithm::Crc32c, input.checksum_crc32c),
-                        (ChecksumAlgorithm::Crc64Nvme, input.checksum_crc64nvme),
-                        (ChecksumAlgorithm::Sha1, input.checksum_sha1),
-                        (ChecksumAlgorithm::Sha256, input.checksum_sha256),
-                    ],
-                )?,
-                trailing,
-            },
+            &checks,
         )
         .await?;
     let sums = Sums::from_map(&part.checksums);
@@ -207,13 +184,7 @@ pub(crate) async fn upload_part_copy(
         .open_object_version(src_bucket, src_key, src_version)
         .await?;
     let copy_source_version_id = reader.meta.version_header();
-    Conditions {
-        if_match: input.copy_source_if_match.as_ref(),
-        if_none_match: input.copy_source_if_none_match.as_ref(),
-        if_modified_since: input.copy_source_if_modified_since.as_ref(),
-        if_unmodified_since: input.copy_source_if_unmodified_since.as_ref(),
-    }
-    .check(&reader.meta, true)?;
+    copy_source_conditions!(input).check(&reader.meta, true)?;
     let size = reader.meta.size;
     let range = match &input.copy_source_range {
         Some(header) => {
@@ -245,9 +216,9 @@ pub(crate) async fn upload_part_copy(
             &input.upload_id,
             input.part_number,
             stream,
-            &PartOptions {
+            &BodyChecks {
                 expected_len: Some(len),
-                ..PartOptions::default()
+                ..BodyChecks::default()
             },
         )
         .await?;

@@ -7,15 +7,62 @@ use base64::Engine;
 use s3s::dto::*;
 use s3s::{S3Error, S3ErrorCode, S3Response, S3Result, s3_error};
 
-use super::conditions::Conditions;
-use super::convert::{AttrsIn, etag, metadata, timestamp, timestamp_secs};
+use super::conditions::{Conditions, copy_source_conditions};
+use super::convert::{attrs_in, etag, metadata, timestamp, timestamp_secs};
 use super::copy_source;
 use super::tagging;
 use crate::store::{
-    ChecksumAlgorithm, ObjectMeta, PutCondition, PutOptions, Store, TrailingChecksum, VersionRef,
+    BodyChecks, ChecksumAlgorithm, ObjectMeta, PutCondition, PutOptions, Store, TrailingChecksum,
+    VersionRef,
 };
 
-pub(crate) fn decode_md5(value: Option<&str>) -> S3Result<Option<[u8; 16]>> {
+/// [`body_checks`] from the headers of `$input`, a PutObject or an UploadPart input: s3s gives
+/// the two their own types with the same fields, so a macro reads them.
+macro_rules! body_checks_of {
+    ($input:ident, $trailing:expr) => {{
+        use $crate::store::ChecksumAlgorithm;
+        $crate::service::objects::body_checks(
+            $input.content_length,
+            $input.content_md5.as_deref(),
+            $input.checksum_algorithm.as_ref(),
+            [
+                (ChecksumAlgorithm::Crc32, $input.checksum_crc32),
+                (ChecksumAlgorithm::Crc32c, $input.checksum_crc32c),
+                (ChecksumAlgorithm::Crc64Nvme, $input.checksum_crc64nvme),
+                (ChecksumAlgorithm::Sha1, $input.checksum_sha1),
+                (ChecksumAlgorithm::Sha256, $input.checksum_sha256),
+            ],
+            $trailing,
+        )
+    }};
+}
+pub(crate) use body_checks_of;
+
+/// What a written body must match, from its request's `Content-Length`, `Content-MD5`,
+/// checksum headers and trailing checksum.
+pub(crate) fn body_checks(
+    content_length: Option<i64>,
+    content_md5: Option<&str>,
+    named: Option<&s3s::dto::ChecksumAlgorithm>,
+    sent: [(ChecksumAlgorithm, Option<String>); 5],
+    trailing: Option<TrailingChecksum>,
+) -> S3Result<BodyChecks> {
+    Ok(BodyChecks {
+        expected_len: content_length.and_then(|n| u64::try_from(n).ok()),
+        content_md5: decode_md5(content_md5)?,
+        checksums: requested_checksums(named, sent)?,
+        trailing,
+    })
+}
+
+/// The request body, or an empty one when the request has none.
+pub(crate) fn body_or_empty(body: Option<StreamingBlob>) -> StreamingBlob {
+    body.unwrap_or_else(|| {
+        StreamingBlob::wrap(futures::stream::empty::<Result<bytes::Bytes, std::io::Error>>())
+    })
+}
+
+fn decode_md5(value: Option<&str>) -> S3Result<Option<[u8; 16]>> {
     let Some(value) = value else { return Ok(None) };
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(value.trim())
@@ -52,35 +99,12 @@ pub(crate) async fn put(
         other => other,
     };
     let options = PutOptions {
-        attrs: AttrsIn {
-            content_type: input.content_type,
-            content_encoding: input.content_encoding,
-            content_disposition: input.content_disposition,
-            content_language: input.content_language,
-            cache_control: input.cache_control,
-            expires: input.expires,
-            metadata: input.metadata,
-        }
-        .into(),
-        expected_len: input.content_length.and_then(|n| u64::try_from(n).ok()),
-        content_md5: decode_md5(input.content_md5.as_deref())?,
+        attrs: attrs_in!(input).into(),
         condition,
         tags: tagging::from_header(input.tagging.as_deref())?,
-        checksums: requested_checksums(
-            input.checksum_algorithm.as_ref(),
-            [
-                (ChecksumAlgorithm::Crc32, input.checksum_crc32),
-                (ChecksumAlgorithm::Crc32c, input.checksum_crc32c),
-                (ChecksumAlgorithm::Crc64Nvme, input.checksum_crc64nvme),
-                (ChecksumAlgorithm::Sha1, input.checksum_sha1),
-                (ChecksumAlgorithm::Sha256, input.checksum_sha256),
-            ],
-        )?,
-        trailing,
+        checks: body_checks_of!(input, trailing)?,
     };
-    let body = input.body.unwrap_or_else(|| {
-        StreamingBlob::wrap(futures::stream::empty::<Result<bytes::Bytes, std::io::Error>>())
-    });
+    let body = body_or_empty(input.body);
     let meta = store
         .put_object(&input.bucket, &input.key, body, options)
         .await?;
@@ -100,7 +124,7 @@ pub(crate) async fn put(
 
 /// The checksums to compute for a write: those the client sent (to check) and the one it
 /// named in `x-amz-checksum-algorithm` / `x-amz-sdk-checksum-algorithm` (to compute).
-pub(crate) fn requested_checksums(
+fn requested_checksums(
     named: Option<&s3s::dto::ChecksumAlgorithm>,
     sent: [(ChecksumAlgorithm, Option<String>); 5],
 ) -> S3Result<BTreeMap<ChecksumAlgorithm, Option<String>>> {
@@ -236,6 +260,40 @@ fn invalid_part_number() -> S3Error {
     err
 }
 
+/// [`read_window`] for `$input`, a GetObject or a HeadObject input: s3s gives the two their own
+/// types with the same fields, so a macro reads them.
+macro_rules! read_window {
+    ($input:ident, $meta:expr) => {
+        read_window(
+            $meta,
+            Conditions {
+                if_match: $input.if_match.as_ref(),
+                if_none_match: $input.if_none_match.as_ref(),
+                if_modified_since: $input.if_modified_since.as_ref(),
+                if_unmodified_since: $input.if_unmodified_since.as_ref(),
+            },
+            $input.range.as_ref(),
+            $input.part_number,
+            $input.checksum_mode.as_ref(),
+        )
+    };
+}
+
+/// What a GET and a HEAD answer with, once the object's preconditions hold: the window of
+/// bytes and, for the whole object, the checksums `x-amz-checksum-mode` asks for.
+fn read_window(
+    meta: &ObjectMeta,
+    conditions: Conditions<'_>,
+    range: Option<&Range>,
+    part_number: Option<i32>,
+    checksum_mode: Option<&ChecksumMode>,
+) -> S3Result<(Window, Sums)> {
+    conditions.check(meta, false)?;
+    let window = Window::of(meta, range, part_number)?;
+    let sums = Sums::when(meta, checksum_mode, window.content_range.is_none());
+    Ok((window, sums))
+}
+
 /// Overrides from `response-*` query parameters.
 struct Overrides {
     cache_control: Option<String>,
@@ -254,14 +312,7 @@ pub(crate) async fn get(
         .open_object_version(&input.bucket, &input.key, input.version_id.as_deref())
         .await?;
     let meta = std::sync::Arc::clone(&reader.meta);
-    Conditions {
-        if_match: input.if_match.as_ref(),
-        if_none_match: input.if_none_match.as_ref(),
-        if_modified_since: input.if_modified_since.as_ref(),
-        if_unmodified_since: input.if_unmodified_since.as_ref(),
-    }
-    .check(&meta, false)?;
-    let window = Window::of(&meta, input.range.as_ref(), input.part_number)?;
+    let (window, sums) = read_window!(input, &meta)?;
     let stream = reader.stream(window.start, window.len).await?;
     let overrides = Overrides {
         cache_control: input.response_cache_control,
@@ -272,11 +323,6 @@ pub(crate) async fn get(
         expires: input.response_expires,
     };
     let attrs = &meta.attrs;
-    let sums = Sums::when(
-        &meta,
-        input.checksum_mode.as_ref(),
-        window.content_range.is_none(),
-    );
     let output = GetObjectOutput {
         checksum_crc32: sums.crc32,
         checksum_crc32c: sums.crc32c,
@@ -325,19 +371,7 @@ pub(crate) fn head(
     input: HeadObjectInput,
 ) -> S3Result<S3Response<HeadObjectOutput>> {
     let meta = store.head_object_version(&input.bucket, &input.key, input.version_id.as_deref())?;
-    Conditions {
-        if_match: input.if_match.as_ref(),
-        if_none_match: input.if_none_match.as_ref(),
-        if_modified_since: input.if_modified_since.as_ref(),
-        if_unmodified_since: input.if_unmodified_since.as_ref(),
-    }
-    .check(&meta, false)?;
-    let window = Window::of(&meta, input.range.as_ref(), input.part_number)?;
-    let sums = Sums::when(
-        &meta,
-        input.checksum_mode.as_ref(),
-        window.content_range.is_none(),
-    );
+    let (window, sums) = read_window!(input, &meta)?;
     let partial = window.content_range.is_some();
     let mut response = S3Response::new(head_output(&meta, window, sums));
     if partial {
@@ -445,13 +479,7 @@ pub(crate) async fn copy(
 ) -> S3Result<S3Response<CopyObjectOutput>> {
     let (src_bucket, src_key, src_version) = copy_source::parts(&input.copy_source)?;
     let source = store.head_object_version(src_bucket, src_key, src_version)?;
-    Conditions {
-        if_match: input.copy_source_if_match.as_ref(),
-        if_none_match: input.copy_source_if_none_match.as_ref(),
-        if_modified_since: input.copy_source_if_modified_since.as_ref(),
-        if_unmodified_since: input.copy_source_if_unmodified_since.as_ref(),
-    }
-    .check(&source, true)?;
+    copy_source_conditions!(input).check(&source, true)?;
     let replace = match input
         .metadata_directive
         .as_ref()
@@ -490,18 +518,7 @@ pub(crate) async fn copy(
             ));
         }
     };
-    let attrs = replace.then(|| {
-        AttrsIn {
-            content_type: input.content_type,
-            content_encoding: input.content_encoding,
-            content_disposition: input.content_disposition,
-            content_language: input.content_language,
-            cache_control: input.cache_control,
-            expires: input.expires,
-            metadata: input.metadata,
-        }
-        .into()
-    });
+    let attrs = replace.then(|| attrs_in!(input).into());
     let meta = store
         .copy_object(
             VersionRef {

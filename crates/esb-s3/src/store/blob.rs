@@ -33,6 +33,19 @@ const QUEUE: usize = 64;
 /// The writer flushes to disk every this many bytes, so the final fsync is short.
 const SYNC_EVERY: u64 = 64 << 20;
 
+/// What a written body must match, the same for an object and for a part.
+#[derive(Debug, Clone, Default)]
+pub struct BodyChecks {
+    /// `Content-Length`, if the client declared it
+    pub expected_len: Option<u64>,
+    /// `Content-MD5`, decoded
+    pub content_md5: Option<[u8; 16]>,
+    /// additional checksums to compute, each with the client's value to check if it sent one
+    pub checksums: BTreeMap<ChecksumAlgorithm, Option<String>>,
+    /// a checksum sent after the body, to compute and check
+    pub trailing: Option<TrailingChecksum>,
+}
+
 /// What [`write_blob`] wrote.
 pub(crate) struct Written {
     pub(crate) size: u64,
@@ -79,20 +92,19 @@ fn check_len(size: u64, expected_len: Option<u64>) -> StoreResult<()> {
     }
 }
 
-/// Streams `body` into a new file at `path` (see the module docs). Memory use is bounded
-/// whatever the body's size.
+/// Streams `body` into a new file at `path` (see the module docs) and checks it against
+/// `checks`. Memory use is bounded whatever the body's size.
 pub(crate) async fn write_blob<S, E>(
     path: PathBuf,
     body: S,
-    expected_len: Option<u64>,
-    content_md5: Option<[u8; 16]>,
-    checksums: &BTreeMap<ChecksumAlgorithm, Option<String>>,
-    trailing: Option<&TrailingChecksum>,
+    checks: &BodyChecks,
 ) -> StoreResult<Written>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin + Send,
     E: std::fmt::Display,
 {
+    let (expected_len, content_md5) = (checks.expected_len, checks.content_md5);
+    let (checksums, trailing) = (&checks.checksums, checks.trailing.as_ref());
     if expected_len.is_some_and(|n| n > MAX_PUT_SIZE) {
         return Err(StoreError::EntityTooLarge);
     }

@@ -27,13 +27,14 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
+pub use blob::BodyChecks;
 pub use bucket::validate_bucket_name;
 pub use checksum::{ChecksumAlgorithm, TrailingChecksum};
 pub use config::BucketConfig;
 pub use error::{StoreError, StoreResult};
 pub use list::{ListPage, ListParams, VersionPage};
 pub use meta::{NULL_VERSION, ObjectAttrs, ObjectMeta, now_ms};
-pub use multipart::{MIN_PART_SIZE, PartInfo, PartOptions, UploadInfo};
+pub use multipart::{MIN_PART_SIZE, PartInfo, UploadInfo};
 pub use object::{
     BodyStream, Deleted, MAX_KEY_LEN, ObjectReader, PutCondition, PutOptions, VersionRef,
 };

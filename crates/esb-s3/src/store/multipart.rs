@@ -20,9 +20,9 @@ use futures::Stream;
 use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
 
-use super::blob::write_blob;
+use super::blob::{BodyChecks, write_blob};
 use super::bucket::Bucket;
-use super::checksum::{ChecksumAlgorithm, TrailingChecksum};
+use super::checksum::ChecksumAlgorithm;
 use super::error::{StoreError, StoreResult};
 use super::meta::{ObjectAttrs, ObjectMeta, now_ms};
 use super::object::{BlobGuard, PutCondition, drain, validate_key};
@@ -49,19 +49,6 @@ pub struct UploadInfo {
     /// tags the object will get
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
-}
-
-/// How to check an uploaded part's body.
-#[derive(Debug, Clone, Default)]
-pub struct PartOptions {
-    /// `Content-Length`, if declared
-    pub expected_len: Option<u64>,
-    /// `Content-MD5`, decoded
-    pub content_md5: Option<[u8; 16]>,
-    /// additional checksums to compute, each with the client's value to check if sent
-    pub checksums: BTreeMap<ChecksumAlgorithm, Option<String>>,
-    /// a checksum sent after the body, to compute and check
-    pub trailing: Option<TrailingChecksum>,
 }
 
 /// An uploaded part.
@@ -188,7 +175,7 @@ impl Store {
         upload_id: &str,
         part_number: i32,
         mut body: S,
-        options: &PartOptions,
+        checks: &BodyChecks,
     ) -> StoreResult<PartInfo>
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin + Send,
@@ -216,15 +203,7 @@ impl Store {
         };
         let file = uuid::Uuid::new_v4().to_string();
         let mut guard = BlobGuard::new(dir.join(&file));
-        let written = write_blob(
-            guard.path(),
-            body,
-            options.expected_len,
-            options.content_md5,
-            &options.checksums,
-            options.trailing.as_ref(),
-        )
-        .await?;
+        let written = write_blob(guard.path(), body, checks).await?;
         let part = PartInfo {
             part_number,
             file,

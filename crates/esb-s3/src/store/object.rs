@@ -11,9 +11,8 @@ use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use tokio::io::AsyncReadExt;
 
-use super::blob::write_blob;
+use super::blob::{BodyChecks, write_blob};
 use super::bucket::Bucket;
-use super::checksum::{ChecksumAlgorithm, TrailingChecksum};
 use super::error::{StoreError, StoreResult};
 use super::meta::{ObjectAttrs, ObjectMeta, now_ms};
 use super::paths::{fsync_dir, hex, write_atomic};
@@ -44,18 +43,12 @@ pub enum PutCondition {
 pub struct PutOptions {
     /// headers and user metadata to store
     pub attrs: ObjectAttrs,
-    /// `Content-Length`, if the client declared it
-    pub expected_len: Option<u64>,
-    /// `Content-MD5`, decoded
-    pub content_md5: Option<[u8; 16]>,
     /// precondition
     pub condition: PutCondition,
     /// object tags
     pub tags: BTreeMap<String, String>,
-    /// additional checksums to compute, each with the client's value to check if it sent one
-    pub checksums: BTreeMap<ChecksumAlgorithm, Option<String>>,
-    /// a checksum sent after the body, to compute and check
-    pub trailing: Option<TrailingChecksum>,
+    /// what the body must match
+    pub checks: BodyChecks,
 }
 
 /// An open object: its metadata and its body — the blob file (which stays readable even if
@@ -243,15 +236,7 @@ impl Store {
 
         let blob = uuid::Uuid::new_v4().to_string();
         let mut guard = BlobGuard::new(bucket.paths.blob(&blob));
-        let written = write_blob(
-            guard.path(),
-            body,
-            options.expected_len,
-            options.content_md5,
-            &options.checksums,
-            options.trailing.as_ref(),
-        )
-        .await?;
+        let written = write_blob(guard.path(), body, &options.checks).await?;
         let meta = ObjectMeta {
             key: key.to_owned(),
             blob,

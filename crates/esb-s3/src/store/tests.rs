@@ -154,7 +154,10 @@ async fn conditions_length_and_digest() {
         Err(StoreError::PreconditionFailed)
     ));
     let short = PutOptions {
-        expected_len: Some(5),
+        checks: BodyChecks {
+            expected_len: Some(5),
+            ..BodyChecks::default()
+        },
         ..PutOptions::default()
     };
     assert!(matches!(
@@ -162,7 +165,10 @@ async fn conditions_length_and_digest() {
         Err(StoreError::IncompleteBody { .. })
     ));
     let bad = PutOptions {
-        content_md5: Some([0; 16]),
+        checks: BodyChecks {
+            content_md5: Some([0; 16]),
+            ..BodyChecks::default()
+        },
         ..PutOptions::default()
     };
     assert!(matches!(
@@ -468,7 +474,10 @@ async fn large_bodies_are_checked_like_small_ones() {
     let total = (chunk.len() * chunks.len()) as u64;
     // Declared longer than sent, and a wrong Content-MD5: both refused, nothing committed.
     let short = PutOptions {
-        expected_len: Some(total + 1),
+        checks: BodyChecks {
+            expected_len: Some(total + 1),
+            ..BodyChecks::default()
+        },
         ..PutOptions::default()
     };
     assert!(matches!(
@@ -476,8 +485,11 @@ async fn large_bodies_are_checked_like_small_ones() {
         Err(StoreError::IncompleteBody { .. })
     ));
     let bad_md5 = PutOptions {
-        expected_len: Some(total),
-        content_md5: Some([0; 16]),
+        checks: BodyChecks {
+            expected_len: Some(total),
+            content_md5: Some([0; 16]),
+            ..BodyChecks::default()
+        },
         ..PutOptions::default()
     };
     assert!(matches!(
