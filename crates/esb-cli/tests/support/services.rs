@@ -34,25 +34,8 @@ pub fn start(service: &str, data_dir: &Path, port: u16) -> Server {
     server
 }
 
-/// Runs a Python script with boto3 — the environment esb prepared under ~/.esb/runtimes — with
-/// `env` added to its environment, and returns its standard output.
-pub fn python(script: &str, env: &[(&str, &str)]) -> String {
-    let interpreter = std::fs::read_dir(crate::support::project::shared_home().join("runtimes"))
-        .expect("an esb Python environment (run the esb-agent tests first)")
-        .filter_map(|e| e.ok())
-        .map(|e| e.path().join("bin/python3"))
-        .find(|p| p.exists())
-        .expect("an esb Python environment");
-    let output = Command::new(interpreter)
-        .arg("-c")
-        .arg(script)
-        .envs(env.iter().copied())
-        .output()
-        .expect("python runs");
-    assert!(
-        output.status.success(),
-        "python script failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
+/// Runs Python code with boto3 (the test-tools virtualenv, see esb-testkit) with `env` added
+/// to its environment, and returns its standard output.
+pub fn python(code: &str, env: &[(&str, &str)]) -> String {
+    esb_testkit::python("-c", &[code], env)
 }
