@@ -42,6 +42,20 @@ impl From<StoreError> for S3Error {
             StoreError::InvalidPartOrder => S3ErrorCode::InvalidPartOrder,
             StoreError::EntityTooSmall(_) => S3ErrorCode::EntityTooSmall,
             StoreError::InvalidArgument(_) => S3ErrorCode::InvalidArgument,
+            // S3 has no code for this; a full local disk is not worth retrying (clients retry
+            // 500s) and the operator needs to know. 507 and the code are MinIO's.
+            StoreError::Io { source, .. }
+                if source.kind() == std::io::ErrorKind::StorageFull =>
+            {
+                tracing::error!(%err, "s3 store failure: the disk is full");
+                let mut err = S3Error::with_message(
+                    S3ErrorCode::Custom("XMinioStorageFull".into()),
+                    "The store's disk is full; the object was not stored. Free space on the \
+                     data directory's disk and retry.",
+                );
+                err.set_status_code(http::StatusCode::INSUFFICIENT_STORAGE);
+                return err;
+            }
             StoreError::Io { .. } | StoreError::Corrupt { .. } | StoreError::Locked(_) => {
                 tracing::error!(%err, "s3 store failure");
                 return S3Error::with_message(
@@ -112,6 +126,22 @@ mod tests {
                 StoreError::InvalidKey("the key is longer than 1024 bytes"),
                 "KeyTooLongError",
                 400,
+            ),
+            (
+                StoreError::Io {
+                    context: "writing a blob".into(),
+                    source: std::io::Error::from(std::io::ErrorKind::StorageFull),
+                },
+                "XMinioStorageFull",
+                507,
+            ),
+            (
+                StoreError::Io {
+                    context: "reading a blob".into(),
+                    source: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+                },
+                "InternalError",
+                500,
             ),
         ];
         for (err, code, status) in cases {
