@@ -284,23 +284,16 @@ impl Step<'_> {
                 .find(|w| w.index_name == existing.index_name)
             {
                 None => {
+                    const ACTION: &str = "UpdateTable (delete index)";
                     let delete = DeleteGlobalSecondaryIndexAction::builder()
                         .index_name(&existing.index_name)
                         .build()
-                        .map_err(|e| self.fail("UpdateTable (delete index)", e.to_string()))?;
-                    self.client
-                        .update_table()
-                        .table_name(&table.name)
-                        .global_secondary_index_updates(
-                            GlobalSecondaryIndexUpdate::builder().delete(delete).build(),
-                        )
-                        .send()
-                        .await
-                        .map_err(|e| self.fail("UpdateTable (delete index)", describe(&e)))?;
+                        .map_err(|e| self.fail(ACTION, e.to_string()))?;
+                    let update = GlobalSecondaryIndexUpdate::builder().delete(delete).build();
+                    self.update_gsi(update, None, ACTION).await?;
                     outcome
                         .changes
                         .push(format!("index {} deleted", existing.index_name));
-                    self.wait_until_active().await?;
                 }
                 Some(wanted) if !same_index(existing, wanted) => outcome.cannot.push(format!(
                     "global index {} has other keys or projection than the template; rename \
@@ -314,41 +307,50 @@ impl Step<'_> {
             if have.iter().any(|h| h.index_name == wanted.index_name) {
                 continue;
             }
+            const ACTION: &str = "UpdateTable (create index)";
             let provisioned = table.billing_mode == "PROVISIONED";
             let create = CreateGlobalSecondaryIndexAction::builder()
                 .index_name(&wanted.index_name)
                 .set_key_schema(Some(
-                    sdk_keys(&wanted.key_schema)
-                        .map_err(|m| self.fail("UpdateTable (create index)", m))?,
+                    sdk_keys(&wanted.key_schema).map_err(|m| self.fail(ACTION, m))?,
                 ))
                 .projection(sdk_projection(&wanted.projection))
                 .set_provisioned_throughput(
                     provisioned
                         .then(throughput)
                         .transpose()
-                        .map_err(|m| self.fail("UpdateTable (create index)", m))?,
+                        .map_err(|m| self.fail(ACTION, m))?,
                 )
                 .build()
-                .map_err(|e| self.fail("UpdateTable (create index)", e.to_string()))?;
-            self.client
-                .update_table()
-                .table_name(&table.name)
-                .set_attribute_definitions(Some(
-                    sdk_attributes(table)
-                        .map_err(|m| self.fail("UpdateTable (create index)", m))?,
-                ))
-                .global_secondary_index_updates(
-                    GlobalSecondaryIndexUpdate::builder().create(create).build(),
-                )
-                .send()
-                .await
-                .map_err(|e| self.fail("UpdateTable (create index)", describe(&e)))?;
+                .map_err(|e| self.fail(ACTION, e.to_string()))?;
+            // The new index's key attributes must be defined in the same call.
+            let attributes = sdk_attributes(table).map_err(|m| self.fail(ACTION, m))?;
+            let update = GlobalSecondaryIndexUpdate::builder().create(create).build();
+            self.update_gsi(update, Some(attributes), ACTION).await?;
             outcome
                 .changes
                 .push(format!("index {} created", wanted.index_name));
-            self.wait_until_active().await?;
         }
         Ok(())
+    }
+
+    /// One UpdateTable call changing one global index, then waiting until the table and its
+    /// indexes are ACTIVE again.
+    async fn update_gsi(
+        &self,
+        update: GlobalSecondaryIndexUpdate,
+        attributes: Option<Vec<SdkAttribute>>,
+        action: &'static str,
+    ) -> Result<(), ProvisionError> {
+        self.client
+            .update_table()
+            .table_name(&self.table.name)
+            .set_attribute_definitions(attributes)
+            .global_secondary_index_updates(update)
+            .send()
+            .await
+            .map_err(|e| self.fail(action, describe(&e)))?;
+        self.wait_until_active().await.map(|_| ())
     }
 
     async fn reconcile_ttl(&self, outcome: &mut Outcome) -> Result<(), ProvisionError> {
