@@ -187,11 +187,7 @@ impl Step<'_> {
         let have_lsis: Vec<SecondaryIndex> = description
             .local_secondary_indexes()
             .iter()
-            .map(|i| SecondaryIndex {
-                index_name: i.index_name().unwrap_or_default().to_string(),
-                key_schema: model_keys(i.key_schema()),
-                projection: model_projection(i.projection()),
-            })
+            .map(|i| model_index(i.index_name(), i.key_schema(), i.projection()))
             .collect();
         if !same_indexes(&have_lsis, &table.local_secondary_indexes) {
             outcome.cannot.push(
@@ -271,11 +267,7 @@ impl Step<'_> {
         let have: Vec<SecondaryIndex> = description
             .global_secondary_indexes()
             .iter()
-            .map(|i| SecondaryIndex {
-                index_name: i.index_name().unwrap_or_default().to_string(),
-                key_schema: model_keys(i.key_schema()),
-                projection: model_projection(i.projection()),
-            })
+            .map(|i| model_index(i.index_name(), i.key_schema(), i.projection()))
             .collect();
         for existing in &have {
             match table
@@ -521,6 +513,19 @@ fn sdk_projection(projection: &Projection) -> SdkProjection {
             Some(projection.non_key_attributes.clone()).filter(|a| !a.is_empty()),
         )
         .build()
+}
+
+/// A local or global index as the endpoint describes it (two SDK types, the same fields).
+fn model_index(
+    name: Option<&str>,
+    keys: &[KeySchemaElement],
+    projection: Option<&SdkProjection>,
+) -> SecondaryIndex {
+    SecondaryIndex {
+        index_name: name.unwrap_or_default().to_string(),
+        key_schema: model_keys(keys),
+        projection: model_projection(projection),
+    }
 }
 
 fn model_projection(projection: Option<&SdkProjection>) -> Projection {
