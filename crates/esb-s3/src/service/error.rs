@@ -44,9 +44,7 @@ impl From<StoreError> for S3Error {
             StoreError::InvalidArgument(_) => S3ErrorCode::InvalidArgument,
             // S3 has no code for this; a full local disk is not worth retrying (clients retry
             // 500s) and the operator needs to know. 507 and the code are MinIO's.
-            StoreError::Io { source, .. }
-                if source.kind() == std::io::ErrorKind::StorageFull =>
-            {
+            StoreError::Io { source, .. } if source.kind() == std::io::ErrorKind::StorageFull => {
                 tracing::error!(%err, "s3 store failure: the disk is full");
                 let mut err = S3Error::with_message(
                     S3ErrorCode::Custom("XMinioStorageFull".into()),
