@@ -21,10 +21,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use esb_testkit::free_port;
 use serde_json::{Value, json};
 use support::http::{Reply, send};
-use support::project::{copy_dir, esb, shared_home, stderr};
+use support::project::{box_addr, copy_dir, esb, shared_home, stderr};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -60,23 +59,23 @@ impl Up {
         if let Some(dotenv) = dotenv {
             std::fs::write(dir.path().join(".env"), dotenv).expect(".env");
         }
-        let up = Up {
-            dir,
-            home: shared_home(),
-            port: free_port(),
-            _turn: turn,
-        };
-        let port = up.port.to_string();
-        let mut args = vec!["up", "--http", "--port", &port];
+        let home = shared_home();
+        // Any free port, read back once up: nothing can take it in between.
+        let mut args = vec!["up", "--http", "--port", "0"];
         args.extend_from_slice(extra);
         // The first run of a scenario builds it (pip installs its requirements).
-        let output = esb(up.dir.path(), &up.home, &args, Duration::from_secs(300));
+        let output = esb(dir.path(), &home, &args, Duration::from_secs(300));
         assert!(
             output.status.success(),
             "esb up failed: {}",
             stderr(&output)
         );
-        up
+        Up {
+            port: box_addr(dir.path()).port(),
+            dir,
+            home,
+            _turn: turn,
+        }
     }
 
     fn addr(&self) -> SocketAddr {

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use esb_testkit::free_port;
 use support::http::{Reply, send};
-use support::project::{example, python_project, running, shared_home, stderr};
+use support::project::{box_addr, example, python_project, running, shared_home, stderr};
 use support::services::python;
 
 fn hello_python() -> tempfile::TempDir {
@@ -24,11 +24,11 @@ fn esb(dir: &Path, esb_home: &Path, args: &[&str]) -> Output {
     support::project::esb(dir, esb_home, args, Duration::from_secs(300))
 }
 
-/// `esb up --http --port <port>`, which must succeed.
-fn up_http(dir: &Path, home: &Path, port: u16) -> Output {
-    let up = esb(dir, home, &["up", "--http", "--port", &port.to_string()]);
+/// `esb up --http` on any free port, which must succeed; its output and where it serves.
+fn up_http(dir: &Path, home: &Path) -> (Output, SocketAddr) {
+    let up = esb(dir, home, &["up", "--http", "--port", "0"]);
     assert!(up.status.success(), "esb up failed: {}", stderr(&up));
-    up
+    (up, box_addr(dir))
 }
 
 /// Runs a boto3 script with `ENDPOINT` set (and credentials the Invoke API accepts).
@@ -67,16 +67,13 @@ except client.exceptions.ResourceNotFoundException as error:
 fn up_serves_routes_and_the_invoke_api_then_down_stops_everything() {
     let dir = hello_python();
     let home = shared_home();
-    let port = free_port();
-    let port_text = port.to_string();
-    let up = up_http(dir.path(), &home, port);
+    let (up, addr) = up_http(dir.path(), &home);
     assert!(
-        stderr(&up).contains(&format!("esb is up at http://127.0.0.1:{port}")),
+        stderr(&up).contains(&format!("esb is up at http://{addr}")),
         "{}",
         stderr(&up)
     );
 
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let hello = send(addr, "GET", "/hello", &[], b"");
     assert_eq!(hello.status, 200, "{}", hello.text());
     assert!(hello.text().contains("Hi, world!"), "{}", hello.text());
@@ -115,7 +112,7 @@ fn up_serves_routes_and_the_invoke_api_then_down_stops_everything() {
         "{containers}"
     );
 
-    let boto = boto3(BOTO3_SCRIPT, &format!("http://127.0.0.1:{port}"));
+    let boto = boto3(BOTO3_SCRIPT, &format!("http://{addr}"));
     for expected in [
         "sync 200 Hi, Boto!",
         "tail True",
@@ -130,7 +127,7 @@ fn up_serves_routes_and_the_invoke_api_then_down_stops_everything() {
         );
     }
 
-    let again = esb(dir.path(), &home, &["up", "--http", "--port", &port_text]);
+    let again = esb(dir.path(), &home, &["up", "--http", "--port", "0"]);
     assert!(again.status.success());
     assert!(
         stderr(&again).contains("already running"),
@@ -167,9 +164,9 @@ fn up_serves_https_with_the_local_ca_by_default() {
     // The runtimes stay shared; only the certificates are this test's own.
     std::os::unix::fs::symlink(shared_home().join("runtimes"), home.path().join("runtimes"))
         .expect("symlink");
-    let port = free_port().to_string();
-    let up = esb(dir.path(), home.path(), &["up", "--port", &port]);
+    let up = esb(dir.path(), home.path(), &["up", "--port", "0"]);
     assert!(up.status.success(), "esb up failed: {}", stderr(&up));
+    let port = box_addr(dir.path()).port();
     assert!(
         stderr(&up).contains(&format!("https://127.0.0.1:{port}")),
         "{}",
@@ -236,17 +233,10 @@ def back(event, context):
 fn functions_call_functions_through_the_box_carrying_the_trace_id() {
     let dir = python_project(CHAIN_TEMPLATE, CHAIN_APP);
     let home = shared_home();
-    let port = free_port();
-    up_http(dir.path(), &home, port);
+    let (_, addr) = up_http(dir.path(), &home);
     let root = "Root=1-5759e988-bd862e3fe1be46a994272793";
     let trace = format!("{root};Sampled=1");
-    let reply = send(
-        SocketAddr::from(([127, 0, 0, 1], port)),
-        "GET",
-        "/chain",
-        &[("X-Amzn-Trace-Id", &trace)],
-        b"",
-    );
+    let reply = send(addr, "GET", "/chain", &[("X-Amzn-Trace-Id", &trace)], b"");
     let down = esb(dir.path(), &home, &["down"]);
     assert!(down.status.success());
     assert_eq!(reply.status, 200, "{}", reply.text());
@@ -354,9 +344,7 @@ except Exception as error:
 fn functions_use_the_provisioned_bucket_and_table_and_data_survives_a_restart() {
     let dir = hello_python();
     let home = shared_home();
-    let port = free_port();
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let up = up_http(dir.path(), &home, port);
+    let (up, addr) = up_http(dir.path(), &home);
     let printed = stderr(&up);
     assert!(
         printed.contains("bucket hello-assets-dev (AssetsBucket): created")
@@ -406,7 +394,7 @@ fn functions_use_the_provisioned_bucket_and_table_and_data_survives_a_restart() 
 
     let down = esb(dir.path(), &home, &["down"]);
     assert!(down.status.success(), "{}", stderr(&down));
-    let again = up_http(dir.path(), &home, port);
+    let (again, addr) = up_http(dir.path(), &home);
     let printed = stderr(&again);
     assert!(
         printed.contains("hello-assets-dev (AssetsBucket): unchanged")
@@ -430,7 +418,6 @@ fn external_endpoints_replace_the_embedded_services() {
     let moto = esb_testkit::Moto::start();
     let dir = hello_python();
     let home = shared_home();
-    let port = free_port();
     std::fs::write(
         dir.path().join("esb.toml"),
         format!(
@@ -439,19 +426,13 @@ fn external_endpoints_replace_the_embedded_services() {
         ),
     )
     .expect("esb.toml");
-    let up = up_http(dir.path(), &home, port);
+    let (up, addr) = up_http(dir.path(), &home);
     assert!(
         stderr(&up).contains(&format!("S3: {url}   DynamoDB: {url}", url = moto.url)),
         "{}",
         stderr(&up)
     );
-    let visit = send(
-        SocketAddr::from(([127, 0, 0, 1], port)),
-        "POST",
-        "/visits/grace",
-        &[],
-        b"",
-    );
+    let visit = send(addr, "POST", "/visits/grace", &[], b"");
     assert_eq!(visit.status, 200, "{}", visit.text());
     let script = r#"
 import os, boto3
@@ -516,9 +497,7 @@ fn esb_auth_breaker_cors_and_metrics() {
     )
     .expect(".env");
     let home = shared_home();
-    let port = free_port();
-    up_http(dir.path(), &home, port);
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let (_, addr) = up_http(dir.path(), &home);
 
     let anonymous = send(addr, "GET", "/hello", &[], b"");
     let login_body = r#"{"AuthParameters":{"USERNAME":"alice","PASSWORD":"wonderland"}}"#;
@@ -641,9 +620,7 @@ def handler(event, context):
 fn function_urls_by_host_name_and_by_path_prefix() {
     let dir = python_project(URL_TEMPLATE, URL_APP);
     let home = shared_home();
-    let port = free_port();
-    up_http(dir.path(), &home, port);
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let (_, addr) = up_http(dir.path(), &home);
     let by_host = send(
         addr,
         "GET",

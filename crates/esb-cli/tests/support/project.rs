@@ -91,6 +91,18 @@ pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// Where the project's running box serves (its `.esb/run/state.json`): tests start boxes on
+/// port 0 and read the port back, so no other test or connection can take it in between.
+pub fn box_addr(dir: &Path) -> std::net::SocketAddr {
+    let text = std::fs::read_to_string(dir.join(".esb/run/state.json"))
+        .expect("the state file of a running box");
+    let state: serde_json::Value = serde_json::from_str(&text).expect("state JSON");
+    state["addr"]
+        .as_str()
+        .and_then(|addr| addr.parse().ok())
+        .expect("the box's address")
+}
+
 /// Whether a process runs (a zombie waiting to be reaped does not).
 pub fn running(pid: u64) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
