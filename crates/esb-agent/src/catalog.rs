@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use esb_model::PackageType;
 use esb_model::artifacts::FunctionArtifact;
+use esb_model::credentials;
 use indexmap::IndexMap;
 
 use crate::environment::{Credentials, Endpoints};
@@ -23,11 +24,11 @@ pub struct AgentSettings {
 impl Default for AgentSettings {
     fn default() -> Self {
         AgentSettings {
-            region: "us-east-1".to_string(),
+            region: credentials::DEFAULT_REGION.to_string(),
             account_id: "123456789012".to_string(),
             credentials: Credentials {
-                access_key_id: "esb".to_string(),
-                secret_access_key: "esb-local-secret".to_string(),
+                access_key_id: credentials::DEFAULT_ACCESS_KEY_ID.to_string(),
+                secret_access_key: credentials::DEFAULT_SECRET_ACCESS_KEY.to_string(),
                 session_token: None,
             },
             endpoints: Endpoints::default(),

@@ -4,6 +4,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use esb_model::credentials::{DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY};
 use indexmap::IndexMap;
 
 use crate::commands::{
@@ -104,13 +105,13 @@ pub struct ServiceArgs {
     #[arg(long, default_value = "127.0.0.1")]
     pub bind: std::net::IpAddr,
     /// Access key clients sign with (SigV4)
-    #[arg(long, env = "AWS_ACCESS_KEY_ID", default_value = "esb")]
+    #[arg(long, env = "AWS_ACCESS_KEY_ID", default_value = DEFAULT_ACCESS_KEY_ID)]
     pub access_key_id: String,
     /// Secret key clients sign with (SigV4)
     #[arg(
         long,
         env = "AWS_SECRET_ACCESS_KEY",
-        default_value = "esb-local-secret",
+        default_value = DEFAULT_SECRET_ACCESS_KEY,
         hide_env_values = true
     )]
     pub secret_access_key: String,

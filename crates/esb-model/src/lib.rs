@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod artifacts;
+pub mod credentials;
 pub mod function;
 pub mod ids;
 pub mod project;

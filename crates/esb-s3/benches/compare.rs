@@ -55,8 +55,14 @@ fn parse_args() -> Result<Options, String> {
             .map_err(|_| "ESB_BENCH_SECONDS must be a number")?,
         max_ops: 200_000,
         large_mb: 256,
-        access_key: env_or("ESB_BENCH_ACCESS_KEY", "esb"),
-        secret_key: env_or("ESB_BENCH_SECRET_KEY", "esb-secret-key"),
+        access_key: env_or(
+            "ESB_BENCH_ACCESS_KEY",
+            esb_model::credentials::DEFAULT_ACCESS_KEY_ID,
+        ),
+        secret_key: env_or(
+            "ESB_BENCH_SECRET_KEY",
+            esb_model::credentials::DEFAULT_SECRET_ACCESS_KEY,
+        ),
         region: "us-east-1".into(),
     };
     let mut endpoint = |spec: &str| -> Result<(), String> {

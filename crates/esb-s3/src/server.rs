@@ -40,8 +40,8 @@ impl Default for S3ServerConfig {
     fn default() -> Self {
         Self {
             lifecycle_interval: Duration::from_secs(3600),
-            access_key: "esb".into(),
-            secret_key: "esb-secret-key".into(),
+            access_key: esb_model::credentials::DEFAULT_ACCESS_KEY_ID.into(),
+            secret_key: esb_model::credentials::DEFAULT_SECRET_ACCESS_KEY.into(),
             virtual_host_domain: None,
         }
     }

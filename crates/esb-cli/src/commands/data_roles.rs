@@ -9,6 +9,7 @@ use std::sync::Arc;
 use esb_agent::catalog::AgentSettings;
 use esb_dynamodb::{Auth, Credential, Engine, EngineConfig, Service};
 use esb_model::artifacts::{self, ResourcesFile};
+use esb_model::credentials::{DEFAULT_ACCESS_KEY_ID, DEFAULT_REGION, DEFAULT_SECRET_ACCESS_KEY};
 use esb_provision::{Report, ServiceEndpoint, Targets};
 use esb_s3::S3ServerConfig;
 use miette::{IntoDiagnostic, miette};
@@ -17,9 +18,6 @@ use tokio::task::JoinHandle;
 
 use crate::config::{DataServiceSection, Layers};
 
-pub const DEFAULT_ACCESS_KEY_ID: &str = "esb";
-pub const DEFAULT_SECRET_ACCESS_KEY: &str = "esb-local-secret";
-pub const DEFAULT_REGION: &str = "us-east-1";
 pub const DEFAULT_S3_PORT: u16 = 9000;
 
 /// The box's one key pair and region.
