@@ -14,7 +14,11 @@
 use std::path::Path;
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // ESB patch: read at run time, not compiled in. A target directory shared by checkouts at
+    // different paths (CI's clones) reuses this compiled script, whose compiled-in path may
+    // point at a checkout that no longer exists.
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default();
+    let root = Path::new(&manifest_dir);
     let path = root.join("VERSION");
     println!("cargo:rerun-if-changed={}", path.display());
     println!(
