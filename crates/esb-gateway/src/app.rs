@@ -240,11 +240,7 @@ impl App {
             } => context.authorizer = authorizer,
             AuthDecision::Deny(response) => return response,
         }
-        let origin = request
-            .headers()
-            .get("origin")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
+        let origin = origin(&request);
         let mut response = self
             .call_function(&request, &matched, &context, trace_id)
             .await;
@@ -287,11 +283,7 @@ impl App {
             return response;
         }
         let context = event_context(&request, &url.matched, peer, request_id);
-        let origin = request
-            .headers()
-            .get("origin")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
+        let origin = origin(&request);
         let mut response = self
             .call_function(&request, &url.matched, &context, trace_id)
             .await;
@@ -555,4 +547,13 @@ fn epoch_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// The request's `Origin`, kept past the call for the CORS headers of the response.
+fn origin<B>(request: &Request<B>) -> Option<String> {
+    request
+        .headers()
+        .get("origin")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
 }
