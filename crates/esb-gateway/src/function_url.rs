@@ -9,7 +9,7 @@ use esb_model::artifacts::{FunctionsFile, RoutingFile};
 use esb_model::{Api, ApiAuth, ApiKind, Route, RouteKind};
 use indexmap::IndexMap;
 
-use crate::router::{DEFAULT_ROUTE, Matched};
+use crate::router::{DEFAULT_ROUTE, Matched, UrlForm};
 
 const HOST_SUFFIX: &str = ".lambda-url.localhost";
 const PATH_PREFIX: &str = "/_lambda-url/";
@@ -59,6 +59,7 @@ impl FunctionUrls {
                     cors: config.cors.clone(),
                     auth: ApiAuth::default(),
                     binary_media_types: Vec::new(),
+                    base_paths: Vec::new(),
                 };
                 let url = FunctionUrl {
                     route: route.clone(),
@@ -92,7 +93,7 @@ impl FunctionUrls {
                 path_parameters: IndexMap::new(),
                 resource: DEFAULT_ROUTE.to_string(),
                 path: path.clone(),
-                stage_prefixed: false,
+                form: UrlForm::Root,
             },
             path,
             auth_type: &url.auth_type,

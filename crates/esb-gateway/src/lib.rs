@@ -33,5 +33,5 @@ pub use events::http_api::{
 pub use events::rest::{RestEvent, RestIdentity, RestRequestContext, rest_event};
 pub use events::{ACCOUNT_ID, EventContext};
 pub use response::{ResponseError, http_api_response, internal_server_error, rest_response};
-pub use router::{DEFAULT_ROUTE, Matched, RouteMatch, Router};
+pub use router::{DEFAULT_ROUTE, Matched, RouteMatch, Router, UrlForm};
 pub use time::format_request_time;

@@ -1,7 +1,12 @@
 //! Matches a request's method and path to an API Gateway route, as API Gateway does.
 //!
-//! Every API's routes are served at the root, like `sam local start-api`. A REST API's routes
-//! are also reachable under its stage, `/{StageName}/...`, which is stripped before matching.
+//! URL forms. Every API's routes are served at the root, like `sam local start-api`. They are
+//! also reachable in the forms AWS publishes:
+//! - under the API's stage, `/{StageName}/...`: a REST API's stage, and an HTTP API's when it
+//!   is not `$default` (a `$default` stage has no path segment on AWS either);
+//! - under each base path a custom domain maps to the API (`Domain.BasePath`, `/v1/...`).
+//!
+//! The prefix is stripped before matching and only that API's routes are considered.
 //!
 //! Rules, in order:
 //! 1. Among the routes whose path template matches, a route without a greedy `{proxy+}` beats
@@ -9,28 +14,38 @@
 //!    that, templates compare segment by segment, a literal beating a `{param}` beating a
 //!    greedy `{proxy+}` (the REST API resource-tree rule). A specific method beats `ANY` on
 //!    the same template. Ties go to the earlier route in `routing.yml`.
-//! 2. Then the same under a REST API's stage prefix, against that API's routes only.
+//! 2. Across URL forms: a full match at the root, then a full match under a prefix, then a
+//!    greedy match under a prefix, then a greedy match at the root. So `/Prod/items` on an
+//!    API with only `/{proxy+}` gives `proxy` = `items`, as on AWS, while the root form keeps
+//!    every full match it had. Among prefixes, a stage comes before base paths, and a longer
+//!    base path before a shorter one (API Gateway picks the longest matching mapping).
 //! 3. Then an HTTP API's `$default` route, which catches everything else.
 //! 4. Then, if some template matched the path but no route accepts the method: method not
 //!    allowed, with the methods that are. Otherwise: not found.
 //!
 //! Paths are split on `/` and percent-decoded per segment, so `%2F` never splits a segment.
-//! A trailing slash is significant, as on API Gateway: `/items/` leaves an empty last segment
-//! that no literal or `{param}` matches, so it does not reach `/items` (only a greedy route or
-//! `$default` can take it). Empty segments (`//`) never match a literal or a `{param}`. Dot
-//! segments (`.`, `..`) are not resolved: they are just segment text, and a router has no file
-//! system to escape. A `{proxy+}` value is the decoded rest of the path, segments joined by `/`,
-//! and must not be empty. Function URL routes are not served by this router.
+//! Empty segments are dropped before matching, in requests and in templates alike: `/hello/`,
+//! `//hello` and `/hello//` all reach `/hello`, and `/a//b` reaches `/a/b`. That is what
+//! API Gateway does with a trailing slash on both REST and HTTP APIs (tested on AWS in
+//! aws-powertools/powertools-lambda-python#1552), and a template declared as `/hello/` is
+//! deployed as `/hello`. The event still carries the path as received. A dropped segment
+//! never becomes a value: `/items/` does not reach `/items/{id}`, and a `{proxy+}` value,
+//! the decoded rest of the path joined by `/`, must not be empty (`/` does not reach
+//! `/{proxy+}`). Dot segments (`.`, `..`) are not resolved: they are just segment text, and
+//! a router has no file system to escape. Function URL routes are not served by this router.
 
 use std::cmp::Ordering;
 
-use esb_model::{Api, ApiKind, Route, RouteKind, artifacts::RoutingFile};
+use esb_model::{Api, Route, RouteKind, artifacts::RoutingFile};
 use http::Method;
 use indexmap::IndexMap;
 use percent_encoding::percent_decode_str;
 
 /// The path of an HTTP API's catch-all route.
 pub const DEFAULT_ROUTE: &str = "$default";
+
+/// The name of an HTTP API stage that has no path segment.
+const DEFAULT_STAGE: &str = "$default";
 
 /// The outcome of matching one request.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,6 +58,17 @@ pub enum RouteMatch<'r> {
     NotFound,
 }
 
+/// How a request's URL addressed the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UrlForm {
+    /// The API's routes at the root of the box, as `sam local start-api` serves them.
+    Root,
+    /// Under the API's `/{StageName}`, as on its `execute-api` endpoint.
+    Stage,
+    /// Under a base path a custom domain maps to the API (`Domain.BasePath`).
+    BasePath,
+}
+
 /// A route chosen for a request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Matched<'r> {
@@ -50,12 +76,14 @@ pub struct Matched<'r> {
     pub api: &'r Api,
     /// Values of the template's `{name}` / `{name+}` variables, percent-decoded.
     pub path_parameters: IndexMap<String, String>,
-    /// The route's path template (`/items/{id}`), or `$default`.
+    /// The route's path template as deployed (`/items/{id}`, no trailing slash), or
+    /// `$default`.
     pub resource: String,
-    /// The request path as received, minus the stage prefix when one was stripped.
+    /// The request path as received, minus the stage or base path when one was stripped:
+    /// the path within the API.
     pub path: String,
-    /// True when the request came in under the REST API's `/{StageName}` prefix.
-    pub stage_prefixed: bool,
+    /// The URL form the request came in by.
+    pub form: UrlForm,
 }
 
 impl Matched<'_> {
@@ -74,6 +102,8 @@ impl Matched<'_> {
 pub struct Router {
     apis: Vec<Api>,
     entries: Vec<Entry>,
+    /// Stage prefixes first, then base paths, longest first.
+    prefixes: Vec<Prefix>,
 }
 
 #[derive(Debug, Clone)]
@@ -83,6 +113,16 @@ struct Entry {
     /// `None` for `ANY`.
     method: Option<Method>,
     template: Template,
+    /// The template as deployed, for the event's `resource` and the route key.
+    resource: String,
+}
+
+/// A path prefix that leads to one API's routes.
+#[derive(Debug, Clone)]
+struct Prefix {
+    api: usize,
+    segments: Vec<String>,
+    form: UrlForm,
 }
 
 #[derive(Debug, Clone)]
@@ -117,29 +157,61 @@ struct Specificity {
     index: usize,
 }
 
-/// A request path split into raw and percent-decoded segments.
+/// The best route in one URL form, and whether its template is greedy.
+struct Found<'r> {
+    greedy: bool,
+    matched: Matched<'r>,
+}
+
+impl Found<'_> {
+    /// Precedence across URL forms (rule 2 of the module doc); smaller wins.
+    fn tier(&self) -> u8 {
+        match (self.greedy, self.matched.form) {
+            (false, UrlForm::Root) => 0,
+            (false, _) => 1,
+            (true, UrlForm::Root) => 3,
+            (true, _) => 2,
+        }
+    }
+}
+
+/// A request path split into its non-empty segments.
 struct RequestPath<'p> {
     original: &'p str,
-    raw: Vec<&'p str>,
+    /// Byte offset in `original` just past each non-empty segment, to cut a prefix off.
+    ends: Vec<usize>,
     decoded: Vec<String>,
 }
 
 impl<'p> RequestPath<'p> {
     fn parse(path: &'p str) -> Self {
-        let trimmed = path.strip_prefix('/').unwrap_or(path);
-        let raw: Vec<&str> = if trimmed.is_empty() {
-            Vec::new()
-        } else {
-            trimmed.split('/').collect()
-        };
-        let decoded = raw
-            .iter()
-            .map(|s| percent_decode_str(s).decode_utf8_lossy().into_owned())
-            .collect();
+        let mut ends = Vec::new();
+        let mut decoded = Vec::new();
+        let mut start = 0;
+        for segment in path.split('/') {
+            let end = start + segment.len();
+            if !segment.is_empty() {
+                ends.push(end);
+                decoded.push(percent_decode_str(segment).decode_utf8_lossy().into_owned());
+            }
+            start = end + 1;
+        }
         RequestPath {
             original: path,
-            raw,
+            ends,
             decoded,
+        }
+    }
+
+    /// The path as received after its first `skip` segments; `/` when nothing is left.
+    fn after(&self, skip: usize) -> String {
+        let Some(last) = skip.checked_sub(1) else {
+            return self.original.to_owned();
+        };
+        let from = self.ends.get(last).copied().unwrap_or(self.original.len());
+        match self.original.get(from..) {
+            Some(rest) if !rest.is_empty() => rest.to_owned(),
+            _ => "/".to_owned(),
         }
     }
 }
@@ -160,15 +232,22 @@ impl Router {
                 } else {
                     Some(Method::from_bytes(route.method.to_ascii_uppercase().as_bytes()).ok()?)
                 };
+                let (template, resource) = Template::parse(&route.path);
                 Some(Entry {
                     api,
                     route: route.clone(),
                     method,
-                    template: Template::parse(&route.path),
+                    template,
+                    resource,
                 })
             })
             .collect();
-        Router { apis, entries }
+        let prefixes = prefixes(&apis);
+        Router {
+            apis,
+            entries,
+            prefixes,
+        }
     }
 
     /// Matches one request; `path` is the request URI's path, still percent-encoded.
@@ -176,19 +255,8 @@ impl Router {
         let request = RequestPath::parse(path);
         let mut allow: Vec<Method> = Vec::new();
 
-        if let Some(m) = self.best(method, &request, 0, None, &mut allow) {
-            return RouteMatch::Matched(m);
-        }
-
-        if let Some(stage) = request.decoded.first() {
-            for (index, api) in self.apis.iter().enumerate() {
-                if api.kind != ApiKind::Rest || api.stage_name != *stage {
-                    continue;
-                }
-                if let Some(m) = self.best(method, &request, 1, Some(index), &mut allow) {
-                    return RouteMatch::Matched(m);
-                }
-            }
+        if let Some(found) = self.best_form(method, &request, &mut allow) {
+            return RouteMatch::Matched(found.matched);
         }
 
         if let Some(entry) = self.entries.iter().find(|e| {
@@ -201,7 +269,7 @@ impl Router {
                 path_parameters: IndexMap::new(),
                 resource: DEFAULT_ROUTE.to_owned(),
                 path: path.to_owned(),
-                stage_prefixed: false,
+                form: UrlForm::Root,
             });
         }
 
@@ -214,20 +282,44 @@ impl Router {
         }
     }
 
-    /// The most specific route for the path from segment `skip` on, optionally limited to one
-    /// API; collects the methods of path-matching routes into `allow` along the way.
+    /// The best match over the root form and every prefix the path starts with (rule 2).
+    fn best_form(
+        &self,
+        method: &Method,
+        request: &RequestPath<'_>,
+        allow: &mut Vec<Method>,
+    ) -> Option<Found<'_>> {
+        let root = self.best(method, request, None, allow);
+        if root.as_ref().is_some_and(|found| !found.greedy) {
+            return root;
+        }
+        let prefixed = self
+            .prefixes
+            .iter()
+            .filter(|prefix| request.decoded.starts_with(&prefix.segments))
+            .filter_map(|prefix| self.best(method, request, Some(prefix), allow));
+        root.into_iter()
+            .chain(prefixed)
+            .enumerate()
+            .min_by_key(|(order, found)| (found.tier(), *order))
+            .map(|(_, found)| found)
+    }
+
+    /// The most specific route for the path, at the root or under `prefix` (then among that
+    /// prefix's API's routes only); collects the methods of path-matching routes into `allow`
+    /// along the way.
     fn best(
         &self,
         method: &Method,
         request: &RequestPath<'_>,
-        skip: usize,
-        only_api: Option<usize>,
+        prefix: Option<&Prefix>,
         allow: &mut Vec<Method>,
-    ) -> Option<Matched<'_>> {
+    ) -> Option<Found<'_>> {
+        let skip = prefix.map_or(0, |p| p.segments.len());
         let decoded = request.decoded.get(skip..)?;
         let mut best: Option<(Specificity, &Entry, IndexMap<String, String>)> = None;
         for (index, entry) in self.entries.iter().enumerate() {
-            if only_api.is_some_and(|api| api != entry.api) {
+            if prefix.is_some_and(|p| p.api != entry.api) {
                 continue;
             }
             let Template::Path(segments) = &entry.template else {
@@ -256,34 +348,67 @@ impl Router {
                 best = Some((specificity, entry, params));
             }
         }
-        let (_, entry, path_parameters) = best?;
+        let (specificity, entry, path_parameters) = best?;
         let api = self.apis.get(entry.api)?;
-        let path = if skip == 0 {
-            request.original.to_owned()
-        } else {
-            format!("/{}", request.raw.get(skip..).unwrap_or_default().join("/"))
-        };
-        Some(Matched {
-            route: &entry.route,
-            api,
-            path_parameters,
-            resource: entry.route.path.clone(),
-            path,
-            stage_prefixed: skip > 0,
+        Some(Found {
+            greedy: specificity.greedy,
+            matched: Matched {
+                route: &entry.route,
+                api,
+                path_parameters,
+                resource: entry.resource.clone(),
+                path: request.after(skip),
+                form: prefix.map_or(UrlForm::Root, |p| p.form),
+            },
         })
     }
 }
 
+/// Every API's stage prefix (REST APIs, and HTTP APIs with a named stage), then every base
+/// path, longest first.
+fn prefixes(apis: &[Api]) -> Vec<Prefix> {
+    let segments = |path: &str| -> Vec<String> {
+        path.split('/')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    let stages = apis
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.stage_name != DEFAULT_STAGE)
+        .map(|(api, a)| Prefix {
+            api,
+            segments: segments(&a.stage_name),
+            form: UrlForm::Stage,
+        });
+    let mut base_paths: Vec<Prefix> = apis
+        .iter()
+        .enumerate()
+        .flat_map(|(api, a)| {
+            a.base_paths.iter().map(move |path| Prefix {
+                api,
+                segments: segments(path),
+                form: UrlForm::BasePath,
+            })
+        })
+        .collect();
+    // Stable, so equal lengths keep the order of routing.yml.
+    base_paths.sort_by_key(|p| std::cmp::Reverse(p.segments.len()));
+    // A prefix without segments would be the root form again.
+    stages
+        .chain(base_paths)
+        .filter(|p| !p.segments.is_empty())
+        .collect()
+}
+
 impl Template {
-    fn parse(path: &str) -> Template {
+    /// The template and its deployed form: empty segments dropped, so `/hello/` is `/hello`.
+    fn parse(path: &str) -> (Template, String) {
         if path == DEFAULT_ROUTE {
-            return Template::Default;
+            return (Template::Default, DEFAULT_ROUTE.to_owned());
         }
-        let trimmed = path.strip_prefix('/').unwrap_or(path);
-        if trimmed.is_empty() {
-            return Template::Path(Vec::new());
-        }
-        let parts: Vec<&str> = trimmed.split('/').collect();
+        let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
         let last = parts.len().saturating_sub(1);
         let segments = parts
             .iter()
@@ -301,7 +426,7 @@ impl Template {
                 }
             })
             .collect();
-        Template::Path(segments)
+        (Template::Path(segments), format!("/{}", parts.join("/")))
     }
 }
 
@@ -318,9 +443,6 @@ fn match_segments(template: &[Segment], request: &[String]) -> Option<IndexMap<S
             }
             Segment::Param(name) => {
                 let got = request.get(i)?;
-                if got.is_empty() {
-                    return None;
-                }
                 params.insert(name.clone(), got.clone());
             }
             Segment::Greedy(name) => {

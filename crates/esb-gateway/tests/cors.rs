@@ -18,6 +18,7 @@ fn api(kind: ApiKind, cors: Option<Cors>) -> Api {
         cors,
         auth: ApiAuth::default(),
         binary_media_types: Vec::new(),
+        base_paths: Vec::new(),
     }
 }
 

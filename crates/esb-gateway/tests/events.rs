@@ -295,3 +295,104 @@ fn http_api_event_carries_the_authorizer() {
     assert_eq!(jwt.claims["sub"], "u1");
     assert_eq!(jwt.scopes, Some(vec!["read".to_owned()]));
 }
+
+/// The event JSON for `request` on a one-API routing file: REST or HTTP by `api`'s kind.
+fn event_on(api: esb_model::Api, routes: &[&str], request: &http::Request<bytes::Bytes>) -> Value {
+    let kind = match api.kind {
+        esb_model::ApiKind::Rest => esb_model::RouteKind::Rest,
+        esb_model::ApiKind::Http => esb_model::RouteKind::Http,
+    };
+    let ctx = common::context(&api.logical_id, &api.stage_name);
+    let routing = esb_model::artifacts::RoutingFile {
+        routes: routes
+            .iter()
+            .map(|path| common::route(&api.logical_id, kind, "GET", path, "Fn"))
+            .collect(),
+        apis: vec![api],
+    };
+    let router = Router::new(&routing);
+    let RouteMatch::Matched(hit) = router.route(request.method(), request.uri().path()) else {
+        panic!("no route for {}", request.uri());
+    };
+    let event = match kind {
+        esb_model::RouteKind::Rest => serde_json::to_value(rest_event(request, &hit, &ctx)),
+        _ => serde_json::to_value(http_api_event(request, &hit, &ctx)),
+    };
+    event.unwrap()
+}
+
+fn get(path: &str) -> http::Request<bytes::Bytes> {
+    common::request("GET", path, &[], b"")
+}
+
+#[test]
+fn http_api_event_under_a_named_stage_keeps_the_stage_in_the_path() {
+    let api = common::api(common::HTTP, esb_model::ApiKind::Http, "dev", &[]);
+    let json = event_on(api.clone(), &["/hello/{name}"], &get("/dev/hello/x"));
+    let event: ApiGatewayV2httpRequest = serde_json::from_value(json).unwrap();
+    assert_eq!(event.raw_path.as_deref(), Some("/dev/hello/x"));
+    assert_eq!(
+        event.request_context.http.path.as_deref(),
+        Some("/dev/hello/x")
+    );
+    assert_eq!(event.request_context.stage.as_deref(), Some("dev"));
+    assert_eq!(event.route_key.as_deref(), Some("GET /hello/{name}"));
+    assert_eq!(event.path_parameters["name"], "x");
+
+    // at the root form the event is what it always was
+    let json = event_on(api, &["/hello/{name}"], &get("/hello/x"));
+    assert_eq!(json["rawPath"], "/hello/x");
+    assert_eq!(json["requestContext"]["http"]["path"], "/hello/x");
+    assert_eq!(json["requestContext"]["stage"], "dev");
+}
+
+#[test]
+fn events_keep_a_trailing_slash_as_received() {
+    let router = Router::new(&common::routing());
+    let json = rest_json(&get("/items/"), &router);
+    assert_eq!(json["resource"], "/items");
+    assert_eq!(json["path"], "/items/");
+    assert_eq!(json["requestContext"]["path"], "/Prod/items/");
+    assert_eq!(json["requestContext"]["resourcePath"], "/items");
+
+    let json = rest_json(&get("/Prod/items/7/"), &router);
+    assert_eq!(json["path"], "/items/7/");
+    assert_eq!(json["requestContext"]["path"], "/Prod/items/7/");
+    assert_eq!(json["pathParameters"]["id"], "7");
+
+    let json = http_json(&get("/hello/x/"), &router);
+    assert_eq!(json["rawPath"], "/hello/x/");
+    assert_eq!(json["requestContext"]["http"]["path"], "/hello/x/");
+    assert_eq!(json["routeKey"], "GET /hello/{name}");
+    assert_eq!(json["pathParameters"]["name"], "x");
+
+    // a template declared as `/hello/` is deployed, and reported, as `/hello`
+    let api = common::api(common::REST, esb_model::ApiKind::Rest, "Prod", &[]);
+    let json = event_on(api, &["/hello/"], &get("/hello/"));
+    assert_eq!(json["resource"], "/hello");
+    assert_eq!(json["path"], "/hello/");
+}
+
+#[test]
+fn rest_event_through_a_base_path_keeps_it_in_both_paths() {
+    let mut api = common::api(common::REST, esb_model::ApiKind::Rest, "Prod", &[]);
+    api.base_paths = vec!["/v1".to_owned()];
+    let json = event_on(api, &["/items/{id}"], &get("/v1/items/7"));
+    let event: ApiGatewayProxyRequest = serde_json::from_value(json).unwrap();
+    assert_eq!(event.resource.as_deref(), Some("/items/{id}"));
+    assert_eq!(event.path.as_deref(), Some("/v1/items/7"));
+    assert_eq!(event.request_context.path.as_deref(), Some("/v1/items/7"));
+    assert_eq!(event.request_context.stage.as_deref(), Some("Prod"));
+    assert_eq!(event.path_parameters["id"], "7");
+}
+
+#[test]
+fn http_api_event_through_a_base_path_leaves_it_out_of_raw_path() {
+    let mut api = common::api(common::HTTP, esb_model::ApiKind::Http, "$default", &[]);
+    api.base_paths = vec!["/v1".to_owned()];
+    let json = event_on(api, &["/hello/{name}"], &get("/v1/hello/x"));
+    let event: ApiGatewayV2httpRequest = serde_json::from_value(json).unwrap();
+    assert_eq!(event.raw_path.as_deref(), Some("/hello/x"));
+    assert_eq!(event.request_context.http.path.as_deref(), Some("/hello/x"));
+    assert_eq!(event.request_context.stage.as_deref(), Some("$default"));
+}

@@ -25,6 +25,11 @@ pub struct Api {
     pub cors: Option<Cors>,
     pub auth: ApiAuth,
     pub binary_media_types: Vec<String>,
+    /// Paths a custom domain maps to this API (`Domain.BasePath`), as deployed: `/v1`,
+    /// `/orders/v2`. Empty when the API has no custom domain or is mapped at its root.
+    /// Left out of `routing.yml` when empty, so files written before it still parse.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub base_paths: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -90,4 +95,29 @@ pub struct RouteAuth {
     pub authorizer: Option<String>,
     pub api_key_required: bool,
     pub authorization_scopes: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_paths_are_optional_in_routing_files() {
+        let written_before = "logicalId: ServerlessRestApi\nkind: rest\nimplicit: true\n\
+             stageName: Prod\ncors: null\nauth: {defaultAuthorizer: null, apiKeyRequired: false, \
+             authorizers: []}\nbinaryMediaTypes: []\n";
+        let api: Api = serde_yaml::from_str(written_before).expect("parses");
+        assert!(api.base_paths.is_empty());
+        let written = serde_yaml::to_string(&api).expect("serializes");
+        assert!(!written.contains("basePaths"));
+
+        let mapped = Api {
+            base_paths: vec!["/v1".into()],
+            ..api
+        };
+        let written = serde_yaml::to_string(&mapped).expect("serializes");
+        assert!(written.contains("basePaths:\n- /v1"), "{written}");
+        let read: Api = serde_yaml::from_str(&written).expect("parses");
+        assert_eq!(read, mapped);
+    }
 }

@@ -9,7 +9,7 @@ use super::{
     ACCOUNT_ID, EventContext, domain_prefix, header_str, header_values, protocol, query_values,
 };
 use crate::binary::{event_body, is_textual_media_type};
-use crate::router::Matched;
+use crate::router::{Matched, UrlForm};
 use crate::time::format_request_time;
 
 /// A payload format 2.0 event. Absent values are left out, as API Gateway does.
@@ -106,7 +106,7 @@ pub fn http_api_event(
     let (body, is_base64_encoded) = event_body(request.body(), binary);
 
     let route_key = matched.route_key();
-    let raw_path = request.uri().path().to_owned();
+    let raw_path = raw_path(request, matched);
 
     HttpApiEvent {
         version: "2.0".to_owned(),
@@ -139,5 +139,16 @@ pub fn http_api_event(
         },
         body,
         is_base64_encoded,
+    }
+}
+
+/// `rawPath` (and `requestContext.http.path`): the path as received, a named stage's segment
+/// included (`/dev/items/1`), as API Gateway sends it. Through a custom domain's base path,
+/// the path without it: "rawPath won't provide the API mapping value" (AWS, payload format
+/// differences in "Create AWS Lambda proxy integrations for HTTP APIs").
+fn raw_path(request: &Request<Bytes>, matched: &Matched<'_>) -> String {
+    match matched.form {
+        UrlForm::BasePath => matched.path.clone(),
+        UrlForm::Root | UrlForm::Stage => request.uri().path().to_owned(),
     }
 }

@@ -9,7 +9,7 @@ use super::{
     ACCOUNT_ID, EventContext, domain_prefix, header_str, header_values, protocol, query_values,
 };
 use crate::binary::{event_body, matches_media_types};
-use crate::router::Matched;
+use crate::router::{Matched, UrlForm};
 use crate::time::format_request_time;
 
 /// A payload format 1.0 event. Absent values serialize as `null`, as API Gateway sends them.
@@ -42,7 +42,8 @@ pub struct RestRequestContext {
     pub extended_request_id: String,
     pub http_method: String,
     pub identity: RestIdentity,
-    /// The path with the stage: `/Prod/items/1`.
+    /// The path the client asked for: with the stage (`/Prod/items/1`), or with the custom
+    /// domain's base path (`/v1/items/1`).
     pub path: String,
     pub protocol: String,
     pub request_id: String,
@@ -123,11 +124,11 @@ pub fn rest_event(
     let (body, is_base64_encoded) = event_body(request.body(), binary);
 
     let method = request.method().as_str().to_owned();
-    let stage_path = format!("/{}{}", ctx.stage, matched.path);
+    let (path, stage_path) = paths(request, matched, ctx);
 
     RestEvent {
         resource: matched.resource.clone(),
-        path: matched.path.clone(),
+        path,
         http_method: method.clone(),
         headers: last_headers,
         multi_value_headers,
@@ -159,6 +160,25 @@ pub fn rest_event(
         },
         body,
         is_base64_encoded,
+    }
+}
+
+/// `path` and `requestContext.path`, as API Gateway fills them: the path without the stage
+/// and the path the client asked for (`/items/1`, `/Prod/items/1`). Through a custom domain's
+/// base path both are the path as received, base path included (`/v1/items/1`): the base path
+/// is not stripped from the event, as handlers behind custom domains find out on AWS. At the
+/// root form, which AWS has no equivalent of, the stage is put in front as if the request had
+/// come to the stage.
+fn paths(request: &Request<Bytes>, matched: &Matched<'_>, ctx: &EventContext) -> (String, String) {
+    match matched.form {
+        UrlForm::BasePath => {
+            let received = request.uri().path().to_owned();
+            (received.clone(), received)
+        }
+        UrlForm::Root | UrlForm::Stage => (
+            matched.path.clone(),
+            format!("/{}{}", ctx.stage, matched.path),
+        ),
     }
 }
 

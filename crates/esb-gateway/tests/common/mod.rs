@@ -19,6 +19,7 @@ pub fn api(id: &str, kind: ApiKind, stage: &str, binary: &[&str]) -> Api {
         cors: None,
         auth: ApiAuth::default(),
         binary_media_types: binary.iter().map(|s| (*s).to_owned()).collect(),
+        base_paths: Vec::new(),
     }
 }
 

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::function::url_cors;
 use super::properties::{Props, as_bool, as_string, as_u32};
+use crate::intrinsics::scalar_text;
 use crate::{TemplateError, Warning};
 
 pub(crate) const IMPLICIT_REST_API: &str = "ServerlessRestApi";
@@ -52,9 +53,88 @@ pub(crate) fn api(
             cors,
             auth: auth(props, kind)?,
             binary_media_types: props.strings("BinaryMediaTypes")?,
+            base_paths: base_paths(props, kind),
         },
         definition_body,
     })
+}
+
+/// The base paths `Domain.BasePath` maps to the API, in the form SAM deploys them. A custom
+/// domain is not served here, but its base paths are: requests under `/v1/...` reach the API
+/// as they would through `https://{DomainName}/v1/...`. Only `BasePath` and
+/// `NormalizeBasePath` are read, so an unresolvable certificate or hosted zone elsewhere in
+/// `Domain` does not matter; an unreadable `BasePath` is a warning, not a failed build.
+fn base_paths(props: &Props, kind: ApiKind) -> Vec<String> {
+    match declared_base_paths(props, kind) {
+        Ok(paths) => paths,
+        Err(message) => {
+            props.resolver.warn(
+                props.logical_id,
+                format!("Domain.BasePath is not served: {message}"),
+            );
+            Vec::new()
+        }
+    }
+}
+
+fn declared_base_paths(props: &Props, kind: ApiKind) -> Result<Vec<String>, String> {
+    let declared = match domain_field(props, "BasePath")? {
+        None => return Ok(Vec::new()),
+        Some(Value::Array(items)) => items,
+        Some(one) => vec![one],
+    };
+    let declared = declared
+        .iter()
+        .map(|item| scalar_text(item).ok_or_else(|| format!("must be a string, got {item}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    // SAM keeps only the letters and digits of a REST API's base path unless
+    // `NormalizeBasePath: false` (`/foo-too` is deployed as `footoo`); an HTTP API's keeps
+    // everything but the outer slashes.
+    let normalize = kind == ApiKind::Rest
+        && match domain_field(props, "NormalizeBasePath")? {
+            Some(value) => {
+                as_bool(props, "Domain.NormalizeBasePath", &value).map_err(|e| e.to_string())?
+            }
+            None => true,
+        };
+    Ok(declared
+        .iter()
+        .filter_map(|path| deployed_base_path(path, normalize))
+        .collect())
+}
+
+/// One resolved property of `Domain`. A `Domain` written as a mapping has only that property
+/// resolved; one written as an intrinsic (`!If [..., {...}, !Ref AWS::NoValue]`) is resolved
+/// whole first.
+fn domain_field(props: &Props, field: &str) -> Result<Option<Value>, String> {
+    let Some(Value::Object(domain)) = props.raw.get("Domain") else {
+        return Ok(None);
+    };
+    let written_as_intrinsic = domain.len() == 1
+        && domain
+            .keys()
+            .all(|key| key == "Ref" || key.starts_with("Fn::"));
+    if written_as_intrinsic {
+        let resolved = props.resolver.resolve(&Value::Object(domain.clone()))?;
+        return Ok(resolved.and_then(|d| d.get(field).cloned()));
+    }
+    match domain.get(field) {
+        Some(raw) => props.resolver.resolve(raw),
+        None => Ok(None),
+    }
+}
+
+/// `/v1` for a declared base path, or `None` for the domain's root (`/`, empty, `(none)`).
+fn deployed_base_path(declared: &str, normalize: bool) -> Option<String> {
+    if declared.trim() == "(none)" {
+        return None;
+    }
+    let path: String = if normalize {
+        declared.chars().filter(|c| c.is_alphanumeric()).collect()
+    } else {
+        declared.trim().trim_matches('/').to_string()
+    };
+    (!path.is_empty()).then(|| format!("/{path}"))
 }
 
 /// `CorsConfiguration: true`: any origin, method and header.

@@ -351,3 +351,70 @@ Resources:
             .any(|w| w.message.contains("NoDefault"))
     );
 }
+
+#[test]
+fn custom_domain_base_paths_as_sam_deploys_them() {
+    let loaded = load(
+        r#"
+Parameters: {Prefix: {Type: String, Default: v3}}
+Conditions: {Three: !Equals [!Ref Prefix, v3]}
+Resources:
+  Conditional:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: Prod
+      Domain: !If [Three, {DomainName: api.example.com, BasePath: [/c]}, !Ref AWS::NoValue]
+  Rest:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: Prod
+      Domain:
+        DomainName: api.example.com
+        CertificateArn: !ImportValue shared-certificate
+        BasePath: [/v1, /, foo-too, !Sub "/${Prefix}"]
+  Kept:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: Prod
+      Domain: {DomainName: api.example.com, NormalizeBasePath: false, BasePath: /foo-too/}
+  One:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: Prod
+      Domain: {DomainName: api.example.com, BasePath: v2}
+  Http:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      Domain: {DomainName: api.example.com, BasePath: [/begin-here, /orders/v1/]}
+  Bare:
+    Type: AWS::Serverless::HttpApi
+  Bad:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      Domain: {DomainName: api.example.com, BasePath: [{Not: a string}]}
+"#,
+    );
+    let base_paths = |id: &str| {
+        loaded
+            .project
+            .apis
+            .iter()
+            .find(|a| a.logical_id == id)
+            .map(|a| a.base_paths.clone())
+            .expect(id)
+    };
+    // A REST API's are reduced to letters and digits unless NormalizeBasePath is false;
+    // `/` is the domain's root, which needs no prefix.
+    assert_eq!(base_paths("Rest"), ["/v1", "/footoo", "/v3"]);
+    assert_eq!(base_paths("Kept"), ["/foo-too"]);
+    assert_eq!(base_paths("Conditional"), ["/c"]);
+    assert_eq!(base_paths("One"), ["/v2"]);
+    assert_eq!(base_paths("Http"), ["/begin-here", "/orders/v1"]);
+    assert!(base_paths("Bare").is_empty());
+    assert!(base_paths("Bad").is_empty());
+    assert!(
+        loaded.warnings.iter().any(
+            |w| w.logical_id.as_deref() == Some("Bad") && w.message.contains("Domain.BasePath")
+        )
+    );
+}
