@@ -94,6 +94,15 @@ impl Paths {
 
 impl Generator {
     /// Reads `generator.yml` in `dir`; a missing file gives the defaults.
+    /// The build output directory: `explicit` (`--output-dir`), else `paths.output_dir`, else
+    /// `.esb`, relative to the project directory.
+    pub fn output_dir(&self, project_dir: &Path, explicit: Option<&Path>) -> PathBuf {
+        let relative = explicit
+            .or(self.paths.output_dir.as_deref())
+            .unwrap_or(Path::new(DEFAULT_OUTPUT_DIR));
+        project_dir.join(relative)
+    }
+
     pub fn load_from_dir(dir: &Path) -> Result<Generator, BuildError> {
         let path = dir.join(GENERATOR_FILE);
         match std::fs::read_to_string(&path) {

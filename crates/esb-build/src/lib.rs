@@ -92,11 +92,17 @@ impl Resolved {
     /// The build output directory: `explicit` (`--output-dir`), else `generator.yml`'s
     /// `paths.output_dir`, else `.esb`, relative to the project directory.
     pub fn output_dir(&self, explicit: Option<&Path>) -> PathBuf {
-        let relative = explicit
-            .or(self.generator.paths.output_dir.as_deref())
-            .unwrap_or(Path::new(DEFAULT_OUTPUT_DIR));
-        self.project_dir.join(relative)
+        self.generator.output_dir(&self.project_dir, explicit)
     }
+}
+
+/// The build output directory of the project whose template is `template`, from its
+/// `generator.yml` alone: what `esb down` and `esb status` need to find a running box, without
+/// resolving the template (which may need the parameters `esb up` was given).
+pub fn output_dir(template: &Path) -> Result<PathBuf, BuildError> {
+    let template = std::path::absolute(template).map_err(BuildError::io("resolve", template))?;
+    let project_dir = template.parent().unwrap_or(Path::new("/"));
+    Ok(Generator::load_from_dir(project_dir)?.output_dir(project_dir, None))
 }
 
 /// Resolves and builds.

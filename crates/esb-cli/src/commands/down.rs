@@ -33,8 +33,7 @@ pub struct DownArgs {
 impl DownArgs {
     pub fn run(self) -> miette::Result<()> {
         let template = self.template.locate()?;
-        let resolved = esb_build::resolve(&template, &self.template.overrides())?;
-        let output_dir = resolved.output_dir(None);
+        let output_dir = esb_build::output_dir(&template)?;
         match RunState::read_live(&output_dir) {
             Some(state) => self.stop(&state)?,
             None => eprintln!("esb is not running"),
