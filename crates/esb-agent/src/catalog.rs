@@ -10,7 +10,7 @@ use indexmap::IndexMap;
 
 use crate::environment::{Credentials, Endpoints};
 use crate::process::WorkerSpec;
-use crate::runtimes::{Runtime, RuntimeClients, RuntimeError, launch_command};
+use crate::runtimes::{LaunchCommand, Runtime, RuntimeClients, RuntimeError, launch_command};
 
 /// Node-wide settings every worker shares.
 #[derive(Debug, Clone)]
@@ -47,11 +47,50 @@ pub enum CatalogError {
     NoRuntime { function: String },
     #[error("function {function} has no build directory; run `esb build`")]
     NotBuilt { function: String },
+    #[error(
+        "function {function}: AWS_LAMBDA_EXEC_WRAPPER names {wrapper}, which is not an \
+         executable file in the function's code or layers"
+    )]
+    ExecWrapper { function: String, wrapper: String },
     #[error("function {function}: {source}")]
     Runtime {
         function: String,
         source: RuntimeError,
     },
+}
+
+/// The variable naming a script that starts a managed runtime (Lambda's "wrapper scripts").
+const EXEC_WRAPPER: &str = "AWS_LAMBDA_EXEC_WRAPPER";
+
+/// The launch command run through a wrapper script, as Lambda runs it: the wrapper gets the
+/// runtime's command line as its arguments (and usually ends with `exec "$@"`). `/opt/…` and
+/// `/var/task/…` name the function's layers and code where this box keeps them. `None` when
+/// the wrapper is not an executable file.
+fn wrap_launch(
+    launch: LaunchCommand,
+    wrapper: &str,
+    task_root: &Path,
+    opt_dir: &Path,
+) -> Option<LaunchCommand> {
+    let wrapper = match (
+        wrapper.strip_prefix("/opt/"),
+        wrapper.strip_prefix("/var/task/"),
+    ) {
+        (Some(in_layers), _) => opt_dir.join(in_layers),
+        (_, Some(in_code)) => task_root.join(in_code),
+        _ => PathBuf::from(wrapper),
+    };
+    if !crate::runtimes::is_executable(&wrapper) {
+        return None;
+    }
+    let mut args = vec![launch.program.display().to_string()];
+    args.extend(launch.args);
+    Some(LaunchCommand {
+        runs_on: format!("{} through {}", launch.runs_on, wrapper.display()),
+        program: wrapper,
+        args,
+        warning: launch.warning,
+    })
 }
 
 /// `~/.esb/runtimes`, or `$ESB_HOME/runtimes`.
@@ -94,7 +133,18 @@ pub fn worker_spec(
     };
     let runtime = Runtime::parse(runtime).map_err(runtime_error)?;
     let handler = function.handler.as_deref().unwrap_or_default();
-    let launch = launch_command(&runtime, handler, &task_root, clients).map_err(runtime_error)?;
+    let mut launch =
+        launch_command(&runtime, handler, &task_root, clients).map_err(runtime_error)?;
+    if runtime != Runtime::Provided
+        && let Some(wrapper) = function.environment.get(EXEC_WRAPPER)
+    {
+        launch = wrap_launch(launch, wrapper, &task_root, &opt_dir).ok_or_else(|| {
+            CatalogError::ExecWrapper {
+                function: name(),
+                wrapper: wrapper.clone(),
+            }
+        })?;
+    }
     Ok(WorkerSpec {
         arn: format!(
             "arn:aws:lambda:{}:{}:function:{}",

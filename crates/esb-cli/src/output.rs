@@ -32,6 +32,10 @@ pub fn warn(text: impl Display) -> String {
     paint(AnsiColor::Yellow.on_default().bold(), text)
 }
 
+pub fn bad(text: impl Display) -> String {
+    paint(AnsiColor::Red.on_default().bold(), text)
+}
+
 pub fn heading(text: impl Display) -> String {
     paint(Style::new().bold(), text)
 }

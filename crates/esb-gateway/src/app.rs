@@ -12,6 +12,7 @@ use esb_model::{ApiKind, RouteKind};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 
 use crate::auth::{Auth, AuthDecision, AuthorizerInvoker, InvokeFuture};
+use crate::boot::FunctionReadiness;
 use crate::breaker::CircuitBreakers;
 use crate::cors;
 use crate::function_url::{FunctionUrls, UrlMatch};
@@ -37,6 +38,8 @@ pub struct App {
     pub breakers: CircuitBreakers,
     pub metrics: Metrics,
     pub access_log: Arc<dyn AccessLog>,
+    /// Whether each function can run here, as found at boot.
+    pub readiness: Vec<FunctionReadiness>,
 }
 
 impl std::fmt::Debug for App {
@@ -148,18 +151,27 @@ impl App {
         }));
     }
 
-    /// Every function's pool, for `esb status`.
+    /// Every function: what runs it, or why it cannot run, and its pool, for `esb status`.
     fn status(&self) -> Response<Bytes> {
+        let stats: std::collections::HashMap<String, _> =
+            self.invoker.stats().into_iter().collect();
         let functions: Vec<serde_json::Value> = self
-            .invoker
-            .stats()
-            .into_iter()
-            .map(|(name, stats)| {
-                serde_json::json!({
-                    "name": name, "idle": stats.idle, "busy": stats.busy,
-                    "starting": stats.starting, "waiting": stats.waiting,
-                    "started": stats.started, "startFailures": stats.start_failures,
-                })
+            .readiness
+            .iter()
+            .map(|ready| {
+                let mut entry = serde_json::json!({
+                    "name": ready.name, "runtime": ready.runtime, "runsOn": ready.runs_on,
+                    "warning": ready.warning, "error": ready.error,
+                });
+                if let Some(stats) = stats.get(&ready.name) {
+                    entry["idle"] = stats.idle.into();
+                    entry["busy"] = stats.busy.into();
+                    entry["starting"] = stats.starting.into();
+                    entry["waiting"] = stats.waiting.into();
+                    entry["started"] = stats.started.into();
+                    entry["startFailures"] = stats.start_failures.into();
+                }
+                entry
             })
             .collect();
         let body = serde_json::json!({ "functions": functions }).to_string();

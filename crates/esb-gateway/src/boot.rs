@@ -11,8 +11,9 @@ use std::time::Duration;
 use esb_agent::catalog::{AgentSettings, worker_spec};
 use esb_agent::logs::LogSink;
 use esb_agent::runtimes::RuntimeClients;
-use esb_agent::{Invoker, InvokerConfig};
+use esb_agent::{Invoker, InvokerConfig, WorkerSpec};
 use esb_model::artifacts::{self, FunctionsFile, RoutingFile};
+use serde::{Deserialize, Serialize};
 
 use crate::Router;
 use crate::app::{AccessLog, App};
@@ -40,15 +41,33 @@ pub struct BootConfig {
     pub breaker: BreakerConfig,
     pub auth: AuthConfig,
     pub invoke_api: InvokeApiAccess,
+    /// Refuse to serve when a function cannot run here (`esb up --strict`).
+    pub strict: bool,
 }
 
-/// Where the box listens once it is up.
-#[derive(Debug, Clone, Copy)]
+/// Where the box listens once it is up, and what it serves.
+#[derive(Debug, Clone)]
 pub struct Listening {
     /// The public listener (`--bind`/`--port`), HTTPS unless `--http`.
     pub public: SocketAddr,
     /// A plain-HTTP listener on 127.0.0.1 for the CLI's health and status checks.
     pub admin: SocketAddr,
+    pub functions: Vec<FunctionReadiness>,
+}
+
+/// Whether one function of the build can run on this box, and on what: printed by `esb up`,
+/// listed by `esb status` (through `/_esb/status`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FunctionReadiness {
+    pub name: String,
+    pub runtime: Option<String>,
+    /// What runs it here, e.g. `Python 3.13 (/usr/bin/python3.13)`; `None` when it cannot run.
+    pub runs_on: Option<String>,
+    /// A difference worth knowing, e.g. the host's runtime version differs from the template's.
+    pub warning: Option<String>,
+    /// Why it cannot run here; its requests answer 502 until this is fixed.
+    pub error: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +85,17 @@ pub enum BootError {
     Tls(#[from] crate::tls::TlsError),
     #[error("auth configuration: {0}")]
     Auth(#[from] crate::auth::AuthError),
+    #[error("{}", cannot_run(.0))]
+    CannotRun(Vec<FunctionReadiness>),
+}
+
+fn cannot_run(functions: &[FunctionReadiness]) -> String {
+    let mut text = String::from("--strict: these functions cannot run here:");
+    for function in functions {
+        let why = function.error.as_deref().unwrap_or_default();
+        text.push_str(&format!("\n  {}: {why}", function.name));
+    }
+    text
 }
 
 /// The routes the box serves, for printing: (method, path, function).
@@ -110,31 +140,20 @@ pub async fn run(
     let mut config = config;
     config.settings.endpoints.lambda = Some(format!("http://{admin}"));
     let function_urls = FunctionUrls::new(&routing, &functions);
-    let specs = {
+    let (specs, readiness) = {
         let config = config.clone();
-        tokio::task::spawn_blocking(move || {
-            functions
-                .functions
-                .iter()
-                .filter_map(|artifact| {
-                    match worker_spec(artifact, &config.project_dir, &config.settings, &config.clients, Default::default()) {
-                        Ok(spec) => {
-                            if let Some(warning) = &spec.launch.warning {
-                                tracing::warn!(function = %spec.function.name, "{warning}");
-                            }
-                            Some(Arc::new(spec))
-                        }
-                        Err(error) => {
-                            tracing::error!(function = %artifact.function.name, %error, "the function cannot run here; its requests fail with 502");
-                            None
-                        }
-                    }
-                })
-                .collect::<Vec<_>>()
-        })
-        .await
-        .unwrap_or_default()
+        tokio::task::spawn_blocking(move || prepare_functions(&functions, &config))
+            .await
+            .unwrap_or_default()
     };
+    if config.strict && readiness.iter().any(|f| f.error.is_some()) {
+        return Err(BootError::CannotRun(
+            readiness
+                .into_iter()
+                .filter(|f| f.error.is_some())
+                .collect(),
+        ));
+    }
     let aliases = specs
         .iter()
         .filter_map(|s| {
@@ -165,8 +184,13 @@ pub async fn run(
             access: config.invoke_api,
         },
         access_log,
+        readiness: readiness.clone(),
     });
-    on_ready(Listening { public, admin });
+    on_ready(Listening {
+        public,
+        admin,
+        functions: readiness,
+    });
     let (stop_admin, admin_stopped) = tokio::sync::oneshot::channel::<()>();
     let admin_server = tokio::spawn(crate::server::serve(
         admin_listener,
@@ -182,4 +206,47 @@ pub async fn run(
     let _ = admin_server.await;
     invoker.shutdown().await;
     Ok(())
+}
+
+/// Every function's worker spec, or why it cannot run here. Blocking: runtime environments may
+/// be created.
+fn prepare_functions(
+    functions: &FunctionsFile,
+    config: &BootConfig,
+) -> (Vec<Arc<WorkerSpec>>, Vec<FunctionReadiness>) {
+    let mut specs = Vec::new();
+    let mut readiness = Vec::new();
+    for artifact in &functions.functions {
+        let function = &artifact.function;
+        let spec = worker_spec(
+            artifact,
+            &config.project_dir,
+            &config.settings,
+            &config.clients,
+            Default::default(),
+        );
+        let mut ready = FunctionReadiness {
+            name: function.name.clone(),
+            runtime: function.runtime.clone(),
+            runs_on: None,
+            warning: None,
+            error: None,
+        };
+        match spec {
+            Ok(spec) => {
+                if let Some(warning) = &spec.launch.warning {
+                    tracing::warn!(function = %function.name, "{warning}");
+                }
+                ready.runs_on = Some(spec.launch.runs_on.clone());
+                ready.warning = spec.launch.warning.clone();
+                specs.push(Arc::new(spec));
+            }
+            Err(error) => {
+                tracing::error!(function = %function.name, %error, "the function cannot run here; its requests fail with 502");
+                ready.error = Some(error.to_string());
+            }
+        }
+        readiness.push(ready);
+    }
+    (specs, readiness)
 }

@@ -217,6 +217,7 @@ impl ProcessWorker {
         };
         for path in extension_paths {
             let launch = LaunchCommand {
+                runs_on: format!("external extension {}", path.display()),
                 program: path,
                 args: Vec::new(),
                 warning: None,

@@ -26,12 +26,17 @@ impl RuntimeClients {
     }
 }
 
+/// The Python minor versions served (`python3.9` … `python3.14`), as AWS Lambda lists them.
+pub const PYTHON_MINORS: std::ops::RangeInclusive<u32> = 9..=14;
+/// The Node.js major versions served (`nodejs18.x` … `nodejs24.x`).
+pub const NODE_MAJORS: std::ops::RangeInclusive<u32> = 18..=24;
+
 /// A runtime this box knows how to start.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Runtime {
-    /// `python3.10` … `python3.13`: the minor version.
+    /// `python3.9` … `python3.14`: the minor version.
     Python { minor: u32 },
-    /// `nodejs18.x` … `nodejs22.x`: the major version.
+    /// `nodejs18.x` … `nodejs24.x`: the major version.
     Node { major: u32 },
     /// `provided`, `provided.al2`, `provided.al2023`: an executable `bootstrap`.
     Provided,
@@ -39,27 +44,60 @@ pub enum Runtime {
 
 impl Runtime {
     pub fn parse(runtime: &str) -> Result<Runtime, RuntimeError> {
-        let python_minor = runtime
-            .strip_prefix("python3.")
-            .and_then(|m| m.parse::<u32>().ok())
-            .filter(|minor| (10..=13).contains(minor));
-        if let Some(minor) = python_minor {
-            return Ok(Runtime::Python { minor });
+        let unsupported = |because: String| RuntimeError::Unsupported {
+            runtime: runtime.to_string(),
+            because,
+        };
+        if let Some(minor) = runtime.strip_prefix("python3.") {
+            return match minor.parse::<u32>() {
+                Ok(minor) if PYTHON_MINORS.contains(&minor) => Ok(Runtime::Python { minor }),
+                Ok(minor) if minor < *PYTHON_MINORS.start() => Err(unsupported(format!(
+                    "AWS Lambda no longer runs it; use python3.{}-python3.{}",
+                    PYTHON_MINORS.start(),
+                    PYTHON_MINORS.end()
+                ))),
+                _ => Err(unsupported(format!(
+                    "it is not a Python runtime AWS Lambda lists; use python3.{}-python3.{}",
+                    PYTHON_MINORS.start(),
+                    PYTHON_MINORS.end()
+                ))),
+            };
         }
         let node_major = runtime
             .strip_prefix("nodejs")
-            .and_then(|v| v.strip_suffix(".x"))
-            .and_then(|m| m.parse::<u32>().ok())
-            .filter(|major| (18..=22).contains(major));
+            .and_then(|version| version.strip_suffix(".x"));
         if let Some(major) = node_major {
-            return Ok(Runtime::Node { major });
+            return match major.parse::<u32>() {
+                Ok(major) if NODE_MAJORS.contains(&major) => Ok(Runtime::Node { major }),
+                Ok(major) if major < *NODE_MAJORS.start() => Err(unsupported(format!(
+                    "AWS Lambda no longer runs it; use nodejs{}.x-nodejs{}.x",
+                    NODE_MAJORS.start(),
+                    NODE_MAJORS.end()
+                ))),
+                _ => Err(unsupported(format!(
+                    "it is not a Node.js runtime AWS Lambda lists; use nodejs{}.x-nodejs{}.x",
+                    NODE_MAJORS.start(),
+                    NODE_MAJORS.end()
+                ))),
+            };
         }
         if matches!(runtime, "provided" | "provided.al2" | "provided.al2023") {
             return Ok(Runtime::Provided);
         }
-        Err(RuntimeError::Unsupported {
-            runtime: runtime.to_string(),
-        })
+        let family = ["java", "dotnet", "ruby", "go"]
+            .into_iter()
+            .find(|family| runtime.starts_with(family));
+        Err(unsupported(match family {
+            Some("go") => {
+                "Go runs on provided.al2023 with a `bootstrap` (AWS retired go1.x)".to_string()
+            }
+            Some(family) => format!(
+                "{family} runtimes are not served yet: the box runs Python, Node.js and \
+                 provided (custom runtime) functions; a {family} function can run as \
+                 provided.al2023 with its own bootstrap"
+            ),
+            None => "it is not a runtime AWS Lambda lists".to_string(),
+        }))
     }
 }
 
@@ -68,21 +106,20 @@ impl Runtime {
 pub struct LaunchCommand {
     pub program: PathBuf,
     pub args: Vec<String>,
+    /// What runs the function on this host, for `esb status`: `Python 3.13 (/usr/bin/python3.13)`.
+    pub runs_on: String,
     /// Shown once per function when the host runtime differs from the template's.
     pub warning: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
-    #[error(
-        "runtime {runtime} is not supported by the process driver; use python3.10-python3.13, \
-         nodejs18.x-nodejs22.x or provided.al2023"
-    )]
-    Unsupported { runtime: String },
+    #[error("runtime {runtime} is not served, because {because}")]
+    Unsupported { runtime: String, because: String },
     #[error("{task_root}/bootstrap is missing or not executable; a provided runtime needs it")]
     NoBootstrap { task_root: String },
     #[error(
-        "no Python 3 interpreter found on PATH (looked for python3.10 … python3.13 and python3)"
+        "no Python 3 interpreter found on PATH (looked for python3.8 … python3.14 and python3)"
     )]
     NoPython,
     #[error("no `node` found on PATH; install Node.js to run nodejs functions")]
@@ -111,6 +148,7 @@ pub fn launch_command(
             Ok(LaunchCommand {
                 program: environment.interpreter,
                 args: vec!["-m".into(), "awslambdaric".into(), handler.to_string()],
+                runs_on: environment.runs_on,
                 warning: environment.warning,
             })
         }
@@ -119,6 +157,7 @@ pub fn launch_command(
             Ok(LaunchCommand {
                 program: environment.node,
                 args: vec![environment.entry.display().to_string(), handler.to_string()],
+                runs_on: environment.runs_on,
                 warning: environment.warning,
             })
         }
@@ -130,6 +169,7 @@ pub fn launch_command(
                 });
             }
             Ok(LaunchCommand {
+                runs_on: format!("its own bootstrap ({})", bootstrap.display()),
                 program: bootstrap,
                 args: Vec::new(),
                 warning: None,
@@ -138,7 +178,7 @@ pub fn launch_command(
     }
 }
 
-fn is_executable(path: &Path) -> bool {
+pub(crate) fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
@@ -161,9 +201,38 @@ mod tests {
             Runtime::parse("nodejs20.x").ok(),
             Some(Runtime::Node { major: 20 })
         );
-        assert!(Runtime::parse("python3.9").is_err());
-        assert!(Runtime::parse("nodejs16.x").is_err());
-        assert!(Runtime::parse("java21").is_err());
+        assert_eq!(
+            Runtime::parse("python3.14").ok(),
+            Some(Runtime::Python { minor: 14 })
+        );
+        assert_eq!(
+            Runtime::parse("python3.9").ok(),
+            Some(Runtime::Python { minor: 9 })
+        );
+        assert_eq!(
+            Runtime::parse("nodejs24.x").ok(),
+            Some(Runtime::Node { major: 24 })
+        );
+        assert_eq!(
+            Runtime::parse("nodejs18.x").ok(),
+            Some(Runtime::Node { major: 18 })
+        );
+    }
+
+    #[test]
+    fn unserved_runtimes_say_why() {
+        let because = |runtime: &str| match Runtime::parse(runtime) {
+            Err(error) => error.to_string(),
+            Ok(parsed) => panic!("{runtime} parsed as {parsed:?}"),
+        };
+        assert!(because("python3.8").contains("no longer runs it; use python3.9-python3.14"));
+        assert!(because("nodejs16.x").contains("no longer runs it; use nodejs18.x-nodejs24.x"));
+        assert!(because("python3.99").contains("not a Python runtime"));
+        assert!(because("java21").contains("java runtimes are not served yet"));
+        assert!(because("dotnet8").contains("dotnet runtimes are not served yet"));
+        assert!(because("ruby3.3").contains("ruby runtimes are not served yet"));
+        assert!(because("go1.x").contains("provided.al2023"));
+        assert!(because("cobol").contains("not a runtime AWS Lambda lists"));
     }
 
     #[test]

@@ -17,6 +17,8 @@ pub struct NodeEnvironment {
     pub node: PathBuf,
     /// The client's entry script (`bin/index.mjs`).
     pub entry: PathBuf,
+    /// The host's Node.js, for `esb status`.
+    pub runs_on: String,
     /// Set when the host's major version differs from the template's.
     pub warning: Option<String>,
 }
@@ -46,6 +48,7 @@ impl RuntimeClients {
             )
         });
         Ok(NodeEnvironment {
+            runs_on: format!("Node.js {found} ({})", node.display()),
             node,
             entry: dir.join(ENTRY),
             warning,

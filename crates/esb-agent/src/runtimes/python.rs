@@ -17,6 +17,8 @@ pub const RIC_REQUIREMENTS: [&str; 2] = ["awslambdaric==4.2.2", "boto3==1.44.5"]
 #[derive(Debug, Clone)]
 pub struct PythonEnvironment {
     pub interpreter: PathBuf,
+    /// The host interpreter behind the environment, for `esb status`.
+    pub runs_on: String,
     /// Set when the host's minor version differs from the template's.
     pub warning: Option<String>,
 }
@@ -48,6 +50,7 @@ impl RuntimeClients {
         });
         Ok(PythonEnvironment {
             interpreter,
+            runs_on: format!("Python 3.{found} ({})", host.display()),
             warning,
         })
     }
@@ -69,7 +72,7 @@ fn host_interpreters() -> &'static [(PathBuf, u32)] {
     static FOUND: OnceLock<Vec<(PathBuf, u32)>> = OnceLock::new();
     FOUND.get_or_init(|| {
         // A name on PATH is not proof: pyenv shims exist for versions that are not active.
-        let probes: Vec<_> = (8..=14)
+        let probes: Vec<_> = (8..=15)
             .filter_map(|minor| which(&format!("python3.{minor}")))
             .map(|path| std::thread::spawn(move || minor_version(&path).map(|m| (path, m))))
             .collect();

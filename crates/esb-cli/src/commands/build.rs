@@ -95,19 +95,31 @@ fn summary(report: &BuildReport) -> String {
             out.push_str(&format!("  would remove {path}\n"));
         }
     }
-    for warning in &report.warnings {
-        out.push_str(&format!("{} {warning}\n", output::warn("warning:")));
+    for notice in notices(report) {
+        out.push_str(&notice);
+        out.push('\n');
     }
-    for event in &report.unserved_events {
-        out.push_str(&format!("{} {event}\n", output::warn("not served:")));
-    }
-    for resource in &report.unsupported {
-        out.push_str(&format!(
-            "{} {} ({}) is not served here\n",
+    out
+}
+
+/// The build's warnings and what the template declares that is not served, one line each:
+/// `esb build` and `esb up` print them, `esb up --strict` refuses to start on any.
+pub fn notices(report: &BuildReport) -> Vec<String> {
+    let warnings = report
+        .warnings
+        .iter()
+        .map(|warning| format!("{} {warning}", output::warn("warning:")));
+    let events = report
+        .unserved_events
+        .iter()
+        .map(|event| format!("{} {event}", output::warn("not served:")));
+    let resources = report.unsupported.iter().map(|resource| {
+        format!(
+            "{} {} ({}) is not served here",
             output::warn("unsupported:"),
             resource.logical_id,
             resource.resource_type
-        ));
-    }
-    out
+        )
+    });
+    warnings.chain(events).chain(resources).collect()
 }

@@ -1,6 +1,6 @@
 //! One module per subcommand, each an args struct with `run(self)`.
 
-mod build;
+pub mod build;
 mod cert;
 mod completion;
 mod data_roles;

@@ -3,6 +3,7 @@
 use clap::Args;
 
 use crate::cli::TemplateArgs;
+use crate::output;
 use crate::run_state::{RunState, http_get};
 
 #[derive(Debug, Args)]
@@ -17,8 +18,7 @@ pub struct StatusArgs {
 impl StatusArgs {
     pub fn run(self) -> miette::Result<()> {
         let template = self.template.locate()?;
-        let resolved = esb_build::resolve(&template, &self.template.overrides())?;
-        let output_dir = resolved.output_dir(None);
+        let output_dir = esb_build::output_dir(&template)?;
         let Some(state) = RunState::read_live(&output_dir) else {
             if self.json {
                 println!("{}", serde_json::json!({"running": false}));
@@ -54,14 +54,25 @@ impl StatusArgs {
             println!("  S3: {s3}   DynamoDB: {dynamodb}");
         }
         for function in functions["functions"].as_array().into_iter().flatten() {
+            let name = function["name"].as_str().unwrap_or("?");
+            if let Some(error) = function["error"].as_str() {
+                println!("  {name:<28} {} {error}", output::bad("cannot run:"));
+                continue;
+            }
             println!(
-                "  {:<28} idle {}  busy {}  starting {}  cold starts {}",
-                function["name"].as_str().unwrap_or("?"),
-                function["idle"],
-                function["busy"],
-                function["starting"],
-                function["started"],
+                "  {name:<28} idle {}  busy {}  starting {}  cold starts {}",
+                function["idle"], function["busy"], function["starting"], function["started"],
             );
+            if let Some(runs_on) = function["runsOn"].as_str() {
+                println!(
+                    "  {:<28} {} on {runs_on}",
+                    "",
+                    function["runtime"].as_str().unwrap_or("?")
+                );
+            }
+            if let Some(warning) = function["warning"].as_str() {
+                println!("  {:<28} {} {warning}", "", output::warn("warning:"));
+            }
         }
         Ok(())
     }

@@ -15,7 +15,7 @@ use esb_agent::runtimes::RuntimeClients;
 use esb_build::{BuildOptions, BuildRequest};
 use esb_gateway::app::AccessLog;
 use esb_gateway::auth::AuthConfig;
-use esb_gateway::boot::{BootConfig, run, served_routes};
+use esb_gateway::boot::{BootConfig, FunctionReadiness, run, served_routes};
 use esb_gateway::breaker::BreakerConfig;
 use esb_gateway::lambda_api::{InvokeApiAccess, RetryPolicy};
 use esb_gateway::tls::LocalCertificates;
@@ -57,6 +57,10 @@ pub struct UpArgs {
     /// Refuse a host runtime whose version differs from the template's
     #[arg(long)]
     pub strict_runtimes: bool,
+    /// Refuse to start when a function cannot run here or the template declares something
+    /// the box does not serve
+    #[arg(long)]
+    pub strict: bool,
     /// Workers per function without ReservedConcurrentExecutions [env DEFAULT_MAX_CAPACITY; 10]
     #[arg(long)]
     pub max_workers: Option<usize>,
@@ -266,6 +270,16 @@ impl UpArgs {
             },
         })?;
         let output_dir = report.output_dir.clone();
+        let notices = crate::commands::build::notices(&report);
+        for notice in &notices {
+            eprintln!("{notice}");
+        }
+        if self.strict && !notices.is_empty() {
+            return Err(miette!(
+                help = "drop --strict to serve the rest anyway",
+                "--strict: the template declares what this box does not serve (listed above)"
+            ));
+        }
         if let Some(state) =
             RunState::read_live(&output_dir).filter(|state| state.pid != std::process::id())
         {
@@ -325,6 +339,7 @@ impl UpArgs {
             breaker: settings.breaker,
             auth: settings.auth,
             invoke_api: settings.invoke_api,
+            strict: self.strict,
         };
         let logs = Arc::new(FunctionLog::open(
             &output_dir.join("logs").join("functions.log"),
@@ -373,6 +388,7 @@ impl UpArgs {
                         tracing::warn!(%error, "cannot write the run state; `esb down` will not find this box");
                     }
                     eprintln!("{} esb is up at {url}", output::good("ok:"));
+                    print_readiness(&listening.functions);
                 },
                 shutdown_signal(),
             )
@@ -460,6 +476,7 @@ fn print_up(state: &RunState, output_dir: &Path, credentials: Option<&BoxCredent
         "  Invoke API: {}/2015-03-31/functions/<name>/invocations",
         state.url
     );
+    print_readiness(&box_readiness(state));
     if let (Some(s3), Some(dynamodb)) = (&state.s3, &state.dynamodb) {
         eprintln!("  S3: {s3}   DynamoDB: {dynamodb}");
         if let Some(credentials) = credentials.filter(|c| c.is_default()) {
@@ -479,6 +496,33 @@ fn print_up(state: &RunState, output_dir: &Path, credentials: Option<&BoxCredent
         "  logs: {}   stop: esb down",
         log_path(output_dir).display()
     );
+}
+
+/// Each function that cannot run here, and each that runs with a warning.
+fn print_readiness(functions: &[FunctionReadiness]) {
+    for function in functions {
+        if let Some(error) = &function.error {
+            eprintln!(
+                "{} {} cannot run here, its requests answer 502: {error}",
+                output::bad("error:"),
+                function.name
+            );
+        } else if let Some(warning) = &function.warning {
+            eprintln!("{} {}: {warning}", output::warn("warning:"), function.name);
+        }
+    }
+}
+
+/// What the running box says of its functions (`/_esb/status`); empty when it does not answer.
+pub fn box_readiness(state: &RunState) -> Vec<FunctionReadiness> {
+    #[derive(serde::Deserialize)]
+    struct Status {
+        functions: Vec<FunctionReadiness>,
+    }
+    http_get(state.admin, "/_esb/status")
+        .and_then(|(_, body)| serde_json::from_str::<Status>(&body).ok())
+        .map(|status| status.functions)
+        .unwrap_or_default()
 }
 
 /// `~/.esb/certs` (or `$ESB_HOME/certs`): the local CA and server certificate.

@@ -1,0 +1,183 @@
+//! Sample-style projects as current SAM samples are written, run as a new user would: the
+//! newest runtimes (served on the host's nearest interpreter, with a warning), a runtime the
+//! box does not serve (said at `esb up` and in `esb status`, refused by `--strict`), a wrapper
+//! script from a layer (`AWS_LAMBDA_EXEC_WRAPPER`), and `esb status`/`esb down` working from
+//! the running box's state without the parameters `esb up` was given.
+
+mod support;
+
+use std::path::Path;
+use std::process::Output;
+use std::time::Duration;
+
+use support::http::send;
+use support::project::{box_addr, project, shared_home, stderr};
+
+fn esb(dir: &Path, args: &[&str]) -> Output {
+    support::project::esb(dir, &shared_home(), args, Duration::from_secs(700))
+}
+
+const TEMPLATE: &str = r#"
+AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  Owner:
+    Type: String
+Resources:
+  NewestPython:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.14
+      Handler: app.handler
+      CodeUri: py/
+      Environment: {Variables: {OWNER: !Ref Owner}}
+      Events:
+        Get: {Type: HttpApi, Properties: {Path: /py, Method: get}}
+  NewestNode:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: nodejs24.x
+      Handler: index.handler
+      CodeUri: node/
+      Events:
+        Get: {Type: HttpApi, Properties: {Path: /node, Method: get}}
+  Wrapped:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.12
+      Handler: app.handler
+      CodeUri: py/
+      Layers: [!Ref WrapperLayer]
+      Environment: {Variables: {AWS_LAMBDA_EXEC_WRAPPER: /opt/wrapper.sh}}
+      Events:
+        Get: {Type: HttpApi, Properties: {Path: /wrapped, Method: get}}
+  WrapperLayer:
+    Type: AWS::Serverless::LayerVersion
+    Properties: {ContentUri: layer/}
+  JavaFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: java21
+      Handler: example.Handler::handleRequest
+      CodeUri: java/
+      Events:
+        Get: {Type: HttpApi, Properties: {Path: /java, Method: get}}
+"#;
+
+const PY_APP: &str = r#"
+import os, sys
+def handler(event, context):
+    return {"statusCode": 200, "body": "py %d.%d wrapped=%s owner=%s" % (
+        sys.version_info[0], sys.version_info[1], os.environ.get("WRAPPED", "no"), os.environ.get("OWNER"))}
+"#;
+
+const NODE_APP: &str = r#"
+exports.handler = async () => ({ statusCode: 200, body: `node ${process.versions.node}` });
+"#;
+
+/// A wrapper as Lambda layers write them: set something up, then run the runtime.
+const WRAPPER: &str = "#!/bin/sh\nexport WRAPPED=yes\nexec \"$@\"\n";
+
+fn sample() -> tempfile::TempDir {
+    let dir = project(&[
+        ("template.yaml", TEMPLATE),
+        ("generator.yml", "parameters:\n  Owner: ada\n"),
+        ("py/app.py", PY_APP),
+        ("node/index.js", NODE_APP),
+        ("layer/wrapper.sh", WRAPPER),
+        ("java/README", "a Java function's code would be here"),
+    ]);
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        dir.path().join("layer/wrapper.sh"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .expect("chmod");
+    dir
+}
+
+#[test]
+fn newest_runtimes_run_and_what_cannot_run_is_said() {
+    let dir = sample();
+    let up = esb(
+        dir.path(),
+        &["up", "--http", "--port", "0", "--wait", "600"],
+    );
+    let up_text = stderr(&up);
+    assert!(up.status.success(), "esb up failed: {up_text}");
+    // A runtime the box does not serve is named at `esb up`, with the reason.
+    assert!(
+        up_text.contains("JavaFunction cannot run here")
+            && up_text.contains("java runtimes are not served yet"),
+        "{up_text}"
+    );
+    let addr = box_addr(dir.path());
+
+    let python = send(addr, "GET", "/py", &[], b"");
+    assert_eq!(python.status, 200, "{}", python.text());
+    assert!(python.text().starts_with("py 3."), "{}", python.text());
+    assert!(python.text().contains("wrapped=no"), "{}", python.text());
+    let node = send(addr, "GET", "/node", &[], b"");
+    assert_eq!(node.status, 200, "{}", node.text());
+    assert!(node.text().starts_with("node "), "{}", node.text());
+    let wrapped = send(addr, "GET", "/wrapped", &[], b"");
+    assert_eq!(wrapped.status, 200, "{}", wrapped.text());
+    assert!(wrapped.text().contains("wrapped=yes"), "{}", wrapped.text());
+    assert_eq!(send(addr, "GET", "/java", &[], b"").status, 502);
+
+    // No parameter overrides needed: generator.yml gave Owner; status and down read the
+    // running box's state, not the template.
+    std::fs::remove_file(dir.path().join("generator.yml")).expect("rm generator.yml");
+    let status = esb(dir.path(), &["status"]);
+    let status_text = String::from_utf8_lossy(&status.stdout).into_owned();
+    assert!(status.status.success(), "{}", stderr(&status));
+    assert!(status_text.contains("esb is running"), "{status_text}");
+    assert!(
+        status_text.contains("python3.14 on Python 3."),
+        "{status_text}"
+    );
+    assert!(
+        status_text.contains("nodejs24.x on Node.js "),
+        "{status_text}"
+    );
+    assert!(
+        status_text.contains("through") && status_text.contains("wrapper.sh"),
+        "{status_text}"
+    );
+    assert!(
+        status_text.contains("JavaFunction") && status_text.contains("cannot run:"),
+        "{status_text}"
+    );
+    let json = esb(dir.path(), &["status", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).expect("status JSON");
+    let functions = json["functions"].as_array().expect("functions");
+    let newest = functions
+        .iter()
+        .find(|f| f["name"] == "NewestPython")
+        .expect("NewestPython listed");
+    assert_eq!(newest["runtime"], "python3.14", "{json}");
+    assert!(newest["runsOn"].as_str().is_some(), "{json}");
+
+    let down = esb(dir.path(), &["down"]);
+    assert!(down.status.success(), "esb down failed: {}", stderr(&down));
+    assert!(stderr(&down).contains("esb is down"), "{}", stderr(&down));
+}
+
+#[test]
+fn strict_refuses_a_function_that_cannot_run() {
+    let dir = sample();
+    let up = esb(
+        dir.path(),
+        &["up", "--http", "--port", "0", "--wait", "600", "--strict"],
+    );
+    let text = stderr(&up);
+    assert!(!up.status.success(), "--strict served anyway: {text}");
+    assert!(
+        text.contains("--strict") && text.contains("JavaFunction"),
+        "{text}"
+    );
+    assert!(
+        !dir.path().join(".esb/run/state.json").exists(),
+        "a refused box left its state behind"
+    );
+}
