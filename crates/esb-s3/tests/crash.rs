@@ -97,8 +97,15 @@ fn crash_survives_kill_9() {
             ],
             &CLIENT_ENV,
         )
+        .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+        // Python and boto3 take a while to start on a busy machine: count the delay from the
+        // moment the buckets exist.
+        let mut ready = String::new();
+        let stdout = writer.stdout.take().unwrap();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut ready).unwrap();
+        assert_eq!(ready.trim(), "ready", "the writer did not start");
         let delay = 400 + (seed.wrapping_mul(round + 7).wrapping_mul(2_654_435_761) % 800);
         std::thread::sleep(Duration::from_millis(delay));
         server.kill().unwrap(); // SIGKILL

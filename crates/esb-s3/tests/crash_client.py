@@ -55,6 +55,9 @@ def write(endpoint, acked_path, round_no):
         except s3.exceptions.BucketAlreadyOwnedByYou:
             pass
     s3.put_bucket_versioning(Bucket=VERSIONED, VersioningConfiguration={"Status": "Enabled"})
+    # The test kills the server only after this line: a kill before the buckets exist would
+    # leave nothing to verify, and prove nothing.
+    print("ready", flush=True)
     lock = threading.Lock()
     acked = open(acked_path, "a")
 
