@@ -159,10 +159,7 @@ impl App {
             .readiness
             .iter()
             .map(|ready| {
-                let mut entry = serde_json::json!({
-                    "name": ready.name, "runtime": ready.runtime, "runsOn": ready.runs_on,
-                    "warning": ready.warning, "error": ready.error,
-                });
+                let mut entry = serde_json::to_value(ready).unwrap_or_default();
                 if let Some(stats) = stats.get(&ready.name) {
                     entry["idle"] = stats.idle.into();
                     entry["busy"] = stats.busy.into();

@@ -6,6 +6,7 @@ mod cache;
 mod node;
 mod python;
 
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 
 pub use node::{NODE_RIC, NodeEnvironment};
@@ -27,9 +28,9 @@ impl RuntimeClients {
 }
 
 /// The Python minor versions served (`python3.9` … `python3.14`), as AWS Lambda lists them.
-pub const PYTHON_MINORS: std::ops::RangeInclusive<u32> = 9..=14;
+pub const PYTHON_MINORS: RangeInclusive<u32> = 9..=14;
 /// The Node.js major versions served (`nodejs18.x` … `nodejs24.x`).
-pub const NODE_MAJORS: std::ops::RangeInclusive<u32> = 18..=24;
+pub const NODE_MAJORS: RangeInclusive<u32> = 18..=24;
 
 /// A runtime this box knows how to start.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,37 +50,17 @@ impl Runtime {
             because,
         };
         if let Some(minor) = runtime.strip_prefix("python3.") {
-            return match minor.parse::<u32>() {
-                Ok(minor) if PYTHON_MINORS.contains(&minor) => Ok(Runtime::Python { minor }),
-                Ok(minor) if minor < *PYTHON_MINORS.start() => Err(unsupported(format!(
-                    "AWS Lambda no longer runs it; use python3.{}-python3.{}",
-                    PYTHON_MINORS.start(),
-                    PYTHON_MINORS.end()
-                ))),
-                _ => Err(unsupported(format!(
-                    "it is not a Python runtime AWS Lambda lists; use python3.{}-python3.{}",
-                    PYTHON_MINORS.start(),
-                    PYTHON_MINORS.end()
-                ))),
-            };
+            return served_version(minor, &PYTHON_MINORS, "Python", |n| format!("python3.{n}"))
+                .map(|minor| Runtime::Python { minor })
+                .map_err(unsupported);
         }
         let node_major = runtime
             .strip_prefix("nodejs")
             .and_then(|version| version.strip_suffix(".x"));
         if let Some(major) = node_major {
-            return match major.parse::<u32>() {
-                Ok(major) if NODE_MAJORS.contains(&major) => Ok(Runtime::Node { major }),
-                Ok(major) if major < *NODE_MAJORS.start() => Err(unsupported(format!(
-                    "AWS Lambda no longer runs it; use nodejs{}.x-nodejs{}.x",
-                    NODE_MAJORS.start(),
-                    NODE_MAJORS.end()
-                ))),
-                _ => Err(unsupported(format!(
-                    "it is not a Node.js runtime AWS Lambda lists; use nodejs{}.x-nodejs{}.x",
-                    NODE_MAJORS.start(),
-                    NODE_MAJORS.end()
-                ))),
-            };
+            return served_version(major, &NODE_MAJORS, "Node.js", |n| format!("nodejs{n}.x"))
+                .map(|major| Runtime::Node { major })
+                .map_err(unsupported);
         }
         if matches!(runtime, "provided" | "provided.al2" | "provided.al2023") {
             return Ok(Runtime::Provided);
@@ -98,6 +79,26 @@ impl Runtime {
             ),
             None => "it is not a runtime AWS Lambda lists".to_string(),
         }))
+    }
+}
+
+/// The version number of a `family` runtime when this box serves it, else why not: retired by
+/// AWS (older than the range) or not one AWS lists. `name` spells a version as templates do.
+fn served_version(
+    version: &str,
+    served: &RangeInclusive<u32>,
+    family: &str,
+    name: impl Fn(u32) -> String,
+) -> Result<u32, String> {
+    let range = format!("{}-{}", name(*served.start()), name(*served.end()));
+    match version.parse::<u32>() {
+        Ok(number) if served.contains(&number) => Ok(number),
+        Ok(number) if number < *served.start() => {
+            Err(format!("AWS Lambda no longer runs it; use {range}"))
+        }
+        _ => Err(format!(
+            "it is not a {family} runtime AWS Lambda lists; use {range}"
+        )),
     }
 }
 
