@@ -1,9 +1,15 @@
-//! Invoke latency through the process driver with AWS's runtime interface clients:
-//! cold start to first response, then through the warm pool: invoke latency (p50/p99) with
-//! one caller, and throughput with two callers on two warm workers. Bounded: fixed counts, and every phase stops after 20 s.
+//! Invoke latency through the process driver with AWS's runtime interface clients, sandboxed
+//! and unconfined in the same run: cold start to first response, then through the warm pool:
+//! invoke latency (p50/p99) with one caller, and throughput with two callers on two warm
+//! workers. Bounded: fixed counts, and every phase stops after 20 s.
 //!
-//! `cargo bench -p esb-agent --bench invoke` (Python fixture); set `ESB_BENCH_BOOTSTRAP` to a
-//! `provided.al2023` task directory holding a `bootstrap` to measure a Rust function too.
+//! ```sh
+//! cargo build --release -p esb-init      # the sandbox's init, found beside the bench binary
+//! cargo bench -p esb-agent --bench invoke  # as root: the sandbox needs namespaces
+//! ```
+//!
+//! Python fixture; set `ESB_BENCH_BOOTSTRAP` to a `provided.al2023` task directory holding a
+//! `bootstrap` to measure a Rust function too, `ESB_BENCH_INIT` to use another init binary.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -12,8 +18,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use esb_agent::driver::process::{NetworkMode, SandboxMode};
+use esb_agent::driver::{DriverKind, DriverSettings};
 use esb_agent::logs::LogSink;
-use esb_agent::{InvokeInput, Invoker, InvokerConfig, ProcessWorker, WorkerSpec};
+use esb_agent::{Driver, InvokeInput, Invoker, InvokerConfig, Worker, WorkerSpec};
 use support::{Discard, SpecBuilder, fixture};
 
 const COLD_STARTS: usize = 20;
@@ -42,7 +50,29 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[index.min(sorted.len() - 1)]
 }
 
-async fn measure(label: &str, spec: Arc<WorkerSpec>) {
+/// The sandboxed process driver, with `esb-init` from `ESB_BENCH_INIT` or beside the bench.
+fn sandboxed() -> Arc<dyn Driver> {
+    let init = std::env::var_os("ESB_BENCH_INIT")
+        .map(PathBuf::from)
+        .or_else(|| {
+            let exe = std::env::current_exe().ok()?;
+            Some(exe.parent()?.parent()?.join("esb-init"))
+        })
+        .filter(|init| init.is_file())
+        .expect(
+            "no esb-init: run `cargo build --release -p esb-init` first, or set ESB_BENCH_INIT",
+        );
+    esb_agent::driver::driver(&DriverSettings {
+        kind: DriverKind::Process,
+        sandbox: SandboxMode::On,
+        network: NetworkMode::Isolated,
+        init: vec![init.into()],
+        run_dir: esb_agent::driver::default_run_dir(),
+    })
+    .expect("the sandboxed driver (run as root)")
+}
+
+async fn measure(label: &str, spec: Arc<WorkerSpec>, driver: Arc<dyn Driver>) {
     let sink: Arc<dyn LogSink> = Arc::new(Discard);
 
     // Cold start: spawn the runtime, wait for its first response.
@@ -54,7 +84,7 @@ async fn measure(label: &str, spec: Arc<WorkerSpec>) {
             break;
         }
         let started = Instant::now();
-        let worker = ProcessWorker::start(Arc::clone(&spec), Arc::clone(&sink))
+        let worker = Worker::start(Arc::clone(&spec), driver.as_ref(), Arc::clone(&sink))
             .await
             .expect("start");
         let result = worker.invoke(input(n)).await.expect("invoke");
@@ -74,6 +104,7 @@ async fn measure(label: &str, spec: Arc<WorkerSpec>) {
     let mut pooled = (*spec).clone();
     pooled.function.reserved_concurrency = Some(2);
     let invoker = Arc::new(Invoker::new(
+        driver,
         vec![Arc::new(pooled)],
         Arc::clone(&sink),
         &InvokerConfig::default(),
@@ -133,10 +164,29 @@ async fn main() {
         tokio::task::spawn_blocking(move || spec("python3.12", "handlers.echo", &fixtures))
             .await
             .expect("python spec");
-    measure("python (awslambdaric)", python).await;
+    let sandboxed = sandboxed();
+    let unconfined = support::unconfined();
+    measure(
+        "python (awslambdaric), unconfined",
+        Arc::clone(&python),
+        Arc::clone(&unconfined),
+    )
+    .await;
+    measure(
+        "python (awslambdaric), sandboxed",
+        python,
+        Arc::clone(&sandboxed),
+    )
+    .await;
     if let Some(dir) = std::env::var_os("ESB_BENCH_BOOTSTRAP") {
         let dir = PathBuf::from(dir);
         let rust = spec("provided.al2023", "bootstrap", &dir);
-        measure("provided (ESB_BENCH_BOOTSTRAP)", rust).await;
+        measure(
+            "provided (ESB_BENCH_BOOTSTRAP), unconfined",
+            Arc::clone(&rust),
+            unconfined,
+        )
+        .await;
+        measure("provided (ESB_BENCH_BOOTSTRAP), sandboxed", rust, sandboxed).await;
     }
 }

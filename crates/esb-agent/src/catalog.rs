@@ -9,8 +9,8 @@ use esb_model::credentials;
 use indexmap::IndexMap;
 
 use crate::environment::{Credentials, Endpoints};
-use crate::process::WorkerSpec;
 use crate::runtimes::{LaunchCommand, Runtime, RuntimeClients, RuntimeError, launch_command};
+use crate::worker::WorkerSpec;
 
 /// Node-wide settings every worker shares.
 #[derive(Debug, Clone)]
@@ -89,6 +89,7 @@ fn wrap_launch(
         runs_on: format!("{} through {}", launch.runs_on, wrapper.display()),
         program: wrapper,
         args,
+        mounts: launch.mounts,
         warning: launch.warning,
     })
 }

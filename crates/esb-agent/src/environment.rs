@@ -20,6 +20,35 @@ pub struct Endpoints {
     pub logs: Option<String>,
 }
 
+impl Endpoints {
+    /// The endpoints on this host's loopback (the box's own services), which a worker in its
+    /// own network namespace must still reach at the same address.
+    /// Each address once (one external service may stand in for both S3 and DynamoDB).
+    pub fn loopback_addrs(&self) -> Vec<SocketAddr> {
+        let mut addrs: Vec<SocketAddr> = Vec::new();
+        let found = [&self.s3, &self.dynamodb, &self.lambda, &self.logs]
+            .into_iter()
+            .flatten()
+            .filter_map(|url| loopback_addr(url));
+        for addr in found {
+            if !addrs.contains(&addr) {
+                addrs.push(addr);
+            }
+        }
+        addrs
+    }
+}
+
+/// `http://127.0.0.1:9000/…` or `http://localhost:9000` → `127.0.0.1:9000`; `None` for any
+/// other host or a URL without a port.
+fn loopback_addr(url: &str) -> Option<SocketAddr> {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split('/').next()?;
+    let addr = authority.replacen("localhost:", "127.0.0.1:", 1);
+    let addr: SocketAddr = addr.parse().ok()?;
+    addr.ip().is_loopback().then_some(addr)
+}
+
 /// The credentials every worker gets (the box's own, not a real AWS account's).
 #[derive(Debug, Clone)]
 pub struct Credentials {
@@ -34,7 +63,6 @@ pub struct EnvironmentContext<'a> {
     pub region: &'a str,
     pub credentials: &'a Credentials,
     pub endpoints: &'a Endpoints,
-    pub runtime_api: SocketAddr,
     /// What `/var/task` is for this function.
     pub task_root: &'a Path,
     /// What `/opt` is for this function.
@@ -46,7 +74,8 @@ pub struct EnvironmentContext<'a> {
     pub host_path: &'a str,
 }
 
-/// The full environment, in the order it is applied (later entries win).
+/// The full environment, in the order it is applied (later entries win), but
+/// `AWS_LAMBDA_RUNTIME_API`, which the worker's driver sets where it binds the Runtime API.
 pub fn lambda_environment(function: &Function, ctx: &EnvironmentContext) -> Vec<(String, String)> {
     let runtime = function.runtime.as_deref().unwrap_or("provided.al2023");
     let task = ctx.task_root.display().to_string();
@@ -115,7 +144,6 @@ pub fn lambda_environment(function: &Function, ctx: &EnvironmentContext) -> Vec<
         ctx.log_stream_name.to_string(),
     );
     set("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand".to_string());
-    set("AWS_LAMBDA_RUNTIME_API", ctx.runtime_api.to_string());
     set("LAMBDA_TASK_ROOT", task.clone());
     set("LAMBDA_RUNTIME_DIR", task);
     set("AWS_ACCESS_KEY_ID", ctx.credentials.access_key_id.clone());
@@ -172,7 +200,6 @@ mod tests {
             region: "us-east-1",
             credentials: &credentials,
             endpoints: &endpoints,
-            runtime_api: "127.0.0.1:4000".parse().expect("addr"),
             task_root: Path::new("/p/.esb/functions/hello/task"),
             opt_dir: Path::new("/p/.esb/functions/hello/opt"),
             log_stream_name: "2026/11/23/[$LATEST]abc",
@@ -181,7 +208,10 @@ mod tests {
         };
         let env: IndexMap<String, String> =
             lambda_environment(&function(), &ctx).into_iter().collect();
-        assert_eq!(env["AWS_LAMBDA_RUNTIME_API"], "127.0.0.1:4000");
+        assert!(
+            !env.contains_key("AWS_LAMBDA_RUNTIME_API"),
+            "the driver's to set"
+        );
         assert_eq!(env["_HANDLER"], "app.handler");
         assert_eq!(
             env["AWS_REGION"], "us-east-1",
@@ -201,5 +231,31 @@ mod tests {
         assert!(env["PYTHONPATH"].contains("/opt/python/lib/python3.12/site-packages"));
         assert!(env["PATH"].ends_with(":/usr/bin:/bin"));
         assert!(!env.contains_key("AWS_SESSION_TOKEN"));
+    }
+
+    #[test]
+    fn loopback_endpoints_are_found() {
+        let endpoints = Endpoints {
+            s3: Some("http://127.0.0.1:9000".into()),
+            dynamodb: Some("http://localhost:8001/".into()),
+            lambda: Some("http://minio.example:9000".into()),
+            logs: Some("http://[::1]:9428".into()),
+        };
+        let shared = Endpoints {
+            s3: Some("http://127.0.0.1:5000".into()),
+            dynamodb: Some("http://127.0.0.1:5000".into()),
+            ..Endpoints::default()
+        };
+        assert_eq!(
+            shared.loopback_addrs().len(),
+            1,
+            "one listener for one service"
+        );
+        let addrs: Vec<String> = endpoints
+            .loopback_addrs()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(addrs, ["127.0.0.1:9000", "127.0.0.1:8001", "[::1]:9428"]);
     }
 }

@@ -13,11 +13,11 @@ use esb_pool::{
     AcquireError, Pool, PoolConfig, PoolStats, PooledWorker, StartError, WorkerFactory,
 };
 
+use crate::driver::Driver;
+use crate::invoke::{BodyStream, InvokeInput, InvokeResult, WorkerError};
 use crate::logs::LogSink;
-use crate::process::{
-    BodyStream, InvokeInput, InvokeResult, ProcessWorker, WorkerError, WorkerSpec,
-};
 use crate::registry::{WorkerRegistry, WorkerSnapshot};
+use crate::worker::{Worker, WorkerSpec};
 
 /// Pool settings every function gets unless its template says otherwise.
 #[derive(Debug, Clone)]
@@ -61,30 +61,32 @@ pub enum InvokeError {
     Worker(#[from] WorkerError),
 }
 
-/// Starts process workers for one function.
-pub struct ProcessWorkerFactory {
+/// Starts one function's workers through the box's driver.
+pub struct WorkerStarter {
     spec: Arc<WorkerSpec>,
+    driver: Arc<dyn Driver>,
     sink: Arc<dyn LogSink>,
     registry: Arc<WorkerRegistry>,
 }
 
-impl std::fmt::Debug for ProcessWorkerFactory {
+impl std::fmt::Debug for WorkerStarter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ProcessWorkerFactory")
+        f.debug_struct("WorkerStarter")
             .field("function", &self.spec.function.name)
             .finish()
     }
 }
 
-impl WorkerFactory for ProcessWorkerFactory {
-    type Worker = ProcessWorker;
+impl WorkerFactory for WorkerStarter {
+    type Worker = Worker;
 
-    fn start(&self) -> impl Future<Output = Result<ProcessWorker, StartError>> + Send {
+    fn start(&self) -> impl Future<Output = Result<Worker, StartError>> + Send {
         let spec = Arc::clone(&self.spec);
+        let driver = Arc::clone(&self.driver);
         let sink = Arc::clone(&self.sink);
         let registry = Arc::clone(&self.registry);
         async move {
-            let worker = ProcessWorker::start(spec, sink)
+            let worker = Worker::start(spec, driver.as_ref(), sink)
                 .await
                 .map_err(|e| StartError::new("Runtime.Unknown", e.to_string()))?;
             registry.add(worker.record());
@@ -93,32 +95,34 @@ impl WorkerFactory for ProcessWorkerFactory {
     }
 }
 
-impl PooledWorker for ProcessWorker {
+impl PooledWorker for Worker {
     fn id(&self) -> &str {
-        ProcessWorker::id(self)
+        Worker::id(self)
     }
 
     fn is_alive(&self) -> bool {
-        ProcessWorker::is_alive(self)
+        Worker::is_alive(self)
     }
 
     fn shutdown(self) -> impl Future<Output = ()> + Send {
-        ProcessWorker::shutdown(self)
+        Worker::shutdown(self)
     }
 }
 
 /// Every function's pool, by name (a logical id also finds its function).
 #[derive(Debug)]
 pub struct Invoker {
-    pools: HashMap<String, Arc<Pool<ProcessWorkerFactory>>>,
+    pools: HashMap<String, Arc<Pool<WorkerStarter>>>,
     logical_ids: HashMap<String, String>,
     registry: Arc<WorkerRegistry>,
+    driver: Arc<dyn Driver>,
 }
 
 impl Invoker {
     /// One pool per function: at most `ReservedConcurrentExecutions` workers (else the
-    /// default cap), `ProvisionedConcurrency` of them kept warm.
+    /// default cap), `ProvisionedConcurrency` of them kept warm, all run by `driver`.
     pub fn new(
+        driver: Arc<dyn Driver>,
         specs: Vec<Arc<WorkerSpec>>,
         sink: Arc<dyn LogSink>,
         config: &InvokerConfig,
@@ -140,8 +144,9 @@ impl Invoker {
             };
             let name = function.name.clone();
             logical_ids.insert(function.logical_id.clone(), name.clone());
-            let factory = ProcessWorkerFactory {
+            let factory = WorkerStarter {
                 spec: Arc::clone(&spec),
+                driver: Arc::clone(&driver),
                 sink: Arc::clone(&sink),
                 registry: Arc::clone(&registry),
             };
@@ -151,10 +156,11 @@ impl Invoker {
             pools,
             logical_ids,
             registry,
+            driver,
         }
     }
 
-    fn pool(&self, function: &str) -> Option<&Arc<Pool<ProcessWorkerFactory>>> {
+    fn pool(&self, function: &str) -> Option<&Arc<Pool<WorkerStarter>>> {
         self.pools.get(function).or_else(|| {
             self.logical_ids
                 .get(function)
@@ -230,6 +236,11 @@ impl Invoker {
         Ok(result)
     }
 
+    /// What runs this invoker's workers and how isolated they are.
+    pub fn isolation(&self) -> crate::driver::Isolation {
+        self.driver.isolation()
+    }
+
     /// Every live worker, for `/metrics/containers`.
     pub fn workers(&self) -> Vec<WorkerSnapshot> {
         self.registry.snapshot()
@@ -246,16 +257,17 @@ impl Invoker {
         stats
     }
 
-    /// Stops every worker of every function.
+    /// Stops every worker of every function, then releases what the driver still holds.
     pub async fn shutdown(&self) {
         for pool in self.pools.values() {
             pool.shutdown().await;
         }
+        self.driver.release().await;
     }
 }
 
 /// Returns a worker to its pool, or discards it when the invocation left it unusable.
-fn give_back(lease: esb_pool::Lease<ProcessWorkerFactory>, reusable: bool) {
+fn give_back(lease: esb_pool::Lease<WorkerStarter>, reusable: bool) {
     lease.worker().record().set_busy(false);
     if reusable && lease.worker().is_alive() {
         lease.release();

@@ -1,27 +1,35 @@
 //! The workers alive on this node, for `/metrics/containers`: each with its function, state,
-//! memory limit, and memory and CPU read from `/proc` when listed.
+//! memory limit, and the memory and CPU its driver reports when listed.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+
+use crate::worker::Core;
 
 /// What the registry knows of one worker.
 #[derive(Debug)]
 pub struct WorkerRecord {
     pub id: String,
     pub function: String,
-    pub pid: u32,
     pub memory_limit_mb: u32,
     busy: AtomicBool,
+    /// The worker itself, while it exists.
+    core: Weak<Core>,
 }
 
 impl WorkerRecord {
-    pub(crate) fn new(id: String, function: String, pid: u32, memory_limit_mb: u32) -> Self {
+    pub(crate) fn new(
+        id: String,
+        function: String,
+        memory_limit_mb: u32,
+        core: Weak<Core>,
+    ) -> Self {
         WorkerRecord {
             id,
             function,
-            pid,
             memory_limit_mb,
             busy: AtomicBool::new(false),
+            core,
         }
     }
 
@@ -37,9 +45,9 @@ pub struct WorkerSnapshot {
     pub function: String,
     pub busy: bool,
     pub memory_limit_mb: u32,
-    /// Resident memory of the runtime process now.
+    /// Memory the worker uses now.
     pub memory_used_mb: Option<f64>,
-    /// User and system CPU time of the runtime process so far.
+    /// User and system CPU time of the worker so far.
     pub cpu_seconds: Option<f64>,
 }
 
@@ -57,76 +65,24 @@ impl WorkerRegistry {
             .push(record);
     }
 
-    /// The live workers; records of exited processes are dropped on the way.
+    /// The live workers; records of workers that are gone are dropped on the way.
     pub fn snapshot(&self) -> Vec<WorkerSnapshot> {
         let mut records = self.records.lock().unwrap_or_else(PoisonError::into_inner);
-        records.retain(|record| process_stat(record.pid).is_some());
-        records
-            .iter()
-            .map(|record| {
-                let stat = process_stat(record.pid);
-                WorkerSnapshot {
-                    id: record.id.clone(),
-                    function: record.function.clone(),
-                    busy: record.busy.load(Ordering::Relaxed),
-                    memory_limit_mb: record.memory_limit_mb,
-                    memory_used_mb: stat.as_ref().map(|s| s.rss_mb),
-                    cpu_seconds: stat.as_ref().map(|s| s.cpu_seconds),
-                }
-            })
-            .collect()
-    }
-}
-
-struct ProcessStat {
-    rss_mb: f64,
-    cpu_seconds: f64,
-}
-
-/// `/proc/<pid>/stat` of a running (not zombie) process.
-fn process_stat(pid: u32) -> Option<ProcessStat> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name, which is in parentheses and may contain spaces.
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    if fields.first() == Some(&"Z") {
-        return None;
-    }
-    // Clock ticks are 100 per second on Linux; pages are 4 KiB on the platforms we run on.
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
-    let cpu_seconds = (ticks(11)? + ticks(12)?) / 100.0;
-    let rss_pages = ticks(21)?;
-    Some(ProcessStat {
-        rss_mb: rss_pages * 4096.0 / (1024.0 * 1024.0),
-        cpu_seconds,
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lists_live_processes_and_forgets_gone_ones() {
-        let registry = WorkerRegistry::default();
-        let me = Arc::new(WorkerRecord::new(
-            "w1".into(),
-            "f".into(),
-            std::process::id(),
-            128,
-        ));
-        me.set_busy(true);
-        registry.add(me);
-        registry.add(Arc::new(WorkerRecord::new(
-            "gone".into(),
-            "f".into(),
-            u32::MAX - 1,
-            128,
-        )));
-        let listed = registry.snapshot();
-        assert_eq!(listed.len(), 1);
-        assert_eq!(listed[0].id, "w1");
-        assert!(listed[0].busy);
-        assert!(listed[0].memory_used_mb.is_some_and(|mb| mb > 0.0));
-        assert!(listed[0].cpu_seconds.is_some());
+        let mut listed = Vec::new();
+        records.retain(|record| {
+            let Some(usage) = record.core.upgrade().and_then(|core| core.sandbox.usage()) else {
+                return false;
+            };
+            listed.push(WorkerSnapshot {
+                id: record.id.clone(),
+                function: record.function.clone(),
+                busy: record.busy.load(Ordering::Relaxed),
+                memory_limit_mb: record.memory_limit_mb,
+                memory_used_mb: Some(usage.memory_mb),
+                cpu_seconds: Some(usage.cpu_seconds),
+            });
+            true
+        });
+        listed
     }
 }

@@ -68,6 +68,7 @@ async fn eventually(what: &str, check: impl Fn() -> bool) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reserved_concurrency_caps_workers_under_50_parallel_invocations() {
     let invoker = Arc::new(Invoker::new(
+        support::unconfined(),
         vec![spec(Some(3), None).await],
         Arc::new(Discard),
         &config(),
@@ -98,6 +99,7 @@ async fn a_caller_waiting_past_the_acquire_timeout_gets_an_error_and_nothing_lea
         ..config()
     };
     let invoker = Arc::new(Invoker::new(
+        support::unconfined(),
         vec![spec(Some(1), None).await],
         Arc::new(Discard),
         &config,
@@ -127,6 +129,7 @@ async fn a_caller_waiting_past_the_acquire_timeout_gets_an_error_and_nothing_lea
 #[tokio::test]
 async fn zero_reserved_concurrency_throttles() {
     let invoker = Invoker::new(
+        support::unconfined(),
         vec![spec(Some(0), None).await],
         Arc::new(Discard),
         &config(),
@@ -145,6 +148,7 @@ async fn zero_reserved_concurrency_throttles() {
 #[tokio::test]
 async fn provisioned_workers_are_warm_before_traffic() {
     let invoker = Invoker::new(
+        support::unconfined(),
         vec![spec(None, Some(2)).await],
         Arc::new(Discard),
         &config(),
@@ -165,7 +169,12 @@ async fn idle_workers_scale_to_zero() {
         idle_timeout: Duration::from_millis(300),
         ..config()
     };
-    let invoker = Invoker::new(vec![spec(None, None).await], Arc::new(Discard), &config);
+    let invoker = Invoker::new(
+        support::unconfined(),
+        vec![spec(None, None).await],
+        Arc::new(Discard),
+        &config,
+    );
     let worker = pid(&invoker, 0.0).await;
     eventually("scale to zero", || invoker.stats()[0].1.total() == 0).await;
     eventually("the idle worker's process exits", || !alive(worker)).await;
@@ -176,7 +185,12 @@ async fn idle_workers_scale_to_zero() {
 
 #[tokio::test]
 async fn a_killed_worker_is_replaced() {
-    let invoker = Invoker::new(vec![spec(None, None).await], Arc::new(Discard), &config());
+    let invoker = Invoker::new(
+        support::unconfined(),
+        vec![spec(None, None).await],
+        Arc::new(Discard),
+        &config(),
+    );
     let first = pid(&invoker, 0.0).await;
     let pid_i32 = i32::try_from(first).expect("pid");
     nix::sys::signal::kill(
@@ -200,7 +214,12 @@ async fn a_killed_worker_is_replaced() {
 async fn a_timed_out_worker_is_replaced_by_the_next_invocation() {
     let mut short = (*spec(None, None).await).clone();
     short.function.timeout = 1;
-    let invoker = Invoker::new(vec![Arc::new(short)], Arc::new(Discard), &config());
+    let invoker = Invoker::new(
+        support::unconfined(),
+        vec![Arc::new(short)],
+        Arc::new(Discard),
+        &config(),
+    );
     let timed_out =
         tokio::time::timeout(Duration::from_secs(30), invoker.invoke("pids", input(20.0)))
             .await

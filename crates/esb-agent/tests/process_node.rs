@@ -4,7 +4,7 @@
 
 mod support;
 
-use esb_agent::{FunctionError, ProcessWorker};
+use esb_agent::{FunctionError, Worker};
 use support::{SpecBuilder, fixture, input, invoke, json};
 
 fn node_installed() -> bool {
@@ -16,7 +16,7 @@ fn node_installed() -> bool {
 
 /// A started worker for `handler`, or `None` (after saying the test is skipped) where no `node`
 /// is installed.
-async fn start(handler: &str) -> Option<ProcessWorker> {
+async fn start(handler: &str) -> Option<Worker> {
     if !node_installed() {
         eprintln!("skipped: node is not installed");
         return None;

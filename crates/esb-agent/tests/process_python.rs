@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use esb_agent::logs::LogSource;
-use esb_agent::{FunctionError, InvokeInput, InvokeResult, Invoker, ProcessWorker, WorkerSpec};
+use esb_agent::{FunctionError, InvokeInput, InvokeResult, Invoker, Worker, WorkerSpec};
 use support::{Collected, LIMIT, SpecBuilder, fixture, invoke, json, within};
 
 /// The Python fixture function, 128 MB (which `handlers.ok` reports) with `GREETING=hi`.
@@ -35,7 +35,7 @@ fn unhandled_error(result: &InvokeResult) -> serde_json::Value {
     json(&result.payload)
 }
 
-async fn start(handler: &str, timeout: u32) -> (ProcessWorker, Arc<Collected>) {
+async fn start(handler: &str, timeout: u32) -> (Worker, Arc<Collected>) {
     support::start(python(handler, timeout).build_on_blocking_pool().await).await
 }
 
@@ -216,7 +216,7 @@ async fn each_worker_has_its_own_temporary_directory() {
 
 /// Shutdown waits for every process of the worker (the runtime and its extensions) to end, so
 /// it ends in time only when the kill reached all of them.
-async fn assert_the_kill_reached_every_process(worker: ProcessWorker) {
+async fn assert_the_kill_reached_every_process(worker: Worker) {
     tokio::time::timeout(LIMIT, worker.shutdown())
         .await
         .expect("every process ended");
@@ -291,6 +291,7 @@ async fn the_pool_returns_the_result_at_once_but_waits_for_extensions() {
         .reserved_concurrency(Some(1));
     let (_dir, record, spec) = with_recorder(slow_extension).await;
     let invoker = Invoker::new(
+        support::unconfined(),
         vec![spec],
         Arc::new(Collected::default()),
         &esb_agent::InvokerConfig::default(),

@@ -85,6 +85,7 @@ async fn chunks_arrive_before_the_function_finishes_writing() {
 #[tokio::test]
 async fn the_pool_keeps_the_worker_leased_until_the_stream_ends() {
     let invoker = Invoker::new(
+        support::unconfined(),
         vec![spec()],
         Arc::new(Collected::default()),
         &InvokerConfig::default(),

@@ -41,6 +41,7 @@ fn function(logical_id: &str, runtime: &str, code_uri: &str) -> Function {
         image_uri: None,
         memory_size: 128,
         timeout: 3,
+        ephemeral_storage: 512,
         environment: Default::default(),
         layers: vec![],
         architectures: vec![Architecture::X86_64],

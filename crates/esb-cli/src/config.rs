@@ -31,6 +31,20 @@ pub struct FileConfig {
     pub s3: DataServiceSection,
     #[serde(default)]
     pub dynamodb: DataServiceSection,
+    #[serde(default)]
+    pub workers: WorkersSection,
+}
+
+/// `[workers]`: how workers run (see docs/isolation.md).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkersSection {
+    /// `process` (docker and containerd are planned).
+    pub driver: Option<String>,
+    /// `auto`, `on` or `off`.
+    pub sandbox: Option<String>,
+    /// `isolated` or `host`.
+    pub network: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -17,6 +17,13 @@ use crate::cli::Cli;
 use crate::exit::{Exit, UsageError};
 
 fn main() -> std::process::ExitCode {
+    // `esb __worker-init …`: this binary is also every sandboxed worker's init. Decided before
+    // anything else runs (no threads, no logging): the init sets up namespaces.
+    if std::env::args_os().nth(1).as_deref()
+        == Some(std::ffi::OsStr::new(commands::workers::WORKER_INIT))
+    {
+        return esb_init::run(&[commands::workers::WORKER_INIT]);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {

@@ -40,6 +40,10 @@ pub struct App {
     pub access_log: Arc<dyn AccessLog>,
     /// Whether each function can run here, as found at boot.
     pub readiness: Vec<FunctionReadiness>,
+    /// What runs the workers and how isolated they are (status and `/metrics/containers`).
+    pub isolation: esb_agent::driver::Isolation,
+    /// What this box removed at start that an earlier instance had left behind.
+    pub swept: Vec<String>,
 }
 
 impl std::fmt::Debug for App {
@@ -77,7 +81,8 @@ impl App {
                     cpu_seconds: w.cpu_seconds,
                 })
                 .collect();
-            let mut response = Response::new(Bytes::from(containers_json(&workers)));
+            let mut response =
+                Response::new(Bytes::from(containers_json(&workers, &self.isolation)));
             response
                 .headers_mut()
                 .insert("content-type", HeaderValue::from_static("application/json"));
@@ -171,7 +176,9 @@ impl App {
                 entry
             })
             .collect();
-        let body = serde_json::json!({ "functions": functions }).to_string();
+        let body =
+            serde_json::json!({ "functions": functions, "isolation": self.isolation, "swept": self.swept })
+                .to_string();
         let mut response = Response::new(Bytes::from(body));
         response
             .headers_mut()

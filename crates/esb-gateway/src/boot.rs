@@ -9,9 +9,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use esb_agent::catalog::{AgentSettings, worker_spec};
+use esb_agent::driver::Isolation;
 use esb_agent::logs::LogSink;
 use esb_agent::runtimes::RuntimeClients;
-use esb_agent::{Invoker, InvokerConfig, WorkerSpec};
+use esb_agent::{Driver, Invoker, InvokerConfig, WorkerSpec};
 use esb_model::artifacts::{self, FunctionsFile, RoutingFile};
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +34,8 @@ pub struct BootConfig {
     pub invoker: InvokerConfig,
     pub settings: AgentSettings,
     pub clients: RuntimeClients,
+    /// What runs the workers (`[workers]` settings).
+    pub driver: Arc<dyn Driver>,
     pub retry: RetryPolicy,
     /// How long in-flight requests may take to finish on shutdown.
     pub drain: Duration,
@@ -53,6 +56,10 @@ pub struct Listening {
     /// A plain-HTTP listener on 127.0.0.1 for the CLI's health and status checks.
     pub admin: SocketAddr,
     pub functions: Vec<FunctionReadiness>,
+    /// What runs the workers and how isolated they are.
+    pub isolation: Isolation,
+    /// What an earlier instance of the box left behind and this one removed.
+    pub swept: Vec<String>,
 }
 
 /// Whether one function of the build can run on this box, and on what: printed by `esb up`,
@@ -163,7 +170,21 @@ pub async fn run(
             ))
         })
         .collect();
-    let invoker = Arc::new(Invoker::new(specs, logs, &config.invoker));
+    // Before any worker of ours exists: what a box that died here left behind goes first.
+    let driver = Arc::clone(&config.driver);
+    let swept = tokio::task::spawn_blocking(move || driver.sweep().removed)
+        .await
+        .unwrap_or_default();
+    for line in &swept {
+        tracing::info!("swept {line}");
+    }
+    let isolation = config.driver.isolation();
+    let invoker = Arc::new(Invoker::new(
+        Arc::clone(&config.driver),
+        specs,
+        logs,
+        &config.invoker,
+    ));
     if let Err(error) = invoker.prewarm().await {
         tracing::warn!(%error, "pre-warming provisioned workers failed; they start on demand");
     }
@@ -185,11 +206,15 @@ pub async fn run(
         },
         access_log,
         readiness: readiness.clone(),
+        isolation: isolation.clone(),
+        swept: swept.clone(),
     });
     on_ready(Listening {
         public,
         admin,
         functions: readiness,
+        isolation,
+        swept,
     });
     let (stop_admin, admin_stopped) = tokio::sync::oneshot::channel::<()>();
     let admin_server = tokio::spawn(crate::server::serve(

@@ -119,6 +119,7 @@ mod tests {
             image_uri: None,
             memory_size: 128,
             timeout: 3,
+            ephemeral_storage: 512,
             environment: IndexMap::new(),
             layers: vec![],
             architectures: vec![Architecture::X86_64],

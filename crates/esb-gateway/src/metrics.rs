@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
+use esb_agent::driver::Isolation;
 use esb_pool::PoolStats;
 use serde::Serialize;
 
@@ -504,15 +505,17 @@ pub struct WorkerInfo {
     pub cpu_seconds: Option<f64>,
 }
 
-/// `{"containers":[…]}`, one object per worker with the fields of [`WorkerInfo`]
-/// (unknown measurements and non-finite numbers as `null`).
-pub fn containers_json(workers: &[WorkerInfo]) -> String {
+/// `{"containers":[…],"isolation":{…}}`, one object per worker with the fields of
+/// [`WorkerInfo`] (unknown measurements and non-finite numbers as `null`), and what runs them.
+pub fn containers_json(workers: &[WorkerInfo], isolation: &Isolation) -> String {
     #[derive(Serialize)]
     struct Containers<'w> {
         containers: &'w [WorkerInfo],
+        isolation: &'w Isolation,
     }
     serde_json::to_string(&Containers {
         containers: workers,
+        isolation,
     })
     .unwrap_or_else(|_| r#"{"containers":[]}"#.to_string())
 }

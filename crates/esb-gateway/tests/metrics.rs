@@ -465,7 +465,13 @@ fn containers_json_lists_workers() {
             cpu_seconds: Some(f64::NAN),
         },
     ];
-    let json: serde_json::Value = serde_json::from_str(&containers_json(&workers)).unwrap();
+    let isolation = esb_agent::driver::Isolation {
+        driver: "process".into(),
+        sandboxed: true,
+        summary: "each worker in its own sandbox".into(),
+    };
+    let json: serde_json::Value =
+        serde_json::from_str(&containers_json(&workers, &isolation)).unwrap();
     assert_eq!(
         json,
         serde_json::json!({"containers": [
@@ -473,7 +479,11 @@ fn containers_json_lists_workers() {
              "memory_used_mb": 41.5, "cpu_seconds": 0.25},
             {"id": "w-2", "function": "hello", "state": "idle", "memory_limit_mb": 128,
              "memory_used_mb": null, "cpu_seconds": null},
-        ]})
+        ], "isolation": {"driver": "process", "sandboxed": true,
+                         "summary": "each worker in its own sandbox"}})
     );
-    assert_eq!(containers_json(&[]), r#"{"containers":[]}"#);
+    assert_eq!(
+        containers_json(&[], &isolation),
+        r#"{"containers":[],"isolation":{"driver":"process","sandboxed":true,"summary":"each worker in its own sandbox"}}"#
+    );
 }

@@ -125,6 +125,7 @@ mod tests {
             image_uri: None,
             memory_size: 128,
             timeout: 3,
+            ephemeral_storage: 512,
             environment: [("A".to_string(), "1".to_string())].into_iter().collect(),
             layers: vec![
                 crate::LayerRef::Local {

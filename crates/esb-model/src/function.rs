@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_MEMORY_SIZE: u32 = 128;
 /// Lambda's default timeout in seconds when a template sets none.
 pub const DEFAULT_TIMEOUT: u32 = 3;
+/// Lambda's default `/tmp` size in MB (`EphemeralStorage.Size`) when a template sets none.
+pub const DEFAULT_EPHEMERAL_STORAGE: u32 = 512;
 
 /// One function with every property resolved to a concrete value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -27,6 +29,9 @@ pub struct Function {
     pub image_uri: Option<String>,
     pub memory_size: u32,
     pub timeout: u32,
+    /// `EphemeralStorage.Size`: the size of `/tmp` in MB.
+    #[serde(default = "default_ephemeral_storage")]
+    pub ephemeral_storage: u32,
     pub environment: IndexMap<String, String>,
     pub layers: Vec<LayerRef>,
     pub architectures: Vec<Architecture>,
@@ -54,6 +59,7 @@ impl Function {
             image_uri: None,
             memory_size: DEFAULT_MEMORY_SIZE,
             timeout: DEFAULT_TIMEOUT,
+            ephemeral_storage: DEFAULT_EPHEMERAL_STORAGE,
             environment: IndexMap::new(),
             layers: Vec::new(),
             architectures: vec![Architecture::X86_64],
@@ -65,6 +71,10 @@ impl Function {
             build_method: None,
         }
     }
+}
+
+fn default_ephemeral_storage() -> u32 {
+    DEFAULT_EPHEMERAL_STORAGE
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

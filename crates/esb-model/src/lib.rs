@@ -14,8 +14,8 @@ pub mod storage;
 
 pub use api::{Api, ApiAuth, ApiKind, Authorizer, Cors, Route, RouteAuth, RouteKind};
 pub use function::{
-    Architecture, DEFAULT_MEMORY_SIZE, DEFAULT_TIMEOUT, Event, Function, FunctionUrl, Layer,
-    LayerRef, PackageType,
+    Architecture, DEFAULT_EPHEMERAL_STORAGE, DEFAULT_MEMORY_SIZE, DEFAULT_TIMEOUT, Event, Function,
+    FunctionUrl, Layer, LayerRef, PackageType,
 };
 pub use project::{Project, UnsupportedResource};
 pub use storage::{

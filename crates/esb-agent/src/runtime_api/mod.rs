@@ -1,7 +1,7 @@
 //! Lambda Runtime API (2018-06-01) and Extensions API (2020-01-01) server for one worker.
 //!
-//! The agent binds one listener per worker, puts [`RuntimeApi::local_addr`] in
-//! `AWS_LAMBDA_RUNTIME_API`, and calls [`RuntimeApi::invoke`]: the invocation is handed to the
+//! The worker's driver binds one listener per worker where only that worker reaches it, hands
+//! it to [`RuntimeApi::serve`] and puts its address in `AWS_LAMBDA_RUNTIME_API`; the worker calls [`RuntimeApi::invoke`]: the invocation is handed to the
 //! worker's pending `GET /next` through a channel and completed by its `POST /response`,
 //! `POST /error` or `POST /init/error`. A streamed response completes the invocation at its
 //! headers with an [`InvocationOutcome::Streaming`] whose body follows as it arrives.
@@ -21,7 +21,7 @@ mod stream;
 mod tests;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use bytes::Bytes;
 use hyper::header::HeaderValue;
@@ -57,44 +57,75 @@ pub enum RuntimeApiError {
     Closed,
 }
 
-/// A running Runtime API listener for one worker.
+/// One worker's Runtime API: its state, and the listener serving it once a driver gave it one.
 #[derive(Debug)]
 pub struct RuntimeApi {
-    local_addr: SocketAddr,
+    local_addr: OnceLock<SocketAddr>,
     shared: Arc<Shared>,
     next_tx: mpsc::Sender<Invocation>,
     invoke_lock: tokio::sync::Mutex<()>,
     stop_tx: watch::Sender<bool>,
-    task: Option<JoinHandle<()>>,
+    task: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Default for RuntimeApi {
+    fn default() -> Self {
+        RuntimeApi::new()
+    }
 }
 
 impl RuntimeApi {
+    /// A Runtime API that serves nothing yet: extensions can be expected before
+    /// [`RuntimeApi::serve`] gives it a listener.
+    pub fn new() -> RuntimeApi {
+        // Capacity 1: the worker serves one invocation at a time.
+        let (next_tx, next_rx) = mpsc::channel(1);
+        let (stop_tx, _) = watch::channel(false);
+        RuntimeApi {
+            local_addr: OnceLock::new(),
+            shared: Arc::new(Shared::new(next_rx)),
+            next_tx,
+            invoke_lock: tokio::sync::Mutex::new(()),
+            stop_tx,
+            task: Mutex::new(None),
+        }
+    }
+
     /// Binds `addr` (normally `127.0.0.1:0`) and serves the Runtime API in a tokio task.
     pub async fn bind(addr: SocketAddr) -> Result<RuntimeApi, RuntimeApiError> {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| RuntimeApiError::Bind { addr, source })?;
-        let local_addr = listener
-            .local_addr()
+        let api = RuntimeApi::new();
+        api.serve(listener)
             .map_err(|source| RuntimeApiError::Bind { addr, source })?;
-        // Capacity 1: the worker serves one invocation at a time.
-        let (next_tx, next_rx) = mpsc::channel(1);
-        let shared = Arc::new(Shared::new(next_rx));
-        let (stop_tx, stop_rx) = watch::channel(false);
-        let task = tokio::spawn(serve(listener, Arc::clone(&shared), stop_rx));
-        Ok(RuntimeApi {
-            local_addr,
-            shared,
-            next_tx,
-            invoke_lock: tokio::sync::Mutex::new(()),
-            stop_tx,
-            task: Some(task),
-        })
+        Ok(api)
     }
 
-    /// The bound `ip:port`, the value of `AWS_LAMBDA_RUNTIME_API`.
+    /// Serves the Runtime API on `listener` (wherever a driver bound it: the host's loopback,
+    /// a worker's own network namespace) until [`RuntimeApi::shutdown`]; returns its address.
+    /// Only the first call serves: a worker has one Runtime API.
+    pub fn serve(&self, listener: TcpListener) -> std::io::Result<SocketAddr> {
+        let addr = listener.local_addr()?;
+        let mut task = self.task.lock().unwrap_or_else(PoisonError::into_inner);
+        if task.is_none() {
+            let _ = self.local_addr.set(addr);
+            let stop_rx = self.stop_tx.subscribe();
+            *task = Some(tokio::spawn(serve(
+                listener,
+                Arc::clone(&self.shared),
+                stop_rx,
+            )));
+        }
+        Ok(addr)
+    }
+
+    /// The served `ip:port` as the box sees it (`0.0.0.0:0` before [`RuntimeApi::serve`]).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+            .get()
+            .copied()
+            .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)))
     }
 
     /// Completes when initialisation is over: the runtime first called `GET /next` and every
@@ -171,9 +202,14 @@ impl RuntimeApi {
     }
 
     /// Stops the listener and closes every open connection.
-    pub async fn shutdown(mut self) {
+    pub async fn shutdown(self) {
         let _ = self.stop_tx.send(true);
-        if let Some(task) = self.task.take() {
+        let task = self
+            .task
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(task) = task {
             let _ = task.await;
         }
     }
@@ -181,7 +217,12 @@ impl RuntimeApi {
 
 impl Drop for RuntimeApi {
     fn drop(&mut self) {
-        if let Some(task) = self.task.take() {
+        let task = self
+            .task
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(task) = task {
             task.abort();
         }
     }

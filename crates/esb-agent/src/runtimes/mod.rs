@@ -107,6 +107,9 @@ fn served_version(
 pub struct LaunchCommand {
     pub program: PathBuf,
     pub args: Vec<String>,
+    /// Host directories the program runs from besides the function's code and layers
+    /// (interpreter, runtime interface client); a sandbox shows them read-only.
+    pub mounts: Vec<PathBuf>,
     /// What runs the function on this host, for `esb status`: `Python 3.13 (/usr/bin/python3.13)`.
     pub runs_on: String,
     /// Shown once per function when the host runtime differs from the template's.
@@ -148,6 +151,7 @@ pub fn launch_command(
             let environment = clients.python(*minor)?;
             Ok(LaunchCommand {
                 program: environment.interpreter,
+                mounts: environment.mounts,
                 args: vec!["-m".into(), "awslambdaric".into(), handler.to_string()],
                 runs_on: environment.runs_on,
                 warning: environment.warning,
@@ -157,6 +161,7 @@ pub fn launch_command(
             let environment = clients.node(*major)?;
             Ok(LaunchCommand {
                 program: environment.node,
+                mounts: environment.mounts,
                 args: vec![environment.entry.display().to_string(), handler.to_string()],
                 runs_on: environment.runs_on,
                 warning: environment.warning,
@@ -173,6 +178,7 @@ pub fn launch_command(
                 runs_on: format!("its own bootstrap ({})", bootstrap.display()),
                 program: bootstrap,
                 args: Vec::new(),
+                mounts: Vec::new(),
                 warning: None,
             })
         }

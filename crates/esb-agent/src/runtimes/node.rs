@@ -17,6 +17,9 @@ pub struct NodeEnvironment {
     pub node: PathBuf,
     /// The client's entry script (`bin/index.mjs`).
     pub entry: PathBuf,
+    /// The directories Node.js and the client run from (a sandbox shows only these of the host,
+    /// read-only).
+    pub mounts: Vec<PathBuf>,
     /// The host's Node.js, for `esb status`.
     pub runs_on: String,
     /// Set when the host's major version differs from the template's.
@@ -47,7 +50,16 @@ impl RuntimeClients {
                  {found} (pass --strict-runtimes to refuse)"
             )
         });
+        // `<prefix>/bin/node`: the installation is the prefix (its lib/ holds npm and headers).
+        let installation = node
+            .canonicalize()
+            .ok()
+            .and_then(|real| Some(real.parent()?.parent()?.to_path_buf()));
         Ok(NodeEnvironment {
+            mounts: [Some(dir.clone()), installation]
+                .into_iter()
+                .flatten()
+                .collect(),
             runs_on: format!("Node.js {found} ({})", node.display()),
             node,
             entry: dir.join(ENTRY),

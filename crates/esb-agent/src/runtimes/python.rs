@@ -17,6 +17,9 @@ pub const RIC_REQUIREMENTS: [&str; 2] = ["awslambdaric==4.2.2", "boto3==1.44.5"]
 #[derive(Debug, Clone)]
 pub struct PythonEnvironment {
     pub interpreter: PathBuf,
+    /// The directories the interpreter runs from: the environment and the host installation
+    /// behind it (a sandbox shows only these of the host, read-only).
+    pub mounts: Vec<PathBuf>,
     /// The host interpreter behind the environment, for `esb status`.
     pub runs_on: String,
     /// Set when the host's minor version differs from the template's.
@@ -48,12 +51,27 @@ impl RuntimeClients {
                  3.{found} (pass --strict-runtimes to refuse)"
             )
         });
+        let mut mounts = vec![dir.clone()];
+        mounts.extend(installation_prefix(&dir));
         Ok(PythonEnvironment {
             interpreter,
+            mounts,
             runs_on: format!("Python 3.{found} ({})", host.display()),
             warning,
         })
     }
+}
+
+/// The installation a virtual environment runs on: `home` in its `pyvenv.cfg` names the
+/// installation's `bin` directory.
+fn installation_prefix(environment: &Path) -> Option<PathBuf> {
+    let config = std::fs::read_to_string(environment.join("pyvenv.cfg")).ok()?;
+    let home = config.lines().find_map(|line| {
+        let (key, value) = line.split_once('=')?;
+        (key.trim() == "home").then(|| PathBuf::from(value.trim()))
+    })?;
+    let home = home.canonicalize().unwrap_or(home);
+    home.parent().map(Path::to_path_buf)
 }
 
 /// The host interpreter whose minor version is closest to `wanted` (exact first).

@@ -11,10 +11,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
+use esb_agent::driver::process::{NetworkMode, SandboxMode};
+use esb_agent::driver::{DriverKind, DriverSettings};
 use esb_agent::environment::{Credentials, Endpoints};
 use esb_agent::logs::{LogLine, LogSink};
 use esb_agent::runtimes::{Runtime, RuntimeClients, launch_command};
-use esb_agent::{InvokeInput, InvokeResult, ProcessWorker, WorkerSpec};
+use esb_agent::{Driver, InvokeInput, InvokeResult, Worker, WorkerSpec};
 use esb_model::Function;
 
 /// How long one step may take, so that a stuck worker fails the test instead of hanging it.
@@ -201,16 +203,30 @@ pub async fn within<T>(future: impl Future<Output = T>) -> T {
     tokio::time::timeout(LIMIT, future).await.expect("in time")
 }
 
+/// The process driver with the sandbox off: these tests look at workers' processes from the
+/// host (the sandbox has its own tests, through `esb`).
+pub fn unconfined() -> Arc<dyn Driver> {
+    esb_agent::driver::driver(&DriverSettings {
+        kind: DriverKind::Process,
+        sandbox: SandboxMode::Off,
+        network: NetworkMode::Isolated,
+        init: Vec::new(),
+        run_dir: std::env::temp_dir(),
+    })
+    .expect("the unconfined process driver")
+}
+
 /// A started worker and the sink that collects its logs.
-pub async fn start(spec: Arc<WorkerSpec>) -> (ProcessWorker, Arc<Collected>) {
+pub async fn start(spec: Arc<WorkerSpec>) -> (Worker, Arc<Collected>) {
     let logs = Arc::new(Collected::default());
-    let worker = tokio::time::timeout(LIMIT, ProcessWorker::start(spec, logs.clone()))
+    let driver = unconfined();
+    let worker = tokio::time::timeout(LIMIT, Worker::start(spec, driver.as_ref(), logs.clone()))
         .await
         .expect("start in time")
         .expect("started");
     (worker, logs)
 }
 
-pub async fn invoke(worker: &ProcessWorker, input: InvokeInput) -> InvokeResult {
+pub async fn invoke(worker: &Worker, input: InvokeInput) -> InvokeResult {
     within(worker.invoke(input)).await.expect("invoked")
 }

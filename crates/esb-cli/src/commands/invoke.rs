@@ -11,10 +11,11 @@ use clap::{Args, ValueEnum};
 use esb_agent::catalog::{AgentSettings, default_runtimes_dir, worker_spec};
 
 use crate::commands::data_roles::DataSettings;
+use crate::commands::workers::WorkerArgs;
 use crate::config::Layers;
 use crate::run_state::RunState;
 use esb_agent::runtimes::RuntimeClients;
-use esb_agent::{BodyStream, InvokeInput, ProcessWorker, StreamError};
+use esb_agent::{BodyStream, InvokeInput, StreamError, Worker};
 use esb_build::{BuildOptions, BuildRequest};
 use esb_model::artifacts::{self, FunctionArtifact, FunctionsFile};
 use indexmap::IndexMap;
@@ -42,6 +43,8 @@ pub struct InvokeArgs {
     pub strict_runtimes: bool,
     #[command(flatten)]
     pub template: TemplateArgs,
+    #[command(flatten)]
+    pub workers: WorkerArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -88,6 +91,7 @@ impl InvokeArgs {
             Terminal::Off
         };
         let sink = Arc::new(FunctionLog::open(&log_file, terminal)?);
+        let driver = self.workers.driver(&Layers::load(&project_dir)?)?;
 
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -96,7 +100,7 @@ impl InvokeArgs {
             .into_diagnostic()?;
         let (result, streamed) = runtime
             .block_on(async {
-                let worker = ProcessWorker::start(Arc::new(spec), sink).await?;
+                let worker = Worker::start(Arc::new(spec), driver.as_ref(), sink).await?;
                 let result = worker
                     .invoke(InvokeInput {
                         request_id: esb_model::ids::request_id(),
@@ -118,6 +122,7 @@ impl InvokeArgs {
                     Err(error) => Err(error),
                 };
                 worker.shutdown().await;
+                driver.release().await;
                 streamed
             })
             .into_diagnostic()?;

@@ -12,6 +12,7 @@ mod s3;
 mod status;
 pub mod up;
 mod validate;
+pub mod workers;
 
 pub use build::BuildArgs;
 pub use cert::CertArgs;

@@ -36,6 +36,7 @@ impl StatusArgs {
                 "running": true, "pid": state.pid, "url": state.url, "healthy": healthy,
                 "s3": state.s3, "dynamodb": state.dynamodb,
                 "functions": functions["functions"],
+                "isolation": functions["isolation"],
             });
             println!("{status}");
             return Ok(());
@@ -52,6 +53,14 @@ impl StatusArgs {
         );
         if let (Some(s3), Some(dynamodb)) = (&state.s3, &state.dynamodb) {
             println!("  S3: {s3}   DynamoDB: {dynamodb}");
+        }
+        if let Some(summary) = functions["isolation"]["summary"].as_str() {
+            let label = if functions["isolation"]["sandboxed"] == true {
+                "workers:".to_string()
+            } else {
+                output::warn("workers:").to_string()
+            };
+            println!("  {label} {summary}");
         }
         for function in functions["functions"].as_array().into_iter().flatten() {
             let name = function["name"].as_str().unwrap_or("?");

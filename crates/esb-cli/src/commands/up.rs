@@ -9,9 +9,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use esb_agent::InvokerConfig;
 use esb_agent::catalog::default_runtimes_dir;
+use esb_agent::driver::Isolation;
 use esb_agent::runtimes::RuntimeClients;
+use esb_agent::{Driver, InvokerConfig};
 use esb_build::{BuildOptions, BuildRequest};
 use esb_gateway::app::AccessLog;
 use esb_gateway::auth::AuthConfig;
@@ -24,6 +25,7 @@ use miette::{IntoDiagnostic, miette};
 
 use crate::cli::TemplateArgs;
 use crate::commands::data_roles::{BoxCredentials, DataRoles, DataSettings};
+use crate::commands::workers::WorkerArgs;
 use crate::config::Layers;
 use crate::function_log::{FunctionLog, Terminal};
 use crate::line_writer::LineWriter;
@@ -102,6 +104,8 @@ pub struct UpArgs {
     /// Port of the embedded DynamoDB, 0 for any free port [env ESB_DYNAMODB_PORT; default 8001]
     #[arg(long)]
     pub dynamodb_port: Option<u16>,
+    #[command(flatten)]
+    pub workers: WorkerArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -120,6 +124,7 @@ struct UpSettings {
     auth: AuthConfig,
     invoke_api: InvokeApiAccess,
     data: DataSettings,
+    driver: Arc<dyn Driver>,
 }
 
 impl UpArgs {
@@ -189,6 +194,7 @@ impl UpArgs {
                 .map_or(breaker_defaults.recovery_timeout, seconds),
         };
         Ok(UpSettings {
+            driver: self.workers.driver(layers)?,
             data: DataSettings::resolve(self.s3_port, self.dynamodb_port, layers)?,
             bind: SocketAddr::new(bind, port),
             tls,
@@ -333,6 +339,7 @@ impl UpArgs {
             invoker: settings.invoker,
             settings: settings.data.credentials.agent_settings(),
             clients: RuntimeClients::new(default_runtimes_dir(), self.strict_runtimes),
+            driver: settings.driver,
             retry: RetryPolicy::default(),
             drain: settings.drain,
             tls: settings.tls,
@@ -388,7 +395,11 @@ impl UpArgs {
                         tracing::warn!(%error, "cannot write the run state; `esb down` will not find this box");
                     }
                     eprintln!("{} esb is up at {url}", output::good("ok:"));
-                    print_readiness(&listening.functions);
+                    print_readiness(&BoxStatus {
+                        functions: listening.functions,
+                        isolation: Some(listening.isolation),
+                        swept: listening.swept,
+                    });
                 },
                 shutdown_signal(),
             )
@@ -476,7 +487,7 @@ fn print_up(state: &RunState, output_dir: &Path, credentials: Option<&BoxCredent
         "  Invoke API: {}/2015-03-31/functions/<name>/invocations",
         state.url
     );
-    print_readiness(&box_readiness(state));
+    print_readiness(&box_status(state));
     if let (Some(s3), Some(dynamodb)) = (&state.s3, &state.dynamodb) {
         eprintln!("  S3: {s3}   DynamoDB: {dynamodb}");
         if let Some(credentials) = credentials.filter(|c| c.is_default()) {
@@ -498,9 +509,24 @@ fn print_up(state: &RunState, output_dir: &Path, credentials: Option<&BoxCredent
     );
 }
 
-/// Each function that cannot run here, and each that runs with a warning.
-fn print_readiness(functions: &[FunctionReadiness]) {
-    for function in functions {
+/// What the box swept at start, how isolated its workers are, each function that cannot run
+/// here, and each that runs with a warning.
+fn print_readiness(status: &BoxStatus) {
+    for line in &status.swept {
+        eprintln!("  swept what an earlier box left: {line}");
+    }
+    match &status.isolation {
+        Some(isolation) if isolation.sandboxed => {
+            eprintln!("  workers: {} ({})", isolation.summary, isolation.driver);
+        }
+        Some(isolation) => eprintln!(
+            "{} {}; see docs/isolation.md",
+            output::warn("warning:"),
+            isolation.summary
+        ),
+        None => {}
+    }
+    for function in &status.functions {
         if let Some(error) = &function.error {
             eprintln!(
                 "{} {} cannot run here, its requests answer 502: {error}",
@@ -513,15 +539,19 @@ fn print_readiness(functions: &[FunctionReadiness]) {
     }
 }
 
-/// What the running box says of its functions (`/_esb/status`); empty when it does not answer.
-pub fn box_readiness(state: &RunState) -> Vec<FunctionReadiness> {
-    #[derive(serde::Deserialize)]
-    struct Status {
-        functions: Vec<FunctionReadiness>,
-    }
+/// What the running box says of itself (`/_esb/status`).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct BoxStatus {
+    pub functions: Vec<FunctionReadiness>,
+    pub isolation: Option<Isolation>,
+    #[serde(default)]
+    pub swept: Vec<String>,
+}
+
+/// The running box's status; empty when it does not answer.
+pub fn box_status(state: &RunState) -> BoxStatus {
     http_get(state.admin, "/_esb/status")
-        .and_then(|(_, body)| serde_json::from_str::<Status>(&body).ok())
-        .map(|status| status.functions)
+        .and_then(|(_, body)| serde_json::from_str::<BoxStatus>(&body).ok())
         .unwrap_or_default()
 }
 

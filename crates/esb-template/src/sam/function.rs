@@ -2,8 +2,8 @@
 //! the two layer types to `esb_model::Layer`.
 
 use esb_model::{
-    Architecture, Cors, DEFAULT_MEMORY_SIZE, DEFAULT_TIMEOUT, Event, Function, FunctionUrl, Layer,
-    LayerRef, PackageType,
+    Architecture, Cors, DEFAULT_EPHEMERAL_STORAGE, DEFAULT_MEMORY_SIZE, DEFAULT_TIMEOUT, Event,
+    Function, FunctionUrl, Layer, LayerRef, PackageType,
 };
 use indexmap::IndexMap;
 use serde_json::Value;
@@ -112,6 +112,7 @@ fn common_function(
         inline_code: code.inline_code,
         image_uri: code.image_uri,
         memory_size: memory_size(props)?,
+        ephemeral_storage: ephemeral_storage(props)?,
         timeout: timeout(props)?,
         environment: environment(props)?,
         layers: layers(props, layer_arns)?,
@@ -182,6 +183,24 @@ fn memory_size(props: &Props) -> Result<u32, TemplateError> {
         ));
     }
     Ok(memory)
+}
+
+/// `EphemeralStorage: {Size: N}`, 512 to 10240 MB as Lambda allows.
+fn ephemeral_storage(props: &Props) -> Result<u32, TemplateError> {
+    let Some(storage) = props.object("EphemeralStorage")? else {
+        return Ok(DEFAULT_EPHEMERAL_STORAGE);
+    };
+    let size = match storage.get("Size") {
+        None => DEFAULT_EPHEMERAL_STORAGE,
+        Some(size) => as_u32(props, "EphemeralStorage.Size", size)?,
+    };
+    if !(512..=10240).contains(&size) {
+        return Err(props.error(
+            "EphemeralStorage.Size",
+            format!("must be 512 to 10240 MB, got {size}"),
+        ));
+    }
+    Ok(size)
 }
 
 fn timeout(props: &Props) -> Result<u32, TemplateError> {

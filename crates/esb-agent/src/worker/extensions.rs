@@ -1,13 +1,8 @@
 //! External extensions of a worker: every executable file in `<opt_dir>/extensions/` (AWS's
-//! `/opt/extensions/`) runs as its own process, started before the runtime, in the worker's
-//! process group and cgroup, with the runtime's environment and the opt dir as working
-//! directory.
+//! `/opt/extensions/`) runs as its own program of the worker, started before the runtime, with
+//! the runtime's environment and the opt dir as working directory.
 
 use std::path::{Path, PathBuf};
-
-use tokio::task::JoinSet;
-
-use super::child::{Child, Exit};
 
 /// The extension executables under `opt_dir`, by file name.
 pub(super) fn discover(opt_dir: &Path) -> Vec<PathBuf> {
@@ -26,33 +21,6 @@ pub(super) fn discover(opt_dir: &Path) -> Vec<PathBuf> {
 fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
-
-/// Completes when the first of `children` exits; never when there are none.
-pub(super) async fn first_exit(children: &[Child]) -> Exit {
-    let mut exits = JoinSet::new();
-    for child in children {
-        let mut exit = child.exit_watch();
-        exits.spawn(async move {
-            match exit.wait_for(Option::is_some).await {
-                Ok(exit) => exit.clone(),
-                Err(_) => None,
-            }
-        });
-    }
-    while let Some(done) = exits.join_next().await {
-        if let Ok(Some(exit)) = done {
-            return exit;
-        }
-    }
-    std::future::pending().await
-}
-
-/// Completes when every one of `children` has exited.
-pub(super) async fn all_exited(children: &[Child]) {
-    for child in children {
-        child.exited().await;
-    }
 }
 
 #[cfg(test)]

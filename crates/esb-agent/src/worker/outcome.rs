@@ -7,42 +7,9 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::body::BodyStream;
-use super::child::Exit;
+use crate::driver::Exit;
+use crate::invoke::{FunctionError, InvokeResult};
 use crate::runtime_api::{InvocationOutcome, ResponseStream};
-
-/// `X-Amz-Function-Error`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FunctionError {
-    Unhandled,
-}
-
-impl FunctionError {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FunctionError::Unhandled => "Unhandled",
-        }
-    }
-}
-
-/// The result of one invocation on one worker.
-#[derive(Debug)]
-pub struct InvokeResult {
-    /// The result body; empty when the result is streamed.
-    pub payload: Bytes,
-    /// The body of a streamed response (`Lambda-Runtime-Function-Response-Mode: streaming`),
-    /// read with [`BodyStream::next`]; the invocation ends when the stream does.
-    pub stream: Option<BodyStream>,
-    pub content_type: Option<String>,
-    pub function_error: Option<FunctionError>,
-    /// False when the worker must be discarded (timeout, crash, init failure).
-    pub reusable: bool,
-    /// The last 4 KB of the invocation's log.
-    pub log_tail: String,
-    pub duration: Duration,
-    pub init_duration: Option<Duration>,
-    /// A platform line for the log (e.g. the timeout message), before `END`.
-    pub(crate) platform_message: Option<String>,
-}
 
 fn result(
     payload: Bytes,

@@ -1,35 +1,37 @@
-//! The process driver: each worker is a child process of this box running the function's
-//! runtime, with its own Runtime API listener. A worker serves one invocation at a time,
-//! keeps its init state between invocations, and is killed on timeout; a crash, timeout or
-//! init error leaves it dead, and the pool replaces it on the next invocation, as on AWS.
-//! The function's external extensions run as processes of the same worker.
+//! A worker: one execution environment, whatever driver runs it. The lifecycle is defined here
+//! once: the worker's Runtime API, init (with its timeout and the function's extensions),
+//! invocations (timeouts, crashes, outcomes, `START`/`END`/`REPORT` lines, log tails) and
+//! shutdown. A [`Driver`] only starts, watches and stops the worker's programs.
+//!
+//! A worker serves one invocation at a time, keeps its init state between invocations, and is
+//! killed on timeout; a crash, timeout or init error leaves it dead, and the pool replaces it
+//! on the next invocation, as on AWS.
 
 mod body;
-mod cgroup;
-mod child;
 mod extensions;
 mod outcome;
+mod view;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
 use esb_model::Function;
 use indexmap::IndexMap;
 
+use tokio::sync::watch;
+
+use crate::driver::{self, Driver, Launch, Mounts, Program, Sandbox, WorkerOutput};
 use crate::environment::{Credentials, Endpoints, EnvironmentContext, lambda_environment};
+use crate::invoke::{InvokeInput, InvokeResult, WorkerError};
 use crate::logs::{self, LogLine, LogSink, LogSource, Report, Tail};
 use crate::registry::WorkerRecord;
-use crate::runtime_api::{
-    ExtensionEvent, FunctionInfo, Invocation, RuntimeApi, RuntimeApiError, ShutdownReason,
-};
+use crate::runtime_api::{ExtensionEvent, FunctionInfo, Invocation, RuntimeApi, ShutdownReason};
 use crate::runtimes::LaunchCommand;
 pub use body::BodyStream;
 use body::StreamEnd;
-use child::{Child, SpawnRequest};
-pub use outcome::{FunctionError, InvokeResult};
+use view::WorkerView;
 
 /// Lambda's limit for a runtime's initialisation phase.
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -53,26 +55,8 @@ pub struct WorkerSpec {
     pub host_path: String,
 }
 
-/// What one invocation asks of a worker.
-#[derive(Debug, Clone)]
-pub struct InvokeInput {
-    pub request_id: String,
-    pub payload: Bytes,
-    pub trace_id: Option<String>,
-    pub client_context: Option<String>,
-    pub cognito_identity: Option<String>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum WorkerError {
-    #[error("cannot start a worker for {function}: {message}")]
-    Start { function: String, message: String },
-    #[error(transparent)]
-    RuntimeApi(#[from] RuntimeApiError),
-}
-
 /// One execution environment.
-pub struct ProcessWorker {
+pub struct Worker {
     record: Arc<WorkerRecord>,
     id: String,
     spec: Arc<WorkerSpec>,
@@ -86,9 +70,8 @@ pub struct ProcessWorker {
 
 /// The worker's processes and log, shared with a streamed body that outlives `invoke`.
 pub(crate) struct Core {
-    child: Child,
-    /// The extension processes, started before the runtime.
-    extensions: Vec<Child>,
+    /// The worker's programs as its driver runs them: extensions first, the runtime last.
+    pub(crate) sandbox: Box<dyn Sandbox>,
     log: Arc<WorkerLog>,
     memory_size_mb: u32,
     /// True once the worker can no longer serve (timeout, crash, init failure).
@@ -107,10 +90,31 @@ impl Core {
     /// Kills the worker's processes; it will not serve again.
     fn kill(&self) {
         self.dead.store(true, Ordering::Relaxed);
-        self.child.kill();
-        for extension in &self.extensions {
-            extension.kill();
+        self.sandbox.kill();
+    }
+
+    /// The runtime's exit watch (the last program).
+    fn runtime_exit(&self) -> Option<&watch::Receiver<Option<driver::Exit>>> {
+        self.sandbox.exits().last()
+    }
+
+    /// How the runtime ended, if it has.
+    fn runtime_exited(&self) -> Option<driver::Exit> {
+        self.runtime_exit().and_then(|exit| exit.borrow().clone())
+    }
+
+    /// Completes when the runtime has ended.
+    async fn wait_runtime(&self) -> driver::Exit {
+        match self.runtime_exit() {
+            Some(exit) => driver::exited(exit).await,
+            None => std::future::pending().await,
         }
+    }
+
+    /// The extensions' exit watches (every program but the last).
+    fn extension_exits(&self) -> &[watch::Receiver<Option<driver::Exit>>] {
+        let exits = self.sandbox.exits();
+        &exits[..exits.len().saturating_sub(1)]
     }
 
     /// Closes an invocation: the platform message if any, `END` and `REPORT`; returns the
@@ -130,7 +134,7 @@ impl Core {
         let report = Report {
             duration,
             memory_size_mb: self.memory_size_mb,
-            max_memory_used_mb: self.child.peak_memory_mb(),
+            max_memory_used_mb: self.sandbox.peak_memory_mb(),
             init_duration,
         };
         self.log
@@ -139,9 +143,9 @@ impl Core {
     }
 }
 
-impl std::fmt::Debug for ProcessWorker {
+impl std::fmt::Debug for Worker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ProcessWorker")
+        f.debug_struct("Worker")
             .field("id", &self.id)
             .field("function", &self.spec.function.name)
             .finish()
@@ -150,16 +154,21 @@ impl std::fmt::Debug for ProcessWorker {
 
 static NEXT_WORKER: AtomicU64 = AtomicU64::new(1);
 
-impl ProcessWorker {
-    /// Starts the function's extensions, then the runtime, and waits until init is over (the
-    /// runtime asks for its first invocation and every extension registered and waits for
-    /// events), an init error is reported, a process exits (an extension exiting is
-    /// `Extension.Crash`), or the init timeout passes. Only a process that cannot be spawned at
-    /// all is an error: the other outcomes are reported by the first invocation, as on AWS.
-    pub async fn start(spec: Arc<WorkerSpec>, sink: Arc<dyn LogSink>) -> Result<Self, WorkerError> {
+impl Worker {
+    /// Starts the worker through `driver` (the function's extensions, then the runtime) and
+    /// waits until init is over: the runtime asks for its first invocation and every extension
+    /// registered and waits for events, an init error is reported, a program exits (an
+    /// extension exiting is `Extension.Crash`), or the init timeout passes. Only a worker that
+    /// cannot be started at all is an error: the other outcomes are reported by the first
+    /// invocation, as on AWS.
+    pub async fn start(
+        spec: Arc<WorkerSpec>,
+        driver: &dyn Driver,
+        sink: Arc<dyn LogSink>,
+    ) -> Result<Self, WorkerError> {
         let number = NEXT_WORKER.fetch_add(1, Ordering::Relaxed);
         let id = format!("{}-{number}", spec.function.name);
-        let api = RuntimeApi::bind(([127, 0, 0, 1], 0).into()).await?;
+        let view = WorkerView::new(driver.code_view(), &spec);
         let log_stream_name = log_stream_name(number);
         let environment = lambda_environment(
             &spec.function,
@@ -167,9 +176,8 @@ impl ProcessWorker {
                 region: &spec.region,
                 credentials: &spec.credentials,
                 endpoints: &spec.endpoints,
-                runtime_api: api.local_addr(),
-                task_root: &spec.task_root,
-                opt_dir: &spec.opt_dir,
+                task_root: &view.task_root,
+                opt_dir: &view.opt_dir,
                 log_stream_name: &log_stream_name,
                 overrides: &spec.env_overrides,
                 host_path: &spec.host_path,
@@ -181,12 +189,8 @@ impl ProcessWorker {
             sink,
             current: Mutex::new(None),
         });
-        let started = Instant::now();
-        let start_error = |message| WorkerError::Start {
-            function: spec.function.name.clone(),
-            message,
-        };
         let extension_paths = extensions::discover(&spec.opt_dir);
+        let api = RuntimeApi::new();
         api.expect_extensions(
             extension_paths.len(),
             FunctionInfo {
@@ -195,54 +199,44 @@ impl ProcessWorker {
                 handler: spec.function.handler.clone().unwrap_or_default(),
             },
         );
-        let mut group = None;
-        let mut extension_children: Vec<Child> = Vec::new();
-        let mut spawn = |launch: &LaunchCommand, cwd: &std::path::Path, owner: bool| {
-            let spawned = Child::spawn(
-                SpawnRequest {
-                    worker_id: &id,
-                    memory_mb: spec.function.memory_size,
-                    launch,
-                    cwd,
-                    environment: environment.clone(),
-                    group,
-                    owner,
-                },
-                Arc::clone(&log),
-            );
-            if let Ok(child) = &spawned {
-                group = Some(child.pgid());
-            }
-            spawned
-        };
-        for path in extension_paths {
-            let launch = LaunchCommand {
-                runs_on: format!("external extension {}", path.display()),
-                program: path,
+        let mut programs: Vec<Program> = extension_paths
+            .iter()
+            .map(|path| Program {
+                program: view.path(path),
                 args: Vec::new(),
-                warning: None,
-            };
-            match spawn(&launch, &spec.opt_dir, false) {
-                Ok(child) => extension_children.push(child),
-                Err(message) => {
-                    extension_children.iter().for_each(Child::kill);
-                    return Err(start_error(message));
-                }
-            }
-        }
-        let child = match spawn(&spec.launch, &spec.task_root, true) {
-            Ok(child) => child,
-            Err(message) => {
-                extension_children.iter().for_each(Child::kill);
-                return Err(start_error(message));
-            }
+                cwd: view.opt_dir.clone(),
+            })
+            .collect();
+        programs.push(Program {
+            program: view.path(&spec.launch.program),
+            args: spec.launch.args.iter().map(|arg| view.arg(arg)).collect(),
+            cwd: view.task_root.clone(),
+        });
+        let launch = Launch {
+            worker_id: id.clone(),
+            function: spec.function.name.clone(),
+            memory_mb: spec.function.memory_size,
+            ephemeral_storage_mb: spec.function.ephemeral_storage,
+            mounts: Mounts {
+                task_root: spec.task_root.clone(),
+                opt_dir: spec.opt_dir.clone(),
+                runtime: spec.launch.mounts.clone(),
+            },
+            programs,
+            environment,
+            endpoints: spec.endpoints.loopback_addrs(),
+            output: Arc::clone(&log) as Arc<dyn WorkerOutput>,
         };
-        for extension in &extension_children {
-            child.adopt(extension);
-        }
+        let started = Instant::now();
+        let sandbox = driver
+            .start(launch, &api)
+            .await
+            .map_err(|error| WorkerError::Start {
+                function: spec.function.name.clone(),
+                message: error.to_string(),
+            })?;
         let core = Arc::new(Core {
-            child,
-            extensions: extension_children,
+            sandbox,
             log,
             memory_size_mb: spec.function.memory_size,
             dead: AtomicBool::new(false),
@@ -250,10 +244,10 @@ impl ProcessWorker {
         let record = Arc::new(WorkerRecord::new(
             id.clone(),
             spec.function.name.clone(),
-            core.child.pid(),
             spec.function.memory_size,
+            Arc::downgrade(&core),
         ));
-        let worker = ProcessWorker {
+        let worker = Worker {
             record,
             id,
             spec,
@@ -267,8 +261,8 @@ impl ProcessWorker {
             () = worker.api.ready() => {
                 *worker.init_duration.lock().unwrap_or_else(PoisonError::into_inner) = Some(started.elapsed());
             }
-            _ = core.child.exited() => {}
-            exit = extensions::first_exit(&core.extensions) => {
+            _ = core.wait_runtime() => {}
+            exit = driver::first_exit(core.extension_exits()) => {
                 let message = format!("an extension exited during init ({exit})");
                 core.log.platform(None, message.clone());
                 worker.api.fail_init("Extension.Crash", &message);
@@ -279,7 +273,7 @@ impl ProcessWorker {
                 core.kill();
             }
         }
-        if worker.api.init_failed() || core.child.exit().is_some() {
+        if worker.api.init_failed() || core.runtime_exited().is_some() {
             core.dead.store(true, Ordering::Relaxed);
         }
         Ok(worker)
@@ -297,13 +291,17 @@ impl ProcessWorker {
     /// False once the worker died or was marked unusable.
     pub fn is_alive(&self) -> bool {
         !self.core.dead.load(Ordering::Relaxed)
-            && self.core.child.exit().is_none()
-            && self.core.extensions.iter().all(|e| e.exit().is_none())
+            && self
+                .core
+                .sandbox
+                .exits()
+                .iter()
+                .all(|e| e.borrow().is_none())
             && !self.api.extension_failed()
     }
 
     /// Whether the worker must wait for extensions after an invocation before it serves the
-    /// next (see [`ProcessWorker::settle`]).
+    /// next (see [`Worker::settle`]).
     pub fn has_invoke_extensions(&self) -> bool {
         self.api.has_extension_subscribers(ExtensionEvent::Invoke)
     }
@@ -322,7 +320,7 @@ impl ProcessWorker {
         }
         tokio::select! {
             () = self.api.extensions_idle(ExtensionEvent::Invoke) => {}
-            exit = extensions::first_exit(&core.extensions) => {
+            exit = driver::first_exit(core.extension_exits()) => {
                 core.log.platform(None, format!("an extension exited ({exit})"));
                 core.kill();
             }
@@ -385,13 +383,13 @@ impl ProcessWorker {
         let result = if self.api.init_failed() {
             // Answered at once with the init error.
             outcome::completed(self.api.invoke(invocation).await?, stream)
-        } else if let Some(exit) = core.child.exit() {
-            outcome::crashed(&input.request_id, &exit, core.child.oom_killed())
+        } else if let Some(exit) = core.runtime_exited() {
+            outcome::crashed(&input.request_id, &exit, core.sandbox.oom_killed())
         } else {
             tokio::select! {
                 outcome = self.api.invoke(invocation) => outcome::completed(outcome?, stream),
-                exit = core.child.exited() => {
-                    outcome::crashed(&input.request_id, &exit, core.child.oom_killed())
+                exit = core.wait_runtime() => {
+                    outcome::crashed(&input.request_id, &exit, core.sandbox.oom_killed())
                 }
                 () = tokio::time::sleep(timeout) => {
                     core.kill();
@@ -432,14 +430,20 @@ impl ProcessWorker {
                 .shutdown_extensions(ShutdownReason::Spindown, deadline_ms);
             tokio::select! {
                 () = self.api.extensions_idle(ExtensionEvent::Shutdown) => {}
-                () = extensions::all_exited(&core.extensions) => {}
+                () = all_exited(core.extension_exits()) => {}
                 () = tokio::time::sleep(SHUTDOWN_GRACE) => {}
             }
         }
         core.kill();
-        let _ = core.child.exited().await;
-        extensions::all_exited(&core.extensions).await;
+        all_exited(core.sandbox.exits()).await;
         self.api.shutdown().await;
+    }
+}
+
+/// Completes when every one of `exits` has recorded an end.
+async fn all_exited(exits: &[watch::Receiver<Option<driver::Exit>>]) {
+    for exit in exits {
+        driver::exited(exit).await;
     }
 }
 
@@ -449,6 +453,27 @@ struct WorkerLog {
     worker_id: String,
     sink: Arc<dyn LogSink>,
     current: Mutex<Option<(String, Tail)>>,
+}
+
+impl std::fmt::Debug for WorkerLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerLog")
+            .field("worker", &self.worker_id)
+            .finish()
+    }
+}
+
+impl WorkerOutput for WorkerLog {
+    /// A line the function printed: tagged with the current request, if any.
+    fn line(&self, source: LogSource, text: String) {
+        let request_id = self
+            .current
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map(|(id, _)| id.clone());
+        self.write(source, request_id, text);
+    }
 }
 
 impl WorkerLog {
@@ -468,17 +493,6 @@ impl WorkerLog {
 
     fn platform(&self, request_id: Option<&str>, text: String) {
         self.write(LogSource::Platform, request_id.map(str::to_string), text);
-    }
-
-    /// A line the function printed: tagged with the current request, if any.
-    fn output(&self, source: LogSource, text: String) {
-        let request_id = self
-            .current
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .as_ref()
-            .map(|(id, _)| id.clone());
-        self.write(source, request_id, text);
     }
 
     fn write(&self, source: LogSource, request_id: Option<String>, text: String) {
@@ -535,13 +549,4 @@ fn civil_from_days(days: u64) -> (i64, u32, u32) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::civil_from_days;
-
-    #[test]
-    fn dates_from_days() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(20_415), (2025, 11, 23));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
-    }
-}
+pub(crate) mod tests;
