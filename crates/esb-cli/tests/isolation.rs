@@ -93,7 +93,10 @@ def handler(event, context):
     if action == "connect":
         return {a: attempt(lambda a=a: connect(a)) for a in event["addrs"]}
     if action == "signal":
-        return {str(p): attempt(lambda p=p: os.kill(p, signal.SIGKILL)) for p in event["pids"]}
+        # The box (by the pid the test passes) and this process's parent: never PID 1 as
+        # such, which is the host's init if a sandbox ever failed to apply.
+        pids = event["pids"] + [os.getppid()]
+        return {str(p): attempt(lambda p=p: os.kill(p, signal.SIGKILL)) for p in pids}
     if action == "tmp":
         name = "/tmp/%s" % event["name"]
         write(name)
@@ -341,7 +344,7 @@ fn hostile_functions_cannot_reach_what_is_not_theirs() {
     let signal = invoke(
         addr,
         "Probe",
-        json!({"action": "signal", "pids": [box_pid, 1]}),
+        json!({"action": "signal", "pids": [box_pid]}),
     );
     all_fail(&signal, "signalling");
     assert!(running(box_pid), "the box survived");
@@ -563,4 +566,133 @@ fn worker_pids(box_pid: u64) -> Vec<u64> {
                 .collect::<Vec<u64>>()
         })
         .collect()
+}
+
+const RUST_TEMPLATE: &str = r#"
+AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  RustProbe:
+    Type: AWS::Serverless::Function
+    Metadata: {BuildMethod: rust-cargolambda}
+    Properties:
+      Runtime: provided.al2023
+      Handler: bootstrap
+      CodeUri: rust/
+      Environment:
+        Variables: {SECRETS: "@SECRETS@"}
+"#;
+
+const RUST_MANIFEST: &str = r#"[package]
+name = "probe"
+version = "0.1.0"
+edition = "2021"
+
+[[bin]]
+name = "bootstrap"
+path = "src/main.rs"
+"#;
+
+const RUST_LOCK: &str = r#"version = 3
+
+[[package]]
+name = "probe"
+version = "0.1.0"
+"#;
+
+/// A Rust function with no dependencies, speaking the Runtime API itself: for every event (a
+/// JSON string `<address>|<pid>`: a listener on the host and the box's pid) it tries to read
+/// the files named in `SECRETS`, write its code, connect to that address and kill the box, and
+/// answers what happened as JSON.
+const RUST_MAIN: &str = r#"
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+
+fn outcome<T, E: std::fmt::Display>(result: Result<T, E>) -> String {
+    match result { Ok(_) => "ok".to_string(), Err(e) => format!("error: {e}").replace('"', "'") }
+}
+
+fn main() {
+    let api = std::env::var("AWS_LAMBDA_RUNTIME_API").expect("runtime api");
+    let secrets = std::env::var("SECRETS").unwrap_or_default();
+    loop {
+        let mut stream = TcpStream::connect(&api).expect("connect");
+        write!(stream, "GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: r\r\nConnection: close\r\n\r\n").expect("next");
+        let mut reader = BufReader::new(stream);
+        let mut id = String::new();
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).expect("head");
+            if line.trim().is_empty() { break; }
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("lambda-runtime-aws-request-id:") { id = v.trim().to_string(); }
+        }
+        let mut event = String::new();
+        reader.read_to_string(&mut event).expect("body");
+        let event = event.trim().trim_matches('"').to_string();
+        let (target, box_pid) = event.split_once('|').unwrap_or((event.as_str(), ""));
+        let uid = std::fs::read_to_string("/proc/self/status").unwrap_or_default()
+            .lines().find(|l| l.starts_with("Uid:")).and_then(|l| l.split_whitespace().nth(1).map(str::to_string)).unwrap_or_default();
+        let reads: Vec<String> = secrets.split(':').filter(|p| !p.is_empty()).map(|p| format!("\"{p}\": \"{}\"", outcome(std::fs::read(p)))).collect();
+        let write = outcome(std::fs::write("/var/task/planted", "x"));
+        let connect = outcome(target.parse::<std::net::SocketAddr>().map_err(|e| e.to_string())
+            .and_then(|addr| TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2)).map_err(|e| e.to_string())));
+        let kill = match std::process::Command::new("kill").args(["-9", box_pid]).status() {
+            Ok(status) if status.success() => "ok".to_string(),
+            Ok(status) => format!("error: {status}"),
+            Err(e) => format!("error: {e}"),
+        };
+        let body = format!("{{\"uid\": \"{uid}\", \"read\": {{{}}}, \"write\": \"{write}\", \"connect\": \"{connect}\", \"kill\": \"{kill}\"}}", reads.join(", "));
+        let mut answer = TcpStream::connect(&api).expect("connect");
+        write!(answer, "POST /2018-06-01/runtime/invocation/{id}/response HTTP/1.1\r\nHost: r\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}", body.len()).expect("respond");
+        let mut done = String::new();
+        let _ = answer.read_to_string(&mut done);
+    }
+}
+"#;
+
+#[test]
+fn a_hostile_rust_function_is_confined_too() {
+    let home = shared_home();
+    let dir = project(&[
+        ("rust/Cargo.toml", RUST_MANIFEST),
+        ("rust/Cargo.lock", RUST_LOCK),
+        ("rust/src/main.rs", RUST_MAIN),
+    ]);
+    let secrets = [
+        dir.path().join("rust/Cargo.toml"),
+        home.join("certs/ca-key.pem"),
+        dir.path().join(".esb/run/state.json"),
+    ]
+    .iter()
+    .map(|p| p.display().to_string())
+    .collect::<Vec<_>>()
+    .join(":");
+    std::fs::write(
+        dir.path().join("template.yaml"),
+        RUST_TEMPLATE.replace("@SECRETS@", &secrets),
+    )
+    .expect("template");
+    let (_, addr) = up(dir.path(), &["--sandbox", "on"]);
+    let box_pid = state(dir.path())["pid"].as_u64().expect("pid");
+    let event = json!(format!("{addr}|{box_pid}"));
+    let answer = invoke(addr, "RustProbe", event.clone());
+    assert_eq!(answer["uid"], "993", "{answer}");
+    all_fail(&answer["read"], "rust reading the host");
+    assert_eq!(
+        answer["read"].as_object().map(|r| r.len()),
+        Some(3),
+        "{answer}"
+    );
+    for attempt in ["write", "connect", "kill"] {
+        let outcome = answer[attempt].as_str().unwrap_or_default();
+        assert!(outcome.starts_with("error"), "rust {attempt}: {answer}");
+    }
+    assert!(running(box_pid), "the box survived");
+    let again = invoke(addr, "RustProbe", event);
+    assert_eq!(
+        again["uid"], "993",
+        "the box and the worker still serve: {again}"
+    );
+    let down = esb(dir.path(), &["down"]);
+    assert!(down.status.success(), "{}", stderr(&down));
 }

@@ -46,16 +46,11 @@ enum Layout {
 }
 
 impl WorkerCgroup {
-    /// Creates the worker's cgroup(s) with their limits; an error says why the host does not
-    /// allow it (not root, no cgroup file system).
-    pub(crate) fn create(
-        instance: &Instance,
-        worker_id: &str,
-        memory_mb: u32,
-    ) -> Result<WorkerCgroup, String> {
+    /// Creates a worker's cgroup(s), named `name` under this box instance, with no limits yet;
+    /// an error says why the host does not allow it (not root, no cgroup file system).
+    pub(crate) fn create(instance: &Instance, name: &str) -> Result<WorkerCgroup, String> {
         let root = Path::new(ROOT);
-        let relative = Path::new("esb").join(instance.name()).join(worker_id);
-        let memory = (u64::from(memory_mb) * 1024 * 1024).to_string();
+        let relative = Path::new("esb").join(instance.name()).join(name);
         if root.join("cgroup.controllers").is_file() {
             // Controllers must be enabled on each parent for a child to have their files.
             for parent in [root.join("esb"), root.join("esb").join(instance.name())] {
@@ -64,16 +59,9 @@ impl WorkerCgroup {
             }
             let dir = root.join(&relative);
             create(&dir)?;
-            let cgroup = WorkerCgroup {
-                layout: Layout::V2(dir.clone()),
-            };
-            write(&dir.join("memory.max"), &memory)?;
-            let _ = std::fs::write(dir.join("memory.swap.max"), "0");
-            write(&dir.join("pids.max"), &PIDS_MAX.to_string())?;
-            // v2's default weight is 100, its maximum 10,000.
-            let weight = (u64::from(memory_mb) * 100 / BASE_MB).clamp(1, 10_000);
-            let _ = std::fs::write(dir.join("cpu.weight"), weight.to_string());
-            return Ok(cgroup);
+            return Ok(WorkerCgroup {
+                layout: Layout::V2(dir),
+            });
         }
         let mut dirs = Vec::new();
         for controller in V1_CONTROLLERS {
@@ -88,21 +76,43 @@ impl WorkerCgroup {
         let cgroup = WorkerCgroup {
             layout: Layout::V1(dirs),
         };
-        let memory_dir = cgroup
-            .v1("memory")
-            .ok_or_else(|| format!("no memory controller under {ROOT}"))?;
-        write(&memory_dir.join("memory.limit_in_bytes"), &memory)?;
-        // Without swap accounting this file is absent; the limit above still holds.
-        let _ = std::fs::write(memory_dir.join("memory.memsw.limit_in_bytes"), &memory);
-        if let Some(pids) = cgroup.v1("pids") {
-            write(&pids.join("pids.max"), &PIDS_MAX.to_string())?;
-        }
-        if let Some(cpu) = cgroup.v1("cpu") {
-            // v1's default is 1,024 shares.
-            let shares = (u64::from(memory_mb) * 1024 / BASE_MB).max(2);
-            let _ = std::fs::write(cpu.join("cpu.shares"), shares.to_string());
+        if cgroup.v1("memory").is_none() {
+            return Err(format!("no memory controller under {ROOT}"));
         }
         Ok(cgroup)
+    }
+
+    /// Sets the worker's limits: memory = `memory_mb` without swap, Lambda's 1024 processes,
+    /// a CPU weight in proportion to memory. Cheap: done when a prepared sandbox gets its
+    /// function.
+    pub(crate) fn limit(&self, memory_mb: u32) -> Result<(), String> {
+        let memory = (u64::from(memory_mb) * 1024 * 1024).to_string();
+        match &self.layout {
+            Layout::V2(dir) => {
+                write(&dir.join("memory.max"), &memory)?;
+                let _ = std::fs::write(dir.join("memory.swap.max"), "0");
+                write(&dir.join("pids.max"), &PIDS_MAX.to_string())?;
+                // v2's default weight is 100, its maximum 10,000.
+                let weight = (u64::from(memory_mb) * 100 / BASE_MB).clamp(1, 10_000);
+                let _ = std::fs::write(dir.join("cpu.weight"), weight.to_string());
+            }
+            Layout::V1(_) => {
+                if let Some(dir) = self.v1("memory") {
+                    write(&dir.join("memory.limit_in_bytes"), &memory)?;
+                    // Without swap accounting this file is absent; the limit above still holds.
+                    let _ = std::fs::write(dir.join("memory.memsw.limit_in_bytes"), &memory);
+                }
+                if let Some(pids) = self.v1("pids") {
+                    write(&pids.join("pids.max"), &PIDS_MAX.to_string())?;
+                }
+                if let Some(cpu) = self.v1("cpu") {
+                    // v1's default is 1,024 shares.
+                    let shares = (u64::from(memory_mb) * 1024 / BASE_MB).max(2);
+                    let _ = std::fs::write(cpu.join("cpu.shares"), shares.to_string());
+                }
+            }
+        }
+        Ok(())
     }
 
     fn v1(&self, controller: &str) -> Option<&Path> {
@@ -128,12 +138,21 @@ impl WorkerCgroup {
         dirs.into_iter()
     }
 
-    /// Moves a process into the worker's cgroup(s).
-    pub(crate) fn add(&self, pid: u32) -> Result<(), String> {
-        for file in self.procs_files() {
-            write(&file, &pid.to_string())?;
+    /// Moves a running process into the worker's cgroup(s), on a blocking thread and without
+    /// waiting: a move waits for an RCU grace period in the kernel's cgroup lock (5-15 ms
+    /// here when moves are rare), which must neither block the box's async threads nor delay
+    /// the worker's start.
+    pub(crate) fn add_soon(&self, pid: u32) {
+        let files = self.procs_files();
+        let move_in = move || {
+            for file in files {
+                let _ = std::fs::write(file, pid.to_string());
+            }
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => drop(handle.spawn_blocking(move_in)),
+            Err(_) => move_in(),
         }
-        Ok(())
     }
 
     /// The memory directory and the name of one of its files, by version.

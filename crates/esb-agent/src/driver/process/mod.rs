@@ -32,13 +32,13 @@ pub enum SandboxMode {
 #[derive(Debug)]
 pub struct ProcessDriver {
     mode: Mode,
-    /// Every worker this driver started, whose cgroups [`Driver::release`] removes.
+    /// Every unconfined worker this driver started, whose cgroups [`Driver::release`] removes.
     started: Mutex<Vec<String>>,
 }
 
 #[derive(Debug)]
 enum Mode {
-    Sandboxed(SandboxConfig),
+    Sandboxed(sandboxed::Sandboxer),
     Unconfined { because: String },
 }
 
@@ -54,10 +54,10 @@ impl ProcessDriver {
                 sandbox.check().map_err(|reason| {
                     DriverError::start(format!("cannot sandbox workers here: {reason}"))
                 })?;
-                Mode::Sandboxed(sandbox)
+                Mode::Sandboxed(sandboxed::Sandboxer::new(sandbox))
             }
             SandboxMode::Auto => match sandbox.check() {
-                Ok(()) => Mode::Sandboxed(sandbox),
+                Ok(()) => Mode::Sandboxed(sandboxed::Sandboxer::new(sandbox)),
                 Err(because) => Mode::Unconfined { because },
             },
         };
@@ -71,10 +71,10 @@ impl ProcessDriver {
 impl Driver for ProcessDriver {
     fn isolation(&self) -> Isolation {
         match &self.mode {
-            Mode::Sandboxed(config) => Isolation {
+            Mode::Sandboxed(sandboxer) => Isolation {
                 driver: "process".into(),
                 sandboxed: true,
-                summary: match config.network {
+                summary: match sandboxer.config.network {
                     NetworkMode::Isolated => "each worker in its own sandbox (file system, user, \
                                               processes, network)"
                         .into(),
@@ -106,14 +106,17 @@ impl Driver for ProcessDriver {
         launch: Launch,
         api: &'a RuntimeApi,
     ) -> BoxFuture<'a, Result<Box<dyn Sandbox>, DriverError>> {
-        self.started
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(launch.worker_id.clone());
+        if let Mode::Unconfined { .. } = self.mode {
+            // Named after the worker (a sandbox's cgroup is named when it is prepared).
+            self.started
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(launch.worker_id.clone());
+        }
         Box::pin(async move {
             Ok(match &self.mode {
-                Mode::Sandboxed(config) => {
-                    Box::new(sandboxed::start(config, launch, api).await?) as Box<dyn Sandbox>
+                Mode::Sandboxed(sandboxer) => {
+                    Box::new(sandboxer.start(launch, api).await?) as Box<dyn Sandbox>
                 }
                 Mode::Unconfined { .. } => Box::new(unconfined::start(launch, api).await?),
             })
@@ -128,8 +131,11 @@ impl Driver for ProcessDriver {
     }
 
     fn release(&self) -> BoxFuture<'_, ()> {
-        let workers =
+        let mut workers =
             std::mem::take(&mut *self.started.lock().unwrap_or_else(PoisonError::into_inner));
+        if let Mode::Sandboxed(sandboxer) = &self.mode {
+            workers.extend(sandboxer.release());
+        }
         Box::pin(async move {
             let removal = tokio::task::spawn_blocking(move || {
                 cgroup::remove_workers(instance::Instance::current(), &workers);

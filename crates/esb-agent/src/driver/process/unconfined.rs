@@ -87,7 +87,9 @@ pub(super) async fn start(
         "AWS_LAMBDA_RUNTIME_API".to_string(),
         runtime_api.to_string(),
     ));
-    let cgroup = match WorkerCgroup::create(instance, &launch.worker_id, launch.memory_mb) {
+    let cgroup = WorkerCgroup::create(instance, &launch.worker_id)
+        .and_then(|cgroup| cgroup.limit(launch.memory_mb).map(|()| cgroup));
+    let cgroup = match cgroup {
         Ok(cgroup) => Some(cgroup),
         Err(reason) => {
             super::warn_unlimited(&reason);
@@ -108,7 +110,7 @@ pub(super) async fn start(
             .map_err(DriverError::start)?;
         group = Some(child.pgid());
         if let Some(cgroup) = &sandbox.cgroup {
-            let _ = cgroup.add(child.pid());
+            cgroup.add_soon(child.pid());
         }
         sandbox.exits.push(child.exit_watch());
         sandbox.children.push(child);

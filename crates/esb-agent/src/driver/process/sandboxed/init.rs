@@ -29,15 +29,18 @@ pub(super) struct RunningInit {
     _reports: tokio::task::JoinHandle<()>,
 }
 
-impl RunningInit {
+/// An init spawned ahead of its worker: it waits for the worker's spec, having done the slow
+/// parts (exec, joining its cgroup, entering its namespaces) already.
+#[derive(Debug)]
+pub(super) struct PendingInit {
+    child: tokio::process::Child,
+    socket: UnixStream,
+}
+
+impl PendingInit {
     /// Spawns `command` (the init program and its leading arguments) with `args`. Must run
     /// with a tokio runtime entered; the child inherits the calling thread's namespaces.
-    pub(super) fn spawn(
-        command: &[OsString],
-        args: &[OsString],
-        spec: &InitSpec,
-        output: &Arc<dyn WorkerOutput>,
-    ) -> Result<Spawned, String> {
+    pub(super) fn spawn(command: &[OsString], args: &[OsString]) -> Result<PendingInit, String> {
         let (program, leading) = command
             .split_first()
             .ok_or_else(|| "no init program configured".to_string())?;
@@ -45,7 +48,7 @@ impl RunningInit {
             .map_err(|e| format!("cannot create the init's socket: {e}"))?;
         ours.set_nonblocking(true)
             .map_err(|e| format!("cannot set up the init's socket: {e}"))?;
-        let mut child = tokio::process::Command::new(program)
+        let child = tokio::process::Command::new(program)
             .args(leading)
             .args(args)
             .env_clear()
@@ -55,30 +58,38 @@ impl RunningInit {
             .kill_on_drop(true)
             .spawn()
             .map_err(|e| format!("cannot run the worker init {}: {e}", program.display()))?;
-        if let Some(stdout) = child.stdout.take() {
-            tokio::spawn(pump(stdout, LogSource::Stdout, Arc::clone(output)));
-        }
-        if let Some(stderr) = child.stderr.take() {
-            tokio::spawn(pump(stderr, LogSource::Stderr, Arc::clone(output)));
-        }
         let socket =
             UnixStream::from_std(ours).map_err(|e| format!("cannot watch the init: {e}"))?;
-        let mut line = serde_json::to_vec(spec).map_err(|e| e.to_string())?;
+        Ok(PendingInit { child, socket })
+    }
+
+    /// Gives the init its worker: `spec`, with the programs' output going to `output`.
+    pub(super) fn start(mut self, spec: &InitSpec, output: &Arc<dyn WorkerOutput>) -> Spawned {
+        if let Some(stdout) = self.child.stdout.take() {
+            tokio::spawn(pump(stdout, LogSource::Stdout, Arc::clone(output)));
+        }
+        if let Some(stderr) = self.child.stderr.take() {
+            tokio::spawn(pump(stderr, LogSource::Stderr, Arc::clone(output)));
+        }
+        // A spec always serialises; an empty line would be refused by the init, and said so.
+        let mut line = serde_json::to_vec(spec).unwrap_or_default();
         line.push(b'\n');
         let (senders, exits): (Vec<_>, Vec<_>) =
             spec.programs.iter().map(|_| watch::channel(None)).unzip();
         let (started_tx, started) = oneshot::channel();
-        let task = tokio::spawn(converse(socket, line, senders, started_tx));
-        Ok(Spawned {
+        let task = tokio::spawn(converse(self.socket, line, senders, started_tx));
+        Spawned {
             init: RunningInit {
-                child,
+                child: self.child,
                 exits,
                 _reports: task,
             },
             started,
-        })
+        }
     }
+}
 
+impl RunningInit {
     /// The outer init's pid, while it runs.
     pub(super) fn pid(&self) -> Option<u32> {
         self.child.id()

@@ -12,8 +12,9 @@ mod rootfs;
 
 use std::ffi::OsString;
 use std::net::{SocketAddr, TcpListener as StdTcpListener};
-use std::path::PathBuf;
-use std::sync::{Mutex, PoisonError};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use esb_init::spec::InitSpec;
@@ -25,7 +26,7 @@ use super::cgroup::WorkerCgroup;
 use super::instance::Instance;
 use crate::driver::{DriverError, Exit, Launch, Program, Sandbox, Usage};
 use crate::runtime_api::RuntimeApi;
-use init::RunningInit;
+use init::{PendingInit, RunningInit};
 
 /// Where the Runtime API listens inside a worker's own network namespace, as on Lambda.
 pub const RUNTIME_API_ADDR: SocketAddr =
@@ -33,6 +34,10 @@ pub const RUNTIME_API_ADDR: SocketAddr =
 
 /// How long a worker's init may take to set up the sandbox and spawn the programs.
 const SETUP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long after a cold start the next spare sandbox is made: making one takes CPU (two
+/// execs, a network namespace), which the starting worker's own init needs more.
+const SPARE_DELAY: Duration = Duration::from_millis(50);
 
 /// Whose network a sandboxed worker uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,90 +72,217 @@ impl SandboxConfig {
     }
 }
 
-/// A started sandboxed worker.
+/// Sandboxes workers, keeping one sandbox prepared ahead of the next cold start.
 #[derive(Debug)]
-pub(super) struct SandboxedWorker {
-    init: Mutex<RunningInit>,
-    exits: Vec<watch::Receiver<Option<Exit>>>,
-    cgroup: Option<WorkerCgroup>,
-    relays: Vec<JoinHandle<()>>,
+pub(super) struct Sandboxer {
+    pub(super) config: SandboxConfig,
+    /// A sandbox made ahead of time, taken by the next worker that can use it.
+    spare: Arc<Mutex<Option<Prepared>>>,
+    /// The cgroup names of every sandbox made, for [`Sandboxer::release`].
+    slots: Arc<Mutex<Vec<String>>>,
+    /// Set by [`Sandboxer::release`] (until the next start): a spare made meanwhile is
+    /// removed at once.
+    released: Arc<AtomicBool>,
 }
 
-pub(super) async fn start(
-    config: &SandboxConfig,
-    launch: Launch,
-    api: &RuntimeApi,
-) -> Result<SandboxedWorker, DriverError> {
-    let cgroup =
-        match WorkerCgroup::create(Instance::current(), &launch.worker_id, launch.memory_mb) {
-            Ok(cgroup) => Some(cgroup),
-            Err(reason) => {
-                super::warn_unlimited(&reason);
-                None
-            }
+/// A sandbox made ahead of its worker: its cgroup, its network namespace with the listeners
+/// bound, and its init spawned, in its cgroup, waiting for the worker's spec. Making one costs
+/// a cgroup migration (an RCU grace period in the kernel's cgroup lock, ~7 ms here), a network
+/// namespace and two execs: off the cold start when the spare is ready.
+#[derive(Debug)]
+struct Prepared {
+    /// The name of its cgroup.
+    slot: String,
+    cgroup: Option<WorkerCgroup>,
+    init: PendingInit,
+    runtime_listener: StdTcpListener,
+    /// The box's endpoints it relays, as it was made for them.
+    endpoints: Vec<SocketAddr>,
+    endpoint_listeners: Vec<StdTcpListener>,
+}
+
+static NEXT_SLOT: AtomicU64 = AtomicU64::new(1);
+
+impl Sandboxer {
+    pub(super) fn new(config: SandboxConfig) -> Sandboxer {
+        Sandboxer {
+            config,
+            spare: Arc::new(Mutex::new(None)),
+            slots: Arc::new(Mutex::new(Vec::new())),
+            released: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Starts `launch` in the spare sandbox when there is one made for the same endpoints,
+    /// else in a new one; then, a moment later, makes the next spare in the background.
+    pub(super) async fn start(
+        &self,
+        launch: Launch,
+        api: &RuntimeApi,
+    ) -> Result<SandboxedWorker, DriverError> {
+        // In use (again): spares made from now on are kept.
+        self.released.store(false, Ordering::Relaxed);
+        let endpoints = worker_endpoints(&launch);
+        let spare = self
+            .spare
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+            .filter(|spare| spare.endpoints == endpoints);
+        let prepared = match spare {
+            Some(prepared) => prepared,
+            None => prepare(&self.config, endpoints.clone(), &self.slots)
+                .await
+                .map_err(DriverError::start)?,
         };
+        let (config, spare, slots, released) = (
+            self.config.clone(),
+            Arc::clone(&self.spare),
+            Arc::clone(&self.slots),
+            Arc::clone(&self.released),
+        );
+        tokio::spawn(async move {
+            tokio::time::sleep(SPARE_DELAY).await;
+            match prepare(&config, endpoints, &slots).await {
+                Ok(prepared) if released.load(Ordering::Relaxed) => {
+                    let slot = prepared.slot.clone();
+                    drop(prepared);
+                    let _ = tokio::task::spawn_blocking(move || {
+                        super::cgroup::remove_workers(Instance::current(), &[slot]);
+                    })
+                    .await;
+                }
+                Ok(prepared) => {
+                    let mut spare = spare.lock().unwrap_or_else(PoisonError::into_inner);
+                    // Another start may have made one meanwhile: keep one, drop the other.
+                    spare.get_or_insert(prepared);
+                }
+                Err(error) => tracing::debug!(%error, "cannot prepare a spare sandbox"),
+            }
+        });
+        claim(prepared, launch, api, &self.config.root_mount_point).await
+    }
+
+    /// Stops the spare sandbox and removes the cgroups of every sandbox made.
+    pub(super) fn release(&self) -> Vec<String> {
+        self.released.store(true, Ordering::Relaxed);
+        drop(
+            self.spare
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take(),
+        );
+        std::mem::take(&mut *self.slots.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+/// The box's endpoints a worker of `launch` must reach, but its own Runtime API's address.
+fn worker_endpoints(launch: &Launch) -> Vec<SocketAddr> {
+    launch
+        .endpoints
+        .iter()
+        .copied()
+        .filter(|addr| *addr != RUNTIME_API_ADDR)
+        .collect()
+}
+
+/// Makes a sandbox for a worker not known yet: cgroup, network, listeners, init.
+async fn prepare(
+    config: &SandboxConfig,
+    endpoints: Vec<SocketAddr>,
+    slots: &Mutex<Vec<String>>,
+) -> Result<Prepared, String> {
+    let slot = format!("sandbox-{}", NEXT_SLOT.fetch_add(1, Ordering::Relaxed));
+    let cgroup = match WorkerCgroup::create(Instance::current(), &slot) {
+        Ok(cgroup) => {
+            slots
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(slot.clone());
+            Some(cgroup)
+        }
+        Err(reason) => {
+            super::warn_unlimited(&reason);
+            None
+        }
+    };
     let mut args: Vec<OsString> = vec!["--new-pid-namespace".into()];
     for file in cgroup.iter().flat_map(WorkerCgroup::procs_files) {
         args.push("--cgroup".into());
         args.push(file.into());
     }
-    let sandbox = rootfs::sandbox_spec(
-        &launch.mounts,
-        launch.ephemeral_storage_mb,
-        &config.root_mount_point,
-    );
-    let programs = launch.programs.iter().map(program_spec).collect();
-    let spec = |runtime_api: SocketAddr| {
-        let mut environment = launch.environment.clone();
-        environment.push(("AWS_LAMBDA_RUNTIME_API".into(), runtime_api.to_string()));
-        InitSpec {
-            sandbox: Some(sandbox.clone()),
-            programs,
-            environment,
-        }
-    };
     let init = config.init.clone();
-    let output = launch.output.clone();
-    let (spawned, runtime_listener, endpoint_listeners) = match config.network {
+    let (init, runtime_listener, endpoint_listeners) = match config.network {
         NetworkMode::Isolated => {
-            let endpoints: Vec<SocketAddr> = launch
-                .endpoints
-                .iter()
-                .copied()
-                .filter(|addr| *addr != RUNTIME_API_ADDR)
-                .collect();
             let mut addrs = vec![RUNTIME_API_ADDR];
             addrs.extend(&endpoints);
-            let spec = spec(RUNTIME_API_ADDR);
-            let (spawned, mut listeners) = netns::in_new_namespace(addrs, move |listeners| {
-                let spawned = RunningInit::spawn(&init, &args, &spec, &output)?;
-                Ok((spawned, listeners))
+            let (init, mut listeners) = netns::in_new_namespace(addrs, move |listeners| {
+                Ok((PendingInit::spawn(&init, &args)?, listeners))
             })
-            .await
-            .map_err(DriverError::start)?;
+            .await?;
             let runtime = listeners.remove(0);
-            let relays = endpoints.into_iter().zip(listeners).collect();
-            (spawned, runtime, relays)
+            (init, runtime, listeners)
         }
         NetworkMode::Host => {
             let listener = StdTcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
-                .and_then(|l| l.local_addr().map(|addr| (l, addr)))
-                .map_err(|e| DriverError::start(format!("cannot bind the Runtime API: {e}")))?;
-            let spawned = RunningInit::spawn(&init, &args, &spec(listener.1), &output)
-                .map_err(DriverError::start)?;
-            (spawned, listener.0, Vec::new())
+                .map_err(|e| format!("cannot bind the Runtime API: {e}"))?;
+            (PendingInit::spawn(&init, &args)?, listener, Vec::new())
         }
     };
+    Ok(Prepared {
+        slot,
+        cgroup,
+        init,
+        runtime_listener,
+        endpoints,
+        endpoint_listeners,
+    })
+}
+
+/// Gives a prepared sandbox its worker: limits, spec, Runtime API, relays; returns once the
+/// init has started every program.
+async fn claim(
+    prepared: Prepared,
+    launch: Launch,
+    api: &RuntimeApi,
+    root_mount_point: &Path,
+) -> Result<SandboxedWorker, DriverError> {
+    if let Some(cgroup) = &prepared.cgroup
+        && let Err(reason) = cgroup.limit(launch.memory_mb)
+    {
+        return Err(DriverError::start(format!(
+            "cannot limit the worker's resources: {reason}"
+        )));
+    }
+    let runtime_api = prepared
+        .runtime_listener
+        .local_addr()
+        .map_err(|e| DriverError::start(format!("cannot read the Runtime API's address: {e}")))?;
+    let mut environment = launch.environment;
+    environment.push(("AWS_LAMBDA_RUNTIME_API".into(), runtime_api.to_string()));
+    let spec = InitSpec {
+        sandbox: Some(rootfs::sandbox_spec(
+            &launch.mounts,
+            launch.ephemeral_storage_mb,
+            root_mount_point,
+        )),
+        programs: launch.programs.iter().map(program_spec).collect(),
+        environment,
+    };
+    let spawned = prepared.init.start(&spec, &launch.output);
     let mut worker = SandboxedWorker {
         exits: spawned.init.exits.clone(),
         init: Mutex::new(spawned.init),
-        cgroup,
+        cgroup: prepared.cgroup,
         relays: Vec::new(),
     };
-    let runtime_listener = tokio_listener(runtime_listener)?;
-    api.serve(runtime_listener)
+    api.serve(tokio_listener(prepared.runtime_listener)?)
         .map_err(|e| DriverError::start(format!("cannot serve the Runtime API: {e}")))?;
-    for (target, listener) in endpoint_listeners {
+    for (target, listener) in prepared
+        .endpoints
+        .into_iter()
+        .zip(prepared.endpoint_listeners)
+    {
         worker
             .relays
             .push(tokio::spawn(relay(tokio_listener(listener)?, target)));
@@ -165,6 +297,15 @@ pub(super) async fn start(
             SETUP_TIMEOUT.as_secs()
         ))),
     }
+}
+
+/// A started sandboxed worker.
+#[derive(Debug)]
+pub(super) struct SandboxedWorker {
+    init: Mutex<RunningInit>,
+    exits: Vec<watch::Receiver<Option<Exit>>>,
+    cgroup: Option<WorkerCgroup>,
+    relays: Vec<JoinHandle<()>>,
 }
 
 fn program_spec(program: &Program) -> esb_init::spec::ProgramSpec {
