@@ -251,3 +251,38 @@ fn no_color_output_has_no_ansi_escapes() {
         }
     }
 }
+
+#[test]
+fn worker_settings_refuse_what_is_not_built_or_not_a_value() {
+    let dir = project();
+    // ESB_MODE as in the original ESB: a container driver is named and refused, with the way out.
+    esb(dir.path())
+        .args(["invoke", "HelloFunction"])
+        .env("ESB_MODE", "docker")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "the docker driver is not built yet",
+        ))
+        .stderr(predicate::str::contains("ESB_MODE=process"));
+    esb(dir.path())
+        .args(["invoke", "HelloFunction"])
+        .env("ESB_SANDBOX", "maybe")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("use auto, on, off"));
+    std::fs::write(
+        dir.path().join("esb.toml"),
+        "[workers]\nnetwork = \"bridge\"\n",
+    )
+    .expect("esb.toml");
+    esb(dir.path())
+        .args(["invoke", "HelloFunction"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("use isolated, host"));
+    esb(dir.path())
+        .args(["up", "--sandbox", "maybe"])
+        .assert()
+        .code(2);
+}

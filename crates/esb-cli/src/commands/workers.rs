@@ -60,41 +60,26 @@ impl WorkerArgs {
             Some(kind) => DriverKind::parse(&kind).map_err(|e| miette!("{e}"))?,
             None => DriverKind::Process,
         };
-        let value = |flag: Option<String>, variable: &str, file: &Option<String>| {
-            Ok::<_, miette::Report>(flag.or(layers.var::<String>(variable)?).or(file.clone()))
-        };
-        let sandbox = value(
-            self.sandbox
-                .and_then(|s| s.to_possible_value())
-                .map(|v| v.get_name().to_owned()),
+        let sandbox = match choice(
+            "sandbox",
+            self.sandbox,
+            layers,
             "ESB_SANDBOX",
             &file.sandbox,
-        )?;
-        let sandbox = match sandbox.as_deref() {
-            None | Some("auto") => SandboxMode::Auto,
-            Some("on") => SandboxMode::On,
-            Some("off") => SandboxMode::Off,
-            Some(other) => {
-                return Err(miette!(
-                    "sandbox = {other:?} is not a sandbox setting: use auto, on or off"
-                ));
-            }
+        )? {
+            None | Some(SandboxArg::Auto) => SandboxMode::Auto,
+            Some(SandboxArg::On) => SandboxMode::On,
+            Some(SandboxArg::Off) => SandboxMode::Off,
         };
-        let network = value(
-            self.network
-                .and_then(|n| n.to_possible_value())
-                .map(|v| v.get_name().to_owned()),
+        let network = match choice(
+            "network",
+            self.network,
+            layers,
             "ESB_NETWORK",
             &file.network,
-        )?;
-        let network = match network.as_deref() {
-            None | Some("isolated") => NetworkMode::Isolated,
-            Some("host") => NetworkMode::Host,
-            Some(other) => {
-                return Err(miette!(
-                    "network = {other:?} is not a network setting: use isolated or host"
-                ));
-            }
+        )? {
+            None | Some(NetworkArg::Isolated) => NetworkMode::Isolated,
+            Some(NetworkArg::Host) => NetworkMode::Host,
         };
         let esb: OsString = std::env::current_exe().into_diagnostic()?.into();
         Ok(DriverSettings {
@@ -105,4 +90,32 @@ impl WorkerArgs {
             run_dir: default_run_dir(),
         })
     }
+}
+
+/// A setting from its flag, else the environment variable (or `.env`), else `esb.toml`, each
+/// spelled as the flag's values are; a bad value says which values there are.
+fn choice<T: ValueEnum>(
+    setting: &str,
+    flag: Option<T>,
+    layers: &Layers,
+    variable: &str,
+    file: &Option<String>,
+) -> miette::Result<Option<T>> {
+    if flag.is_some() {
+        return Ok(flag);
+    }
+    let Some(value) = layers.var::<String>(variable)?.or_else(|| file.clone()) else {
+        return Ok(None);
+    };
+    T::from_str(&value, true).map(Some).map_err(|_| {
+        let values: Vec<String> = T::value_variants()
+            .iter()
+            .filter_map(|v| v.to_possible_value().map(|p| p.get_name().to_owned()))
+            .collect();
+        miette!(
+            "{setting} = {value:?} ({variable} or esb.toml [workers]) is not a {setting} \
+             setting: use {}",
+            values.join(", ")
+        )
+    })
 }
