@@ -25,9 +25,10 @@ esac
 
 # Debian packages needed to build esb and the examples (pip installs), and to run functions:
 # Python's venv for awslambdaric; cmake and autotools for the native build of Node's
-# aws-lambda-ric. Node.js itself comes from Debian only when no `node` is installed.
+# aws-lambda-ric; slirp4netns for sandboxed workers' outbound network. Node.js itself comes from
+# Debian only when no `node` is installed.
 APT_PACKAGES=(build-essential pkg-config python3 python3-pip python3-venv git curl ca-certificates
-    cmake autoconf automake libtool)
+    cmake autoconf automake libtool slirp4netns)
 if ! command -v node >/dev/null 2>&1; then
     APT_PACKAGES+=(nodejs npm)
 fi

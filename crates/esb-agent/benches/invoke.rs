@@ -70,6 +70,7 @@ fn sandboxed() -> Arc<dyn Driver> {
         kind: DriverKind::Process,
         sandbox: SandboxMode::On,
         network: NetworkMode::Isolated,
+        egress: true,
         init: vec![init.into()],
         run_dir: esb_agent::driver::default_run_dir(),
     })

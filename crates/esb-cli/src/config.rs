@@ -45,6 +45,8 @@ pub struct WorkersSection {
     pub sandbox: Option<String>,
     /// `isolated` or `host`.
     pub network: Option<String>,
+    /// Outbound network for isolated workers (default true).
+    pub egress: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

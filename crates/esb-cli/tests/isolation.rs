@@ -486,8 +486,15 @@ fn a_killed_box_leaves_no_worker_and_the_next_one_sweeps() {
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let (_, _) = start_box(dir.path(), &[]);
     let box_pid = state(dir.path())["pid"].as_u64().expect("pid");
-    let workers = worker_pids(box_pid);
+    let mut workers = worker_pids(box_pid);
     assert!(workers.len() >= 5, "five warm workers: {workers:?}");
+    // Their outbound networks (slirp4netns, children of the box outside the workers' cgroups).
+    let slirps = children_named(box_pid, "slirp4netns");
+    assert!(
+        slirps.len() >= 5,
+        "an outbound network per worker: {slirps:?}"
+    );
+    workers.extend(slirps);
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(i32::try_from(box_pid).expect("pid")),
         nix::sys::signal::Signal::SIGKILL,
@@ -513,6 +520,27 @@ fn a_killed_box_leaves_no_worker_and_the_next_one_sweeps() {
     );
     let down = esb(dir.path(), &["down"]);
     assert!(down.status.success(), "{}", stderr(&down));
+}
+
+/// The pids of `parent`'s children whose command is `name`.
+fn children_named(parent: u64, name: &str) -> Vec<u64> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_string_lossy().parse::<u64>().ok())
+        .filter(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let Some((head, rest)) = stat.rsplit_once(')') else {
+                return false;
+            };
+            let ppid = rest
+                .split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<u64>().ok());
+            head.ends_with(&format!("({name}")) && ppid == Some(parent)
+        })
+        .collect()
 }
 
 /// Every file under `dir`.
@@ -695,4 +723,134 @@ fn a_hostile_rust_function_is_confined_too() {
     );
     let down = esb(dir.path(), &["down"]);
     assert!(down.status.success(), "{}", stderr(&down));
+}
+
+/// A host outside the box for the outbound-network test: a network namespace of this test's
+/// own, joined to the host by a veth pair, with a TCP listener in it. Removed on drop.
+struct TestHost {
+    namespace: String,
+    addr: SocketAddr,
+    listener: std::process::Child,
+}
+
+impl TestHost {
+    fn start() -> TestHost {
+        let n = std::process::id() % 200 + 20;
+        let namespace = format!("esb-egress-{n}");
+        let (outside, inside) = (format!("esbeg{n}h"), format!("esbeg{n}n"));
+        let (host_ip, test_ip) = (format!("10.231.{n}.1"), format!("10.231.{n}.2"));
+        let ip = |args: &[&str]| {
+            let status = std::process::Command::new("ip")
+                .args(args)
+                .status()
+                .expect("ip (iproute2)");
+            assert!(status.success(), "ip {args:?}");
+        };
+        // What an earlier run that was killed may have left.
+        let _ = std::process::Command::new("ip")
+            .args(["netns", "del", &namespace])
+            .stderr(std::process::Stdio::null())
+            .status();
+        ip(&["netns", "add", &namespace]);
+        ip(&[
+            "link", "add", &outside, "type", "veth", "peer", "name", &inside,
+        ]);
+        ip(&["link", "set", &inside, "netns", &namespace]);
+        ip(&["addr", "add", &format!("{host_ip}/30"), "dev", &outside]);
+        ip(&["link", "set", &outside, "up"]);
+        let in_ns = |args: &[&str]| {
+            let mut all = vec!["netns", "exec", namespace.as_str(), "ip"];
+            all.extend_from_slice(args);
+            ip(&all);
+        };
+        in_ns(&["addr", "add", &format!("{test_ip}/30"), "dev", &inside]);
+        in_ns(&["link", "set", &inside, "up"]);
+        in_ns(&["link", "set", "lo", "up"]);
+        let listener = std::process::Command::new("ip")
+            .args(["netns", "exec", &namespace, "python3", "-c"])
+            .arg(format!(
+                "import socket, time\n\
+                 s = socket.socket(); s.bind(('{test_ip}', 8080)); s.listen(8)\n\
+                 s.settimeout(120)\n\
+                 while True:\n    c, _ = s.accept(); c.sendall(b'hello'); c.close()\n"
+            ))
+            .spawn()
+            .expect("a listener in the test host");
+        let addr: SocketAddr = format!("{test_ip}:8080").parse().expect("address");
+        // Listening once the host reaches it through the veth pair.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+            assert!(Instant::now() < deadline, "the test host does not listen");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        TestHost {
+            namespace,
+            addr,
+            listener,
+        }
+    }
+}
+
+impl Drop for TestHost {
+    fn drop(&mut self) {
+        let _ = self.listener.kill();
+        let _ = self.listener.wait();
+        // Deleting the namespace deletes the veth pair with it.
+        let _ = std::process::Command::new("ip")
+            .args(["netns", "del", &self.namespace])
+            .status();
+    }
+}
+
+#[test]
+fn isolated_workers_reach_out_unless_egress_is_off() {
+    let host = TestHost::start();
+    let target = host.addr.to_string();
+    let with = sample();
+    let (output, addr) = up(with.path(), &["--sandbox", "on"]);
+    assert!(
+        stderr(&output).contains("network with outbound access"),
+        "{}",
+        stderr(&output)
+    );
+    let reached = invoke(
+        addr,
+        "Probe",
+        json!({"action": "connect", "addrs": [target]}),
+    );
+    assert!(
+        reached[&target]
+            .as_str()
+            .is_some_and(|a| a.starts_with("ok")),
+        "{reached}"
+    );
+    // The outbound network does not open the host's loopback: slirp4netns refuses it.
+    let loopback = invoke(
+        addr,
+        "Probe",
+        json!({"action": "connect", "addrs": ["10.0.2.2:22", addr.to_string()]}),
+    );
+    all_fail(
+        &loopback,
+        "the host's loopback through the outbound network",
+    );
+
+    let without = sample();
+    let (output, addr) = up(without.path(), &["--sandbox", "on", "--egress", "false"]);
+    assert!(
+        stderr(&output).contains("without outbound access: egress = false"),
+        "{}",
+        stderr(&output)
+    );
+    let cut = invoke(
+        addr,
+        "Probe",
+        json!({"action": "connect", "addrs": [target]}),
+    );
+    all_fail(&cut, "egress = false");
+    for dir in [&with, &without] {
+        let down = esb(dir.path(), &["down"]);
+        assert!(down.status.success(), "{}", stderr(&down));
+    }
+    drop(host);
 }

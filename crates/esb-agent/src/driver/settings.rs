@@ -36,6 +36,8 @@ pub struct DriverSettings {
     pub kind: DriverKind,
     pub sandbox: SandboxMode,
     pub network: NetworkMode,
+    /// Outbound network for isolated workers (as on Lambda); `false` cuts it.
+    pub egress: bool,
     /// The program (and leading arguments) that runs a worker's init, e.g. `esb __worker-init`.
     pub init: Vec<OsString>,
     /// A directory for the box's own runtime files (sandbox mount points).
@@ -49,6 +51,7 @@ pub fn driver(settings: &DriverSettings) -> Result<Arc<dyn Driver>, DriverError>
             let sandbox = SandboxConfig {
                 init: settings.init.clone(),
                 network: settings.network,
+                egress: settings.egress,
                 root_mount_point: settings.run_dir.join("sandbox-root"),
             };
             Ok(Arc::new(ProcessDriver::new(settings.sandbox, sandbox)?))
@@ -83,6 +86,7 @@ mod tests {
             kind: DriverKind::parse("docker").expect("docker parses"),
             sandbox: SandboxMode::Off,
             network: NetworkMode::Isolated,
+            egress: true,
             init: Vec::new(),
             run_dir: std::env::temp_dir(),
         };
@@ -97,6 +101,7 @@ mod tests {
             kind: DriverKind::Process,
             sandbox: SandboxMode::Off,
             network: NetworkMode::Isolated,
+            egress: true,
             init: Vec::new(),
             run_dir: std::env::temp_dir(),
         };

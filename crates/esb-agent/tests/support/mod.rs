@@ -210,6 +210,7 @@ pub fn unconfined() -> Arc<dyn Driver> {
         kind: DriverKind::Process,
         sandbox: SandboxMode::Off,
         network: NetworkMode::Isolated,
+        egress: false,
         init: Vec::new(),
         run_dir: std::env::temp_dir(),
     })

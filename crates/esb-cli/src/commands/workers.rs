@@ -28,6 +28,9 @@ pub struct WorkerArgs {
     /// A sandboxed worker's network: isolated (its own) or host [env ESB_NETWORK; default isolated]
     #[arg(long, value_enum)]
     pub network: Option<NetworkArg>,
+    /// Outbound network for isolated workers, as on Lambda [env ESB_EGRESS; default true]
+    #[arg(long, value_name = "BOOL")]
+    pub egress: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -81,11 +84,16 @@ impl WorkerArgs {
             None | Some(NetworkArg::Isolated) => NetworkMode::Isolated,
             Some(NetworkArg::Host) => NetworkMode::Host,
         };
+        let egress = match self.egress {
+            Some(egress) => egress,
+            None => layers.var("ESB_EGRESS")?.or(file.egress).unwrap_or(true),
+        };
         let esb: OsString = std::env::current_exe().into_diagnostic()?.into();
         Ok(DriverSettings {
             kind,
             sandbox,
             network,
+            egress,
             init: vec![esb, WORKER_INIT.into()],
             run_dir: default_run_dir(),
         })

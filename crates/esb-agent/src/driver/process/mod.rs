@@ -74,11 +74,18 @@ impl Driver for ProcessDriver {
             Mode::Sandboxed(sandboxer) => Isolation {
                 driver: "process".into(),
                 sandboxed: true,
-                summary: match sandboxer.config.network {
-                    NetworkMode::Isolated => "each worker in its own sandbox (file system, user, \
-                                              processes, network)"
+                summary: match (sandboxer.config.network, &sandboxer.egress) {
+                    (NetworkMode::Isolated, Ok(true)) => "each worker in its own sandbox (file \
+                        system, user, processes, network with outbound access)"
                         .into(),
-                    NetworkMode::Host => "each worker in its own sandbox (file system, user, \
+                    (NetworkMode::Isolated, Ok(false)) => "each worker in its own sandbox (file \
+                        system, user, processes, network without outbound access: egress = false)"
+                        .into(),
+                    (NetworkMode::Isolated, Err(reason)) => format!(
+                        "each worker in its own sandbox (file system, user, processes, network \
+                         without outbound access: {reason})"
+                    ),
+                    (NetworkMode::Host, _) => "each worker in its own sandbox (file system, user, \
                                           processes), on the host's network (network = \"host\")"
                         .into(),
                 },

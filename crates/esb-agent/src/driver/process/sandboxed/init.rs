@@ -38,6 +38,11 @@ pub(super) struct PendingInit {
 }
 
 impl PendingInit {
+    /// The outer init's pid: a process in the worker's namespaces.
+    pub(super) fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// Spawns `command` (the init program and its leading arguments) with `args`. Must run
     /// with a tokio runtime entered; the child inherits the calling thread's namespaces.
     pub(super) fn spawn(command: &[OsString], args: &[OsString]) -> Result<PendingInit, String> {

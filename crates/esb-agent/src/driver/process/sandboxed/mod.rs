@@ -6,6 +6,7 @@
 //! services (S3, DynamoDB, Lambda) appear inside at the addresses the worker's
 //! `AWS_ENDPOINT_URL_*` name, relayed to the host's loopback by the box.
 
+mod egress;
 mod init;
 mod netns;
 mod rootfs;
@@ -54,6 +55,8 @@ pub struct SandboxConfig {
     /// The init program and the arguments before its own (e.g. `esb __worker-init`).
     pub init: Vec<OsString>,
     pub network: NetworkMode,
+    /// Outbound network for an isolated worker, as on Lambda (`[workers] egress`).
+    pub egress: bool,
     /// An empty directory each worker's root is mounted on, privately.
     pub root_mount_point: PathBuf,
 }
@@ -76,6 +79,8 @@ impl SandboxConfig {
 #[derive(Debug)]
 pub(super) struct Sandboxer {
     pub(super) config: SandboxConfig,
+    /// Whether isolated workers get outbound network, or why not although it was asked.
+    pub(super) egress: Result<bool, String>,
     /// A sandbox made ahead of time, taken by the next worker that can use it.
     spare: Arc<Mutex<Option<Prepared>>>,
     /// The cgroup names of every sandbox made, for [`Sandboxer::release`].
@@ -93,6 +98,8 @@ pub(super) struct Sandboxer {
 struct Prepared {
     /// The name of its cgroup.
     slot: String,
+    /// Its outbound network, when it has one.
+    egress: Option<egress::Egress>,
     cgroup: Option<WorkerCgroup>,
     init: PendingInit,
     runtime_listener: StdTcpListener,
@@ -105,8 +112,16 @@ static NEXT_SLOT: AtomicU64 = AtomicU64::new(1);
 
 impl Sandboxer {
     pub(super) fn new(config: SandboxConfig) -> Sandboxer {
+        let egress = match (config.network, config.egress) {
+            (NetworkMode::Isolated, true) => egress::available().map(|()| true),
+            _ => Ok(false),
+        };
+        if let Err(reason) = &egress {
+            tracing::warn!("workers get no outbound network: {reason}");
+        }
         Sandboxer {
             config,
+            egress,
             spare: Arc::new(Mutex::new(None)),
             slots: Arc::new(Mutex::new(Vec::new())),
             released: Arc::new(AtomicBool::new(false)),
@@ -129,9 +144,10 @@ impl Sandboxer {
             .unwrap_or_else(PoisonError::into_inner)
             .take()
             .filter(|spare| spare.endpoints == endpoints);
+        let egress = self.egress.clone().unwrap_or(false);
         let prepared = match spare {
             Some(prepared) => prepared,
-            None => prepare(&self.config, endpoints.clone(), &self.slots)
+            None => prepare(&self.config, egress, endpoints.clone(), &self.slots)
                 .await
                 .map_err(DriverError::start)?,
         };
@@ -143,7 +159,7 @@ impl Sandboxer {
         );
         tokio::spawn(async move {
             tokio::time::sleep(SPARE_DELAY).await;
-            match prepare(&config, endpoints, &slots).await {
+            match prepare(&config, egress, endpoints, &slots).await {
                 Ok(prepared) if released.load(Ordering::Relaxed) => {
                     let slot = prepared.slot.clone();
                     drop(prepared);
@@ -186,9 +202,11 @@ fn worker_endpoints(launch: &Launch) -> Vec<SocketAddr> {
         .collect()
 }
 
-/// Makes a sandbox for a worker not known yet: cgroup, network, listeners, init.
+/// Makes a sandbox for a worker not known yet: cgroup, network (with outbound access when
+/// `egress`), listeners, init.
 async fn prepare(
     config: &SandboxConfig,
+    egress: bool,
     endpoints: Vec<SocketAddr>,
     slots: &Mutex<Vec<String>>,
 ) -> Result<Prepared, String> {
@@ -229,8 +247,13 @@ async fn prepare(
             (PendingInit::spawn(&init, &args)?, listener, Vec::new())
         }
     };
+    let egress = match (egress, init.pid()) {
+        (true, Some(pid)) => Some(egress::attach(pid).await?),
+        _ => None,
+    };
     Ok(Prepared {
         slot,
+        egress,
         cgroup,
         init,
         runtime_listener,
@@ -265,6 +288,7 @@ async fn claim(
             &launch.mounts,
             launch.ephemeral_storage_mb,
             root_mount_point,
+            prepared.egress.as_ref().map(|_| egress::RESOLVER),
         )),
         programs: launch.programs.iter().map(program_spec).collect(),
         environment,
@@ -275,6 +299,7 @@ async fn claim(
         init: Mutex::new(spawned.init),
         cgroup: prepared.cgroup,
         relays: Vec::new(),
+        _egress: prepared.egress,
     };
     api.serve(tokio_listener(prepared.runtime_listener)?)
         .map_err(|e| DriverError::start(format!("cannot serve the Runtime API: {e}")))?;
@@ -306,6 +331,8 @@ pub(super) struct SandboxedWorker {
     exits: Vec<watch::Receiver<Option<Exit>>>,
     cgroup: Option<WorkerCgroup>,
     relays: Vec<JoinHandle<()>>,
+    /// Its outbound network, ended with it.
+    _egress: Option<egress::Egress>,
 }
 
 fn program_spec(program: &Program) -> esb_init::spec::ProgramSpec {

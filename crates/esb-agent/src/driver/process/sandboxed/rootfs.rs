@@ -43,6 +43,7 @@ pub(super) fn sandbox_spec(
     mounts: &Mounts,
     tmp_size_mb: u32,
     root_mount_point: &Path,
+    resolver: Option<&str>,
 ) -> SandboxSpec {
     let mut binds = Vec::new();
     let mut symlinks = Vec::new();
@@ -76,7 +77,7 @@ pub(super) fn sandbox_spec(
         root_mount_point: root_mount_point.to_path_buf(),
         binds,
         symlinks,
-        files: etc_files(),
+        files: etc_files(resolver),
         tmp_size_mb,
         uid: SANDBOX_UID,
         gid: SANDBOX_GID,
@@ -92,8 +93,9 @@ fn read_only(source: &Path, target: &Path) -> Bind {
     }
 }
 
-/// `/etc/passwd`, `/etc/group` and `/etc/hosts` of the sandbox, not the host's.
-fn etc_files() -> Vec<File> {
+/// `/etc/passwd`, `/etc/group`, `/etc/hosts` and (with outbound network) `/etc/resolv.conf`
+/// of the sandbox, not the host's.
+fn etc_files(resolver: Option<&str>) -> Vec<File> {
     let file = |path: &str, contents: String| File {
         path: path.into(),
         contents,
@@ -116,6 +118,9 @@ fn etc_files() -> Vec<File> {
             "127.0.0.1 localhost\n::1 localhost\n".to_string(),
         ),
     ]
+    .into_iter()
+    .chain(resolver.map(|ip| file("/etc/resolv.conf", format!("nameserver {ip}\n"))))
+    .collect()
 }
 
 #[cfg(test)]
@@ -137,7 +142,7 @@ mod tests {
                 "/usr/lib/node".into(),
             ],
         };
-        let spec = sandbox_spec(&mounts, 512, Path::new("/run/esb/root"));
+        let spec = sandbox_spec(&mounts, 512, Path::new("/run/esb/root"), Some("10.0.2.3"));
         assert!(spec.binds.iter().all(|b| !b.writable), "all read-only");
         let target = |source: &Path| {
             spec.binds
@@ -168,5 +173,13 @@ mod tests {
             .find(|f| f.path == Path::new("/etc/passwd"))
             .expect("passwd");
         assert!(passwd.contents.contains("sbx_user1051:x:993:990"));
+        let resolv = spec
+            .files
+            .iter()
+            .find(|f| f.path == Path::new("/etc/resolv.conf"));
+        assert_eq!(
+            resolv.map(|f| f.contents.as_str()),
+            Some("nameserver 10.0.2.3\n")
+        );
     }
 }
