@@ -1,6 +1,6 @@
 //! Invoke latency through the process driver with AWS's runtime interface clients, sandboxed
-//! and unconfined in the same run: cold start to first response (20, 100 ms apart), then
-//! through the warm pool:
+//! and unconfined in the same run, interleaved: cold start to first response (20 each, taking
+//! turns, 100 ms apart), then through the warm pool:
 //! invoke latency (p50/p99) with one caller, and throughput with two callers on two warm
 //! workers. Bounded: fixed counts, and every phase stops after 20 s.
 //!
@@ -77,90 +77,119 @@ fn sandboxed() -> Arc<dyn Driver> {
     .expect("the sandboxed driver (run as root)")
 }
 
-async fn measure(label: &str, spec: Arc<WorkerSpec>, driver: Arc<dyn Driver>) {
-    let sink: Arc<dyn LogSink> = Arc::new(Discard);
+/// One cold start of `spec` on `driver`: start, first invocation, shutdown; its duration and
+/// the runtime's init duration.
+async fn cold_start(
+    spec: &Arc<WorkerSpec>,
+    driver: &Arc<dyn Driver>,
+    sink: &Arc<dyn LogSink>,
+    n: usize,
+) -> (Duration, Option<Duration>) {
+    let started = Instant::now();
+    let worker = Worker::start(Arc::clone(spec), driver.as_ref(), Arc::clone(sink))
+        .await
+        .expect("start");
+    let result = worker.invoke(input(n)).await.expect("invoke");
+    let elapsed = started.elapsed();
+    assert!(result.function_error.is_none(), "{:?}", result.payload);
+    worker.shutdown().await;
+    (elapsed, result.init_duration)
+}
 
-    // Cold start: spawn the runtime, wait for its first response.
-    let mut cold = Vec::new();
-    let mut init = Vec::new();
+/// Measures `spec` on every driver, interleaved so that the machine's drift (a noisy VM) falls
+/// on all of them alike: cold starts take turns, warm invokes alternate in blocks.
+async fn measure(label: &str, spec: Arc<WorkerSpec>, drivers: &[(&str, Arc<dyn Driver>)]) {
+    let sink: Arc<dyn LogSink> = Arc::new(Discard);
+    let mut cold = vec![Vec::new(); drivers.len()];
+    let mut init = vec![Vec::new(); drivers.len()];
     let phase = Instant::now();
     for n in 0..COLD_STARTS {
-        if phase.elapsed() > PHASE_LIMIT {
+        if phase.elapsed() > PHASE_LIMIT * 2 {
             break;
         }
-        let started = Instant::now();
-        let worker = Worker::start(Arc::clone(&spec), driver.as_ref(), Arc::clone(&sink))
-            .await
-            .expect("start");
-        let result = worker.invoke(input(n)).await.expect("invoke");
-        cold.push(started.elapsed());
-        assert!(
-            result.function_error.is_none(),
-            "{label}: {:?}",
-            result.payload
-        );
-        init.extend(result.init_duration);
-        worker.shutdown().await;
-        tokio::time::sleep(COLD_GAP).await;
-    }
-    cold.sort();
-    init.sort();
-
-    // Warm latency through the pool: one caller, so one warm worker serves every call.
-    let mut pooled = (*spec).clone();
-    pooled.function.reserved_concurrency = Some(2);
-    let invoker = Arc::new(Invoker::new(
-        driver,
-        vec![Arc::new(pooled)],
-        Arc::clone(&sink),
-        &InvokerConfig::default(),
-    ));
-    let _ = invoker.invoke("bench", input(0)).await.expect("warm up");
-    let mut warm = Vec::with_capacity(WARM_INVOKES);
-    let phase = Instant::now();
-    for n in 0..WARM_INVOKES {
-        if phase.elapsed() > PHASE_LIMIT {
-            break;
+        for (d, (_, driver)) in drivers.iter().enumerate() {
+            let (elapsed, init_duration) = cold_start(&spec, driver, &sink, n).await;
+            cold[d].push(elapsed);
+            init[d].extend(init_duration);
+            tokio::time::sleep(COLD_GAP).await;
         }
-        let started = Instant::now();
-        let _ = invoker.invoke("bench", input(n)).await.expect("invoke");
-        warm.push(started.elapsed());
     }
-    warm.sort();
 
-    // Throughput: two callers through the pool, two warm workers.
-    let mut tasks = Vec::new();
+    // Warm latency through the pool: one caller, so one warm worker of each pool serves every
+    // call; the pools take turns in blocks of 500.
+    let invokers: Vec<Arc<Invoker>> = drivers
+        .iter()
+        .map(|(_, driver)| {
+            let mut pooled = (*spec).clone();
+            pooled.function.reserved_concurrency = Some(2);
+            Arc::new(Invoker::new(
+                Arc::clone(driver),
+                vec![Arc::new(pooled)],
+                Arc::clone(&sink),
+                &InvokerConfig::default(),
+            ))
+        })
+        .collect();
+    let mut warm = vec![Vec::with_capacity(WARM_INVOKES); drivers.len()];
+    for invoker in &invokers {
+        let _ = invoker.invoke("bench", input(0)).await.expect("warm up");
+    }
     let phase = Instant::now();
-    for _ in 0..2 {
-        let invoker = Arc::clone(&invoker);
-        tasks.push(tokio::spawn(async move {
-            let mut done = 0usize;
-            let started = Instant::now();
-            while done < WARM_INVOKES && started.elapsed() < PHASE_LIMIT {
-                let _ = invoker.invoke("bench", input(done)).await.expect("invoke");
-                done += 1;
+    for block in 0..WARM_INVOKES / 500 {
+        for (d, invoker) in invokers.iter().enumerate() {
+            for n in 0..500 {
+                if phase.elapsed() > PHASE_LIMIT * 2 {
+                    break;
+                }
+                let started = Instant::now();
+                let _ = invoker
+                    .invoke("bench", input(block * 500 + n))
+                    .await
+                    .expect("invoke");
+                warm[d].push(started.elapsed());
             }
-            done
-        }));
+        }
     }
-    let mut total = 0usize;
-    for task in tasks {
-        total += task.await.expect("task");
-    }
-    let throughput = total as f64 / phase.elapsed().as_secs_f64();
-    invoker.shutdown().await;
 
-    println!(
-        "{label}: cold start to first response p50 {:.1} ms (init p50 {:.1} ms, {} runs); \
-         pool warm invoke p50 {:.0} µs p99 {:.0} µs ({} invokes); 2 callers, 2 warm workers {:.0} invokes/s",
-        percentile(&cold, 0.5).as_secs_f64() * 1e3,
-        percentile(&init, 0.5).as_secs_f64() * 1e3,
-        cold.len(),
-        percentile(&warm, 0.5).as_secs_f64() * 1e6,
-        percentile(&warm, 0.99).as_secs_f64() * 1e6,
-        warm.len(),
-        throughput,
-    );
+    for (d, invoker) in invokers.iter().enumerate() {
+        // Throughput: two callers through the same pool, two warm workers.
+        let mut tasks = Vec::new();
+        let phase = Instant::now();
+        for _ in 0..2 {
+            let invoker = Arc::clone(invoker);
+            tasks.push(tokio::spawn(async move {
+                let mut done = 0usize;
+                let started = Instant::now();
+                while done < WARM_INVOKES && started.elapsed() < PHASE_LIMIT {
+                    let _ = invoker.invoke("bench", input(done)).await.expect("invoke");
+                    done += 1;
+                }
+                done
+            }));
+        }
+        let mut total = 0usize;
+        for task in tasks {
+            total += task.await.expect("task");
+        }
+        let throughput = total as f64 / phase.elapsed().as_secs_f64();
+        invoker.shutdown().await;
+        cold[d].sort();
+        init[d].sort();
+        warm[d].sort();
+        println!(
+            "{label}, {}: cold start to first response p50 {:.1} ms (init p50 {:.1} ms, {} runs); \
+             pool warm invoke p50 {:.0} µs p99 {:.0} µs ({} invokes); 2 callers, 2 warm workers \
+             {:.0} invokes/s",
+            drivers[d].0,
+            percentile(&cold[d], 0.5).as_secs_f64() * 1e3,
+            percentile(&init[d], 0.5).as_secs_f64() * 1e3,
+            cold[d].len(),
+            percentile(&warm[d], 0.5).as_secs_f64() * 1e6,
+            percentile(&warm[d], 0.99).as_secs_f64() * 1e6,
+            warm[d].len(),
+            throughput,
+        );
+    }
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -170,29 +199,14 @@ async fn main() {
         tokio::task::spawn_blocking(move || spec("python3.12", "handlers.echo", &fixtures))
             .await
             .expect("python spec");
-    let sandboxed = sandboxed();
-    let unconfined = support::unconfined();
-    measure(
-        "python (awslambdaric), unconfined",
-        Arc::clone(&python),
-        Arc::clone(&unconfined),
-    )
-    .await;
-    measure(
-        "python (awslambdaric), sandboxed",
-        python,
-        Arc::clone(&sandboxed),
-    )
-    .await;
+    let drivers = [
+        ("unconfined", support::unconfined()),
+        ("sandboxed", sandboxed()),
+    ];
+    measure("python (awslambdaric)", python, &drivers).await;
     if let Some(dir) = std::env::var_os("ESB_BENCH_BOOTSTRAP") {
         let dir = PathBuf::from(dir);
         let rust = spec("provided.al2023", "bootstrap", &dir);
-        measure(
-            "provided (ESB_BENCH_BOOTSTRAP), unconfined",
-            Arc::clone(&rust),
-            unconfined,
-        )
-        .await;
-        measure("provided (ESB_BENCH_BOOTSTRAP), sandboxed", rust, sandboxed).await;
+        measure("provided (ESB_BENCH_BOOTSTRAP)", rust, &drivers).await;
     }
 }
