@@ -25,10 +25,10 @@ esac
 
 # Debian packages needed to build esb and the examples (pip installs), and to run functions:
 # Python's venv for awslambdaric; cmake and autotools for the native build of Node's
-# aws-lambda-ric; slirp4netns for sandboxed workers' outbound network. Node.js itself comes from
-# Debian only when no `node` is installed.
+# aws-lambda-ric; slirp4netns for sandboxed workers' outbound network; iproute2 for the tests'
+# own network namespaces. Node.js itself comes from Debian only when no `node` is installed.
 APT_PACKAGES=(build-essential pkg-config python3 python3-pip python3-venv git curl ca-certificates
-    cmake autoconf automake libtool slirp4netns)
+    cmake autoconf automake libtool slirp4netns iproute2)
 if ! command -v node >/dev/null 2>&1; then
     APT_PACKAGES+=(nodejs npm)
 fi
