@@ -1,7 +1,7 @@
 //! The process driver: each worker's programs run as processes on this host. Sandboxed (the
 //! default where the host allows it), each worker gets its own mount, PID, IPC, UTS and network
-//! namespaces, an unprivileged user and cgroup limits ([`sandboxed`]); unconfined, they are
-//! plain child processes of the box with its user and view of the host ([`unconfined`]).
+//! namespaces, an unprivileged user and cgroup limits (`sandboxed`); unconfined, they are
+//! plain child processes of the box with its user and view of the host (`unconfined`).
 
 mod cgroup;
 mod child;

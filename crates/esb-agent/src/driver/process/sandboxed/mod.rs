@@ -4,7 +4,11 @@
 //! worker's cgroup, and (by default) in their own network namespace where only the worker
 //! reaches its Runtime API, at `127.0.0.1:9001` as on Lambda ([`netns`]). The box's own
 //! services (S3, DynamoDB, Lambda) appear inside at the addresses the worker's
-//! `AWS_ENDPOINT_URL_*` name, relayed to the host's loopback by the box.
+//! `AWS_ENDPOINT_URL_*` name, relayed to the host's loopback by the box; the rest of the
+//! network is reached through a user-mode NAT that refuses the host's loopback ([`egress`]).
+//!
+//! The slow parts of making a sandbox (joining its cgroup, the network namespace, two execs)
+//! are done ahead of time: one sandbox is kept prepared for the next cold start ([`Sandboxer`]).
 
 mod egress;
 mod init;
@@ -43,7 +47,8 @@ const SPARE_DELAY: Duration = Duration::from_millis(50);
 /// Whose network a sandboxed worker uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NetworkMode {
-    /// Its own network namespace: its Runtime API and the box's services only.
+    /// Its own network namespace: its Runtime API, the box's services, and (with egress) the
+    /// network beyond the host.
     Isolated,
     /// The host's (the explicit opt-out): it reaches everything the box's user can.
     Host,
