@@ -147,8 +147,15 @@ impl Sandboxer {
             .spare
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .take()
-            .filter(|spare| spare.endpoints == endpoints);
+            .take();
+        // A spare made for other endpoints (the box's services moved) cannot serve.
+        let spare = match spare {
+            Some(spare) if spare.endpoints != endpoints => {
+                discard(spare);
+                None
+            }
+            spare => spare,
+        };
         let egress = self.egress.clone().unwrap_or(false);
         let prepared = match spare {
             Some(prepared) => prepared,
@@ -165,18 +172,14 @@ impl Sandboxer {
         tokio::spawn(async move {
             tokio::time::sleep(SPARE_DELAY).await;
             match prepare(&config, egress, endpoints, &slots).await {
-                Ok(prepared) if released.load(Ordering::Relaxed) => {
-                    let slot = prepared.slot.clone();
-                    drop(prepared);
-                    let _ = tokio::task::spawn_blocking(move || {
-                        super::cgroup::remove_workers(Instance::current(), &[slot]);
-                    })
-                    .await;
-                }
+                Ok(prepared) if released.load(Ordering::Relaxed) => discard(prepared),
                 Ok(prepared) => {
                     let mut spare = spare.lock().unwrap_or_else(PoisonError::into_inner);
-                    // Another start may have made one meanwhile: keep one, drop the other.
-                    spare.get_or_insert(prepared);
+                    // Another start may have made one meanwhile: keep one, discard the other.
+                    match spare.as_ref() {
+                        Some(_) => discard(prepared),
+                        None => *spare = Some(prepared),
+                    }
                 }
                 Err(error) => tracing::debug!(%error, "cannot prepare a spare sandbox"),
             }
@@ -194,6 +197,17 @@ impl Sandboxer {
                 .take(),
         );
         std::mem::take(&mut *self.slots.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+/// Stops a prepared sandbox no worker will use and removes its cgroup.
+fn discard(prepared: Prepared) {
+    let slot = prepared.slot.clone();
+    drop(prepared);
+    let remove = move || super::cgroup::remove_workers(Instance::current(), &[slot]);
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) => drop(handle.spawn_blocking(remove)),
+        Err(_) => remove(),
     }
 }
 
