@@ -90,6 +90,7 @@ fn wrap_launch(
         program: wrapper,
         args,
         mounts: launch.mounts,
+        libraries: launch.libraries,
         warning: launch.warning,
     })
 }

@@ -72,6 +72,8 @@ pub struct EnvironmentContext<'a> {
     pub overrides: &'a IndexMap<String, String>,
     /// The host's `PATH`, kept after the layer's `bin/` so system tools still resolve.
     pub host_path: &'a str,
+    /// Libraries the runtime preinstalls (the Node.js AWS SDK), after the layers.
+    pub runtime_libraries: &'a [std::path::PathBuf],
 }
 
 /// The full environment, in the order it is applied (later entries win), but
@@ -100,12 +102,18 @@ pub fn lambda_environment(function: &Function, ctx: &EnvironmentContext) -> Vec<
         .strip_prefix("nodejs")
         .and_then(|v| v.strip_suffix(".x"))
     {
-        set(
-            "NODE_PATH",
-            format!(
-                "{opt}/nodejs/node{major}/node_modules:{opt}/nodejs/node_modules:{task}/node_modules"
-            ),
+        // Lambda's order: layers, the runtime's own modules (the SDK), the function's code.
+        let mut dirs = vec![
+            format!("{opt}/nodejs/node{major}/node_modules"),
+            format!("{opt}/nodejs/node_modules"),
+        ];
+        dirs.extend(
+            ctx.runtime_libraries
+                .iter()
+                .map(|d| d.display().to_string()),
         );
+        dirs.push(format!("{task}/node_modules"));
+        set("NODE_PATH", dirs.join(":"));
     }
     let endpoints = [
         ("AWS_ENDPOINT_URL_S3", &ctx.endpoints.s3),
@@ -205,6 +213,7 @@ mod tests {
             log_stream_name: "2026/11/23/[$LATEST]abc",
             overrides: &overrides,
             host_path: "/usr/bin:/bin",
+            runtime_libraries: &[],
         };
         let env: IndexMap<String, String> =
             lambda_environment(&function(), &ctx).into_iter().collect();
@@ -231,6 +240,40 @@ mod tests {
         assert!(env["PYTHONPATH"].contains("/opt/python/lib/python3.12/site-packages"));
         assert!(env["PATH"].ends_with(":/usr/bin:/bin"));
         assert!(!env.contains_key("AWS_SESSION_TOKEN"));
+    }
+
+    #[test]
+    fn node_path_searches_layers_then_the_runtime_sdk_then_the_code() {
+        let credentials = Credentials {
+            access_key_id: "esb".into(),
+            secret_access_key: "secret".into(),
+            session_token: None,
+        };
+        let sdk = [std::path::PathBuf::from(
+            "/root/.esb/runtimes/sdk/node_modules",
+        )];
+        let ctx = EnvironmentContext {
+            region: "us-east-1",
+            credentials: &credentials,
+            endpoints: &Endpoints::default(),
+            task_root: Path::new("/var/task"),
+            opt_dir: Path::new("/opt"),
+            log_stream_name: "s",
+            overrides: &IndexMap::new(),
+            host_path: "/usr/bin",
+            runtime_libraries: &sdk,
+        };
+        let function = Function {
+            runtime: Some("nodejs20.x".into()),
+            ..function()
+        };
+        let env: IndexMap<String, String> =
+            lambda_environment(&function, &ctx).into_iter().collect();
+        assert_eq!(
+            env["NODE_PATH"],
+            "/opt/nodejs/node20/node_modules:/opt/nodejs/node_modules:\
+             /root/.esb/runtimes/sdk/node_modules:/var/task/node_modules"
+        );
     }
 
     #[test]

@@ -181,3 +181,88 @@ fn strict_refuses_a_function_that_cannot_run() {
         "a refused box left its state behind"
     );
 }
+
+const SDK_TEMPLATE: &str = r#"
+AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function: {Runtime: nodejs20.x, Timeout: 30, MemorySize: 256}
+Resources:
+  EsmWriter:
+    Type: AWS::Serverless::Function
+    Properties: {CodeUri: esm/, Handler: index.handler}
+  CjsReader:
+    Type: AWS::Serverless::Function
+    Properties: {CodeUri: cjs/, Handler: app.handler}
+  Items:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      TableName: sdk-items
+      BillingMode: PAY_PER_REQUEST
+      AttributeDefinitions: [{AttributeName: id, AttributeType: S}]
+      KeySchema: [{AttributeName: id, KeyType: HASH}]
+  Files:
+    Type: AWS::S3::Bucket
+    Properties: {BucketName: sdk-files}
+"#;
+
+/// An ES module handler importing the preinstalled SDK v3 (client and document client), as
+/// current samples are written: nothing bundled.
+const SDK_ESM: &str = r#"
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient, PutCommand, GetCommand } from "@aws-sdk/lib-dynamodb";
+const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+export const handler = async (event) => {
+  await documents.send(new PutCommand({ TableName: "sdk-items", Item: { id: event.id, note: "from esm" } }));
+  const { Item } = await documents.send(new GetCommand({ TableName: "sdk-items", Key: { id: event.id } }));
+  return Item;
+};
+"#;
+
+/// A CommonJS handler requiring the preinstalled S3 client.
+const SDK_CJS: &str = r#"
+const { S3Client, PutObjectCommand, GetObjectCommand } = require("@aws-sdk/client-s3");
+const s3 = new S3Client({ forcePathStyle: true });
+exports.handler = async (event) => {
+  await s3.send(new PutObjectCommand({ Bucket: "sdk-files", Key: event.key, Body: "from cjs" }));
+  const object = await s3.send(new GetObjectCommand({ Bucket: "sdk-files", Key: event.key }));
+  return { body: await object.Body.transformToString() };
+};
+"#;
+
+#[test]
+fn node_functions_use_the_preinstalled_aws_sdk() {
+    let dir = project(&[
+        ("template.yaml", SDK_TEMPLATE),
+        ("esm/index.mjs", SDK_ESM),
+        ("cjs/app.js", SDK_CJS),
+    ]);
+    let up = esb(
+        dir.path(),
+        &["up", "--http", "--port", "0", "--wait", "600"],
+    );
+    assert!(up.status.success(), "esb up failed: {}", stderr(&up));
+    let addr = box_addr(dir.path());
+    let invoke = |function: &str, event: &str| {
+        send(
+            addr,
+            "POST",
+            &format!("/2015-03-31/functions/{function}/invocations"),
+            &[],
+            event.as_bytes(),
+        )
+    };
+    let written = invoke("EsmWriter", r#"{"id": "ada"}"#);
+    assert_eq!(written.status, 200, "{}", written.text());
+    assert_eq!(
+        written.json(),
+        serde_json::json!({"id": "ada", "note": "from esm"}),
+        "{}",
+        written.text()
+    );
+    let read = invoke("CjsReader", r#"{"key": "notes/ada.txt"}"#);
+    assert_eq!(read.status, 200, "{}", read.text());
+    assert_eq!(read.json(), serde_json::json!({"body": "from cjs"}));
+    let down = esb(dir.path(), &["down"]);
+    assert!(down.status.success(), "esb down failed: {}", stderr(&down));
+}

@@ -4,12 +4,14 @@
 
 mod cache;
 mod node;
+mod node_sdk;
 mod python;
 
 use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 
 pub use node::{NODE_RIC, NodeEnvironment};
+pub use node_sdk::{NODE_SDK, NodeSdk};
 pub use python::{PythonEnvironment, RIC_REQUIREMENTS};
 
 /// Prepares and finds the runtime interface clients, cached under one directory
@@ -110,6 +112,9 @@ pub struct LaunchCommand {
     /// Host directories the program runs from besides the function's code and layers
     /// (interpreter, runtime interface client); a sandbox shows them read-only.
     pub mounts: Vec<PathBuf>,
+    /// Libraries the runtime preinstalls (the Node.js AWS SDK), searched after the function's
+    /// own modules and layers, as Lambda's `/var/runtime/node_modules`.
+    pub libraries: Vec<PathBuf>,
     /// What runs the function on this host, for `esb status`: `Python 3.13 (/usr/bin/python3.13)`.
     pub runs_on: String,
     /// Shown once per function when the host runtime differs from the template's.
@@ -152,6 +157,7 @@ pub fn launch_command(
             Ok(LaunchCommand {
                 program: environment.interpreter,
                 mounts: environment.mounts,
+                libraries: Vec::new(),
                 args: vec!["-m".into(), "awslambdaric".into(), handler.to_string()],
                 runs_on: environment.runs_on,
                 warning: environment.warning,
@@ -159,10 +165,19 @@ pub fn launch_command(
         }
         Runtime::Node { major } => {
             let environment = clients.node(*major)?;
+            let mut args = Vec::new();
+            if environment.esm_hooks {
+                // `module.register` needs Node.js 20 (or 18.19): older ones skip the hook.
+                args.push("--import".to_string());
+                args.push(environment.sdk.register.display().to_string());
+            }
+            args.push(environment.entry.display().to_string());
+            args.push(handler.to_string());
             Ok(LaunchCommand {
                 program: environment.node,
                 mounts: environment.mounts,
-                args: vec![environment.entry.display().to_string(), handler.to_string()],
+                libraries: vec![environment.sdk.node_modules],
+                args,
                 runs_on: environment.runs_on,
                 warning: environment.warning,
             })
@@ -179,6 +194,7 @@ pub fn launch_command(
                 program: bootstrap,
                 args: Vec::new(),
                 mounts: Vec::new(),
+                libraries: Vec::new(),
                 warning: None,
             })
         }

@@ -1,10 +1,12 @@
 //! Node.js workers run under AWS's own runtime interface client (`aws-lambda-ric` from npm),
-//! installed once under the cache directory and run by the host's `node`.
+//! installed once under the cache directory and run by the host's `node`, with the AWS SDK for
+//! JavaScript v3 preinstalled ([`super::node_sdk`]).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::cache::{prepare, run, which};
+use super::node_sdk::{NodeSdk, node_sdk};
 use super::{RuntimeClients, RuntimeError};
 
 /// The client version, pinned so every host runs the same one.
@@ -17,6 +19,10 @@ pub struct NodeEnvironment {
     pub node: PathBuf,
     /// The client's entry script (`bin/index.mjs`).
     pub entry: PathBuf,
+    /// The preinstalled AWS SDK, and the hook that lets ES modules import it.
+    pub sdk: NodeSdk,
+    /// Whether this Node.js can load that hook (`module.register`: Node.js 20 and later).
+    pub esm_hooks: bool,
     /// The directories Node.js and the client run from (a sandbox shows only these of the host,
     /// read-only).
     pub mounts: Vec<PathBuf>,
@@ -44,6 +50,10 @@ impl RuntimeClients {
             dir: dir.display().to_string(),
             message,
         })?;
+        let sdk = node_sdk(&self.cache_dir).map_err(|message| RuntimeError::ClientInstall {
+            dir: self.cache_dir.display().to_string(),
+            message,
+        })?;
         let warning = (found != wanted).then(|| {
             format!(
                 "the template asks for nodejs{wanted}.x; running it with this host's Node.js \
@@ -56,13 +66,15 @@ impl RuntimeClients {
             .ok()
             .and_then(|real| Some(real.parent()?.parent()?.to_path_buf()));
         Ok(NodeEnvironment {
-            mounts: [Some(dir.clone()), installation]
+            mounts: [Some(dir.clone()), Some(sdk.dir.clone()), installation]
                 .into_iter()
                 .flatten()
                 .collect(),
             runs_on: format!("Node.js {found} ({})", node.display()),
             node,
             entry: dir.join(ENTRY),
+            sdk,
+            esm_hooks: found >= 20,
             warning,
         })
     }

@@ -181,6 +181,7 @@ impl Worker {
                 log_stream_name: &log_stream_name,
                 overrides: &spec.env_overrides,
                 host_path: &spec.host_path,
+                runtime_libraries: &spec.launch.libraries,
             },
         );
         let log = Arc::new(WorkerLog {

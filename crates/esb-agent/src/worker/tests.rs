@@ -37,6 +37,7 @@ pub(crate) fn spec() -> WorkerSpec {
             program: "/p/task/bootstrap".into(),
             args: Vec::new(),
             mounts: vec!["/usr/lib/runtime".into()],
+            libraries: Vec::new(),
             runs_on: "its own bootstrap".into(),
             warning: None,
         },
