@@ -171,6 +171,9 @@ impl Sandboxer {
         );
         tokio::spawn(async move {
             tokio::time::sleep(SPARE_DELAY).await;
+            if released.load(Ordering::Relaxed) {
+                return; // The box stopped meanwhile (`esb invoke` runs one worker).
+            }
             match prepare(&config, egress, endpoints, &slots).await {
                 Ok(prepared) if released.load(Ordering::Relaxed) => discard(prepared),
                 Ok(prepared) => {
