@@ -116,6 +116,25 @@ fn start(namespace: Namespace, reporter: &Arc<Reporter>) -> Result<Arc<Worker>, 
     // and are then inherited by the threads and programs started below.
     if let Some(sandbox) = &spec.sandbox {
         sandbox::enter(sandbox)?;
+        // The output pipes are the box's (root's, mode 0600): the programs write to them as
+        // inherited descriptors, but opening `/dev/stdout` or `/dev/stderr` (a logging setting
+        // some functions use, which works on Lambda) reopens them, which needs their user.
+        for fd in [std::io::stdout().as_fd(), std::io::stderr().as_fd()] {
+            // Only a pipe: a file or a terminal given as output is not ours to hand over.
+            let is_pipe = nix::sys::stat::fstat(fd).is_ok_and(|stat| {
+                use nix::sys::stat::SFlag;
+                SFlag::from_bits_truncate(stat.st_mode) & SFlag::S_IFMT == SFlag::S_IFIFO
+            });
+            if !is_pipe {
+                continue;
+            }
+            nix::unistd::fchown(
+                fd,
+                Some(nix::unistd::Uid::from_raw(sandbox.uid)),
+                Some(nix::unistd::Gid::from_raw(sandbox.gid)),
+            )
+            .map_err(sys("give the output pipes to the sandbox's user"))?;
+        }
     }
     // Inherited by the programs: a setuid binary cannot regain privileges.
     prctl::set_no_new_privs().map_err(sys("set no_new_privs"))?;

@@ -115,6 +115,20 @@ fn binds_under_tmp_are_visible_inside_the_private_tmp() {
     assert_eq!(output.lines().collect::<Vec<_>>(), expected, "{output}");
 }
 
+/// `/dev/stdout` and `/dev/stderr` can be opened by the sandbox's user (some logging
+/// settings write to them by name), and what is written there reaches the box.
+#[test]
+fn dev_stdout_and_stderr_open_as_the_sandbox_user() {
+    let root = root_dir();
+    let script = "echo to-stdout > /dev/stdout && echo to-stderr > /dev/stderr";
+    let (code, output) = run(&sandboxed(sandbox(root.path()), vec![sh(script)]));
+    assert_eq!(code, Some(0), "{output}");
+    assert!(
+        output.contains("to-stdout") && output.contains("to-stderr"),
+        "{output}"
+    );
+}
+
 /// A host path that is not bound does not exist in the sandbox.
 #[test]
 fn unbound_host_paths_are_invisible() {
