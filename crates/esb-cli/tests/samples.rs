@@ -266,3 +266,96 @@ fn node_functions_use_the_preinstalled_aws_sdk() {
     let down = esb(dir.path(), &["down"]);
     assert!(down.status.success(), "esb down failed: {}", stderr(&down));
 }
+
+const STREAM_TEMPLATE: &str = r#"
+AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Streamer:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: nodejs20.x
+      Handler: index.handler
+      CodeUri: stream/
+      Timeout: 10
+      FunctionUrlConfig: {AuthType: NONE, InvokeMode: RESPONSE_STREAM}
+"#;
+
+/// A streaming function as AWS's samples write it: its own status and headers through
+/// `HttpResponseStream.from`, then two chunks half a second apart.
+const STREAM_APP: &str = r#"
+exports.handler = awslambda.streamifyResponse(async (event, responseStream) => {
+  const stream = awslambda.HttpResponseStream.from(responseStream, {
+    statusCode: 201,
+    headers: { "content-type": "text/plain", "x-kind": "stream" },
+  });
+  stream.write("first;");
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  stream.write("second");
+  stream.end();
+});
+"#;
+
+#[test]
+fn a_streaming_function_url_sends_its_status_headers_and_chunks_as_they_come() {
+    use std::io::{Read, Write};
+    let dir = project(&[
+        ("template.yaml", STREAM_TEMPLATE),
+        ("stream/index.js", STREAM_APP),
+    ]);
+    let up = esb(
+        dir.path(),
+        &["up", "--http", "--port", "0", "--wait", "600"],
+    );
+    assert!(up.status.success(), "esb up failed: {}", stderr(&up));
+    let addr = box_addr(dir.path());
+    // Warm the worker, so that the timed request measures streaming, not a cold start.
+    let warm = send(addr, "GET", "/_lambda-url/Streamer/", &[], b"");
+    assert_eq!(warm.status, 201, "{}", warm.text());
+    assert_eq!(warm.header("x-kind"), Some("stream"));
+    // Chunked on the wire (the raw reply keeps the chunk sizes).
+    let body = warm.text();
+    assert!(
+        body.contains("first;") && body.find("first;") < body.find("second"),
+        "{body}"
+    );
+
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let sent = std::time::Instant::now();
+    stream
+        .write_all(
+            b"GET /_lambda-url/Streamer/ HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+        )
+        .expect("request");
+    let mut received = Vec::new();
+    let mut first_at = None;
+    let mut buffer = [0u8; 4096];
+    loop {
+        let read = stream.read(&mut buffer).expect("read");
+        if read == 0 {
+            break;
+        }
+        received.extend_from_slice(&buffer[..read]);
+        if first_at.is_none() && String::from_utf8_lossy(&received).contains("first;") {
+            first_at = Some(sent.elapsed());
+        }
+    }
+    let whole = sent.elapsed();
+    let text = String::from_utf8_lossy(&received).into_owned();
+    assert!(text.starts_with("HTTP/1.1 201"), "{text}");
+    assert!(
+        text.to_ascii_lowercase().contains("x-kind: stream"),
+        "{text}"
+    );
+    assert!(text.contains("second"), "{text}");
+    let first_at = first_at.expect("the first chunk");
+    assert!(
+        first_at < Duration::from_millis(400) && whole >= Duration::from_millis(500),
+        "the first chunk came after {first_at:?}, the whole body after {whole:?}: not streamed"
+    );
+    let down = esb(dir.path(), &["down"]);
+    assert!(down.status.success(), "esb down failed: {}", stderr(&down));
+}

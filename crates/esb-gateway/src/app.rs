@@ -12,12 +12,14 @@ use esb_model::{ApiKind, RouteKind};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 
 use crate::auth::{Auth, AuthDecision, AuthorizerInvoker, InvokeFuture};
+use crate::body::GatewayBody;
 use crate::boot::FunctionReadiness;
 use crate::breaker::CircuitBreakers;
 use crate::cors;
 use crate::function_url::{FunctionUrls, UrlMatch};
 use crate::lambda_api::{LambdaApi, LambdaApiError, invocation_path};
 use crate::metrics::{Metrics, Outcome, Status, WorkerInfo, WorkerState, containers_json};
+use crate::streamed;
 use crate::{
     EventContext, Matched, RouteMatch, Router, http_api_event, http_api_response,
     matches_media_types, rest_event, rest_response,
@@ -53,16 +55,29 @@ impl std::fmt::Debug for App {
 }
 
 impl App {
+    /// One request, its response body whole (a streamed one is collected): for callers in
+    /// this process; the server sends [`App::respond`]'s as it comes.
     pub async fn handle(&self, request: Request<Bytes>, peer: SocketAddr) -> Response<Bytes> {
+        let (parts, body) = self.respond(request, peer).await.into_parts();
+        Response::from_parts(parts, body.collect().await)
+    }
+
+    /// One request; the body of a function URL's streamed response comes as the function
+    /// streams it.
+    pub async fn respond(
+        &self,
+        request: Request<Bytes>,
+        peer: SocketAddr,
+    ) -> Response<GatewayBody> {
         let started = Instant::now();
         let (request_id, trace_id) = ids(request.headers());
         let method = request.method().clone();
         let path = request.uri().path().to_string();
         let mut function = None;
         let mut response = if method == Method::GET && path == "/health" {
-            json(StatusCode::OK, r#"{"status":"healthy"}"#)
+            json(StatusCode::OK, r#"{"status":"healthy"}"#).map(GatewayBody::from)
         } else if method == Method::GET && path == "/_esb/status" {
-            self.status()
+            self.status().map(GatewayBody::from)
         } else if method == Method::GET && path == "/metrics/containers" {
             let workers: Vec<WorkerInfo> = self
                 .invoker
@@ -86,7 +101,7 @@ impl App {
             response
                 .headers_mut()
                 .insert("content-type", HeaderValue::from_static("application/json"));
-            response
+            response.map(GatewayBody::from)
         } else if method == Method::GET && path == "/metrics" {
             let text = self.metrics.render(&self.invoker.stats(), &self.breakers);
             let mut response = Response::new(Bytes::from(text));
@@ -94,10 +109,10 @@ impl App {
                 "content-type",
                 HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
             );
-            response
+            response.map(GatewayBody::from)
         } else if let Some(name) = invocation_path(&path).filter(|_| method == Method::POST) {
             function = Some(name.to_string());
-            if !self.lambda.access.allows(peer.ip()) {
+            let response = if !self.lambda.access.allows(peer.ip()) {
                 LambdaApiError::AccessDenied.response()
             } else {
                 let query = request.uri().query().map(str::to_string);
@@ -112,9 +127,10 @@ impl App {
                         &trace_id,
                     )
                     .await
-            }
+            };
+            response.map(GatewayBody::from)
         } else if let Some(response) = self.auth.login(&request) {
-            response
+            response.map(GatewayBody::from)
         } else {
             self.route(request, peer, &request_id, &trace_id, &mut function)
                 .await
@@ -135,7 +151,7 @@ impl App {
     }
 
     /// Stamps a response with its request and trace ids and writes the access-log record.
-    fn finish(&self, response: &mut Response<Bytes>, exchange: Exchange) {
+    fn finish<B>(&self, response: &mut Response<B>, exchange: Exchange) {
         let headers = response.headers_mut();
         if let Ok(value) = HeaderValue::from_str(exchange.request_id) {
             headers.insert("x-amzn-requestid", value);
@@ -216,7 +232,7 @@ impl App {
         request_id: &str,
         trace_id: &str,
         function: &mut Option<String>,
-    ) -> Response<Bytes> {
+    ) -> Response<GatewayBody> {
         let host = request.headers().get("host").and_then(|h| h.to_str().ok());
         if let Some(url) = self.function_urls.find(host, request.uri().path()) {
             return self
@@ -224,11 +240,12 @@ impl App {
                 .await;
         }
         if let Some(response) = self.cors_preflight(&request) {
-            return response;
+            return response.map(GatewayBody::from);
         }
         let matched = match self.router.route(request.method(), request.uri().path()) {
             RouteMatch::NotFound => {
-                return json(StatusCode::NOT_FOUND, r#"{"message":"Not Found"}"#);
+                return json(StatusCode::NOT_FOUND, r#"{"message":"Not Found"}"#)
+                    .map(GatewayBody::from);
             }
             RouteMatch::MethodNotAllowed { allow } => {
                 let mut response = json(
@@ -239,7 +256,7 @@ impl App {
                 if let Ok(value) = HeaderValue::from_str(&allow.join(", ")) {
                     response.headers_mut().insert("allow", value);
                 }
-                return response;
+                return response.map(GatewayBody::from);
             }
             RouteMatch::Matched(matched) => matched,
         };
@@ -254,11 +271,11 @@ impl App {
             AuthDecision::Allow {
                 context: authorizer,
             } => context.authorizer = authorizer,
-            AuthDecision::Deny(response) => return response,
+            AuthDecision::Deny(response) => return response.map(GatewayBody::from),
         }
         let origin = origin(&request);
         let mut response = self
-            .call_function(&request, &matched, &context, trace_id)
+            .call_function(&request, &matched, &context, trace_id, false)
             .await;
         cors::decorate(matched.api, origin.as_deref(), &mut response);
         response
@@ -273,7 +290,7 @@ impl App {
         request_id: &str,
         trace_id: &str,
         function: &mut Option<String>,
-    ) -> Response<Bytes> {
+    ) -> Response<GatewayBody> {
         *function = Some(url.matched.route.function.clone());
         if url.path != request.uri().path() {
             let target = match request.uri().query() {
@@ -291,40 +308,43 @@ impl App {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("AWS4-HMAC-SHA256 "));
         if url.auth_type == "AWS_IAM" && !signed {
-            return json(StatusCode::FORBIDDEN, r#"{"Message":"Forbidden"}"#);
+            return json(StatusCode::FORBIDDEN, r#"{"Message":"Forbidden"}"#)
+                .map(GatewayBody::from);
         }
         if request.method() == Method::OPTIONS
             && let Some(response) = cors::preflight(url.matched.api, &request)
         {
-            return response;
+            return response.map(GatewayBody::from);
         }
         let context = event_context(&request, &url.matched, peer, request_id);
         let origin = origin(&request);
         let mut response = self
-            .call_function(&request, &url.matched, &context, trace_id)
+            .call_function(&request, &url.matched, &context, trace_id, url.streaming)
             .await;
         cors::decorate(url.matched.api, origin.as_deref(), &mut response);
         response
     }
 
-    /// The function behind a route, through its circuit breaker, with metrics.
+    /// The function behind a route, through its circuit breaker, with metrics. With `stream`
+    /// (a function URL in `RESPONSE_STREAM` mode) a streamed result goes out as it comes.
     async fn call_function(
         &self,
         request: &Request<Bytes>,
         matched: &Matched<'_>,
         context: &EventContext,
         trace_id: &str,
-    ) -> Response<Bytes> {
+        stream: bool,
+    ) -> Response<GatewayBody> {
         let name = matched.route.function.as_str();
         let request_id = context.request_id.as_str();
         let Ok(permit) = self.breakers.check(name) else {
             self.metrics
                 .observe(name, outcome(Status::CircuitOpen, Duration::ZERO, None));
-            return internal_error();
+            return internal_error().map(GatewayBody::from);
         };
         let Some(payload) = event_payload(request, matched, context) else {
             permit.release();
-            return internal_error();
+            return internal_error().map(GatewayBody::from);
         };
         let input = InvokeInput {
             request_id: request_id.to_string(),
@@ -335,6 +355,30 @@ impl App {
         };
         let started = Instant::now();
         let (status, response, init) = match self.invoker.invoke(name, input).await {
+            Ok(mut result)
+                if stream && result.stream.is_some() && result.function_error.is_none() =>
+            {
+                let init = result.init_duration;
+                let content_type = result.content_type.clone();
+                match result.stream.take() {
+                    Some(body) => match streamed::response(content_type.as_deref(), body).await {
+                        Ok(response) => (Status::Success, response, init),
+                        Err(error) => {
+                            tracing::warn!(function = name, request_id, %error, "malformed streamed response");
+                            (
+                                Status::InvalidResponse,
+                                internal_error().map(GatewayBody::from),
+                                init,
+                            )
+                        }
+                    },
+                    None => (
+                        Status::InvalidResponse,
+                        internal_error().map(GatewayBody::from),
+                        init,
+                    ),
+                }
+            }
             Ok(mut result) => {
                 let init = result.init_duration;
                 // API Gateway buffers proxy responses, streamed or not.
@@ -351,10 +395,16 @@ impl App {
                             _ => http_api_response(&body),
                         };
                         match mapped {
-                            Ok(response) => (Status::Success, response, init),
+                            Ok(response) => {
+                                (Status::Success, response.map(GatewayBody::from), init)
+                            }
                             Err(error) => {
                                 tracing::warn!(function = name, request_id, %error, "malformed Lambda proxy response");
-                                (Status::InvalidResponse, internal_error(), init)
+                                (
+                                    Status::InvalidResponse,
+                                    internal_error().map(GatewayBody::from),
+                                    init,
+                                )
                             }
                         }
                     }
@@ -371,7 +421,7 @@ impl App {
                             Status::Crash
                         };
                         tracing::warn!(function = name, request_id, error = %text, "function error");
-                        (status, internal_error(), init)
+                        (status, internal_error().map(GatewayBody::from), init)
                     }
                 }
             }
@@ -380,7 +430,8 @@ impl App {
                 json(
                     StatusCode::TOO_MANY_REQUESTS,
                     r#"{"message":"Too Many Requests"}"#,
-                ),
+                )
+                .map(GatewayBody::from),
                 None,
             ),
             Err(InvokeError::AcquireTimeout { .. }) => (
@@ -388,12 +439,13 @@ impl App {
                 json(
                     StatusCode::SERVICE_UNAVAILABLE,
                     r#"{"message":"Service Unavailable"}"#,
-                ),
+                )
+                .map(GatewayBody::from),
                 None,
             ),
             Err(error) => {
                 tracing::warn!(function = name, request_id, %error, "invocation failed");
-                (Status::Crash, internal_error(), None)
+                (Status::Crash, internal_error().map(GatewayBody::from), None)
             }
         };
         match status {

@@ -160,7 +160,7 @@ fn http_preflight(cors: &Cors, request: &Request<Bytes>) -> Option<Response<Byte
 /// `request_origin` is allowed, `Access-Control-Allow-Origin`, `-Expose-Headers` and
 /// `-Allow-Credentials` are set. REST APIs and APIs without CORS: untouched (a REST API's
 /// function sets its own CORS headers).
-pub fn decorate(api: &Api, request_origin: Option<&str>, response: &mut Response<Bytes>) {
+pub fn decorate<B>(api: &Api, request_origin: Option<&str>, response: &mut Response<B>) {
     let Some(cors) = api.cors.as_ref() else {
         return;
     };

@@ -21,6 +21,8 @@ struct FunctionUrl {
     route: Route,
     api: Api,
     auth_type: String,
+    /// `InvokeMode: RESPONSE_STREAM`: the response goes out as the function streams it.
+    streaming: bool,
 }
 
 /// A request that addressed a function URL.
@@ -31,6 +33,8 @@ pub struct UrlMatch<'u> {
     pub path: String,
     /// `AWS_IAM` or `NONE`.
     pub auth_type: &'u str,
+    /// `InvokeMode: RESPONSE_STREAM`.
+    pub streaming: bool,
 }
 
 /// Every function URL of the project, by lower-cased function name.
@@ -65,6 +69,7 @@ impl FunctionUrls {
                     route: route.clone(),
                     api,
                     auth_type: config.auth_type.clone(),
+                    streaming: config.invoke_mode == "RESPONSE_STREAM",
                 };
                 Some((route.function.to_ascii_lowercase(), url))
             })
@@ -97,6 +102,7 @@ impl FunctionUrls {
             },
             path,
             auth_type: &url.auth_type,
+            streaming: url.streaming,
         })
     }
 }

@@ -13,6 +13,7 @@
 pub mod app;
 pub mod auth;
 mod binary;
+pub mod body;
 pub mod boot;
 pub mod breaker;
 pub mod cors;
@@ -23,6 +24,7 @@ pub mod metrics;
 mod response;
 mod router;
 mod server;
+mod streamed;
 mod time;
 pub mod tls;
 

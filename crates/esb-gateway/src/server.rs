@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
@@ -17,6 +17,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
 use crate::app::App;
+use crate::body::GatewayBody;
 
 /// API Gateway's payload limit: a larger request body gets 413.
 pub const MAX_REQUEST_BODY: usize = 10 * 1024 * 1024;
@@ -87,16 +88,16 @@ async fn handle(
     app: &App,
     request: hyper::Request<Incoming>,
     peer: SocketAddr,
-) -> hyper::Response<Full<Bytes>> {
+) -> hyper::Response<GatewayBody> {
     let (parts, body) = request.into_parts();
     let body = match Limited::new(body, MAX_REQUEST_BODY).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(error) if error.is::<http_body_util::LengthLimitError>() => {
-            return app.too_large(&parts, peer).map(Full::new);
+            return app.too_large(&parts, peer).map(GatewayBody::from);
         }
         // The client went away or sent a broken body: nobody reads this answer.
-        Err(_) => return hyper::Response::new(Full::new(Bytes::new())),
+        Err(_) => return hyper::Response::new(GatewayBody::from(Bytes::new())),
     };
     let request = http::Request::from_parts(parts, body);
-    app.handle(request, peer).await.map(Full::new)
+    app.respond(request, peer).await
 }
