@@ -356,6 +356,28 @@ fn a_streaming_function_url_sends_its_status_headers_and_chunks_as_they_come() {
         first_at < Duration::from_millis(400) && whole >= Duration::from_millis(500),
         "the first chunk came after {first_at:?}, the whole body after {whole:?}: not streamed"
     );
+
+    // The Invoke API's InvokeWithResponseStream, read by boto3: the function's bytes as
+    // PayloadChunk events, then InvokeComplete.
+    let script = r#"
+import os, boto3
+client = boto3.client("lambda", endpoint_url=os.environ["ENDPOINT"], region_name="us-east-1",
+                      aws_access_key_id="esb", aws_secret_access_key="esb-local-secret")
+answer = client.invoke_with_response_stream(FunctionName="Streamer", Payload=b"{}")
+chunks, complete = [], None
+for event in answer["EventStream"]:
+    if "PayloadChunk" in event:
+        chunks.append(event["PayloadChunk"]["Payload"])
+    if "InvokeComplete" in event:
+        complete = event["InvokeComplete"]
+print("status", answer["StatusCode"], "chunks", len(chunks), "error", complete.get("ErrorCode"))
+print("body", b"".join(chunks).split(b"\0" * 8)[-1].decode())
+"#;
+    let endpoint = format!("http://{addr}");
+    let printed = support::services::python(script, &[("ENDPOINT", &endpoint)]);
+    assert!(printed.contains("status 200"), "{printed}");
+    assert!(printed.contains("error None"), "{printed}");
+    assert!(printed.contains("body first;second"), "{printed}");
     let down = esb(dir.path(), &["down"]);
     assert!(down.status.success(), "esb down failed: {}", stderr(&down));
 }

@@ -17,7 +17,7 @@ use crate::boot::FunctionReadiness;
 use crate::breaker::CircuitBreakers;
 use crate::cors;
 use crate::function_url::{FunctionUrls, UrlMatch};
-use crate::lambda_api::{LambdaApi, LambdaApiError, invocation_path};
+use crate::lambda_api::{LambdaApi, LambdaApiError, invocation_path, streaming_invocation_path};
 use crate::metrics::{Metrics, Outcome, Status, WorkerInfo, WorkerState, containers_json};
 use crate::streamed;
 use crate::{
@@ -129,6 +129,28 @@ impl App {
                     .await
             };
             response.map(GatewayBody::from)
+        } else if let Some(name) =
+            streaming_invocation_path(&path).filter(|_| method == Method::POST)
+        {
+            function = Some(name.to_string());
+            if !self.lambda.access.allows(peer.ip()) {
+                LambdaApiError::AccessDenied
+                    .response()
+                    .map(GatewayBody::from)
+            } else {
+                let query = request.uri().query().map(str::to_string);
+                let (parts, body) = request.into_parts();
+                self.lambda
+                    .invoke_with_response_stream(
+                        name,
+                        query.as_deref(),
+                        &parts.headers,
+                        body,
+                        &request_id,
+                        &trace_id,
+                    )
+                    .await
+            }
         } else if let Some(response) = self.auth.login(&request) {
             response.map(GatewayBody::from)
         } else {

@@ -29,6 +29,12 @@ impl From<Bytes> for GatewayBody {
 }
 
 impl GatewayBody {
+    /// A body fed chunk by chunk through the returned sender; it ends when the sender drops.
+    pub fn channel() -> (mpsc::Sender<Bytes>, GatewayBody) {
+        let (tx, rx) = mpsc::channel(CHUNKS_IN_FLIGHT);
+        (tx, GatewayBody::Stream(rx))
+    }
+
     /// `first` (already read from the stream), then the rest of `stream` as it comes. A stream
     /// that fails midway ends the body there: the status and headers are already sent.
     pub fn stream(first: Bytes, mut stream: BodyStream) -> GatewayBody {

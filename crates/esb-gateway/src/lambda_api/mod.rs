@@ -1,9 +1,12 @@
 //! The Lambda Invoke API (`POST /2015-03-31/functions/{FunctionName}/invocations`), as AWS
 //! SDKs call it through `AWS_ENDPOINT_URL_LAMBDA`: `RequestResponse`, `Event` (queued and
-//! retried like AWS), `DryRun`, `X-Amz-Log-Type: Tail`, and AWS's error shapes.
+//! retried like AWS), `DryRun`, `X-Amz-Log-Type: Tail`, and AWS's error shapes; and
+//! `InvokeWithResponseStream` (`POST /2021-11-15/functions/{FunctionName}/
+//! response-streaming-invocations`), whose answer is an event stream of the function's chunks.
 
 mod errors;
 mod event_queue;
+mod event_stream;
 mod name;
 
 use std::sync::Arc;
@@ -12,6 +15,8 @@ use base64::Engine;
 use bytes::Bytes;
 use esb_agent::{InvokeError, InvokeInput, Invoker};
 use http::{HeaderMap, HeaderValue, Response, StatusCode};
+
+use crate::body::GatewayBody;
 
 pub use errors::LambdaApiError;
 pub use event_queue::{EventQueue, RetryPolicy};
@@ -26,6 +31,20 @@ pub fn invocation_path(path: &str) -> Option<&str> {
     path.strip_prefix("/2015-03-31/functions/")?
         .strip_suffix("/invocations")
         .filter(|name| !name.is_empty() && !name.contains('/'))
+}
+
+/// `/2021-11-15/functions/{name}/response-streaming-invocations` → the (URL-encoded) name.
+pub fn streaming_invocation_path(path: &str) -> Option<&str> {
+    path.strip_prefix("/2021-11-15/functions/")?
+        .strip_suffix("/response-streaming-invocations")
+        .filter(|name| !name.is_empty() && !name.contains('/'))
+}
+
+/// One validated call: the function, its ARN and the invocation.
+struct Call {
+    function: String,
+    arn: String,
+    input: InvokeInput,
 }
 
 /// What the Invoke API needs besides the request.
@@ -103,46 +122,13 @@ impl LambdaApi {
         request_id: &str,
         trace_id: &str,
     ) -> Result<Response<Bytes>, LambdaApiError> {
-        let name = FunctionName::parse(encoded_name, query)?;
-        let arn = format!(
-            "arn:aws:lambda:{}:{}:function:{}",
-            self.region, self.account_id, name.function
-        );
-        let not_found = || LambdaApiError::NotFound { arn: arn.clone() };
-        if !self.invoker.has_function(&name.function) {
-            return Err(not_found());
-        }
-        if let Some(qualifier) = &name.qualifier {
-            let known = qualifier == "$LATEST"
-                || self
-                    .aliases
-                    .iter()
-                    .any(|(function, alias)| function == &name.function && alias == qualifier);
-            if !known {
-                return Err(LambdaApiError::NotFound {
-                    arn: format!("{arn}:{qualifier}"),
-                });
-            }
-        }
+        let call = self.call(encoded_name, query, headers, body, request_id, trace_id)?;
         let invocation_type = header(headers, "x-amz-invocation-type").unwrap_or("RequestResponse");
-        let payload = if body.is_empty() {
-            Bytes::from_static(b"{}")
-        } else {
-            body
-        };
-        if serde_json::from_slice::<serde::de::IgnoredAny>(&payload).is_err() {
-            return Err(LambdaApiError::InvalidContent);
-        }
-        let client_context = header(headers, "x-amz-client-context")
-            .map(decode_client_context)
-            .transpose()?;
-        let input = InvokeInput {
-            request_id: request_id.to_string(),
-            payload,
-            trace_id: Some(trace_id.to_string()),
-            client_context,
-            cognito_identity: None,
-        };
+        let Call {
+            function,
+            arn,
+            input,
+        } = call;
         match invocation_type {
             "DryRun" => Ok(empty(StatusCode::NO_CONTENT)),
             "Event" => {
@@ -151,7 +137,7 @@ impl LambdaApi {
                         limit: MAX_ASYNC_PAYLOAD,
                     });
                 }
-                self.events.enqueue(name.function, input)?;
+                self.events.enqueue(function, input)?;
                 Ok(empty(StatusCode::ACCEPTED))
             }
             "RequestResponse" => {
@@ -161,12 +147,17 @@ impl LambdaApi {
                     });
                 }
                 let tail = header(headers, "x-amz-log-type") == Some("Tail");
-                let result = self
+                let mut result = self
                     .invoker
-                    .invoke(&name.function, input)
+                    .invoke(&function, input)
                     .await
                     .map_err(|error| LambdaApiError::from_invoke(error, arn))?;
-                let mut response = Response::new(result.payload.clone());
+                // A streaming function's response, whole, as Invoke gives it on AWS.
+                let payload = match result.stream.take() {
+                    Some(stream) => stream.collect().await.unwrap_or_default(),
+                    None => result.payload.clone(),
+                };
+                let mut response = Response::new(payload);
                 let response_headers = response.headers_mut();
                 let content_type = result.content_type.as_deref().unwrap_or("application/json");
                 insert(response_headers, "content-type", content_type);
@@ -189,6 +180,146 @@ impl LambdaApi {
                 ),
             }),
         }
+    }
+
+    /// Handles one `InvokeWithResponseStream` call: the function's response as `PayloadChunk`
+    /// events as it comes, then `InvokeComplete` (with the error's code and details when the
+    /// function failed).
+    pub async fn invoke_with_response_stream(
+        &self,
+        encoded_name: &str,
+        query: Option<&str>,
+        headers: &HeaderMap,
+        body: Bytes,
+        request_id: &str,
+        trace_id: &str,
+    ) -> Response<GatewayBody> {
+        let call = match self.call(encoded_name, query, headers, body, request_id, trace_id) {
+            Ok(call) => call,
+            Err(error) => return error.response().map(GatewayBody::from),
+        };
+        if call.input.payload.len() > MAX_SYNC_PAYLOAD {
+            let error = LambdaApiError::TooLarge {
+                limit: MAX_SYNC_PAYLOAD,
+            };
+            return error.response().map(GatewayBody::from);
+        }
+        let tail = header(headers, "x-amz-log-type") == Some("Tail");
+        let mut result = match self.invoker.invoke(&call.function, call.input).await {
+            Ok(result) => result,
+            Err(error) => {
+                return LambdaApiError::from_invoke(error, call.arn)
+                    .response()
+                    .map(GatewayBody::from);
+            }
+        };
+        let content_type = result
+            .content_type
+            .clone()
+            .unwrap_or_else(|| "application/octet-stream".to_string());
+        let (events, body) = GatewayBody::channel();
+        let stream = result.stream.take();
+        tokio::spawn(async move {
+            let log =
+                tail.then(|| base64::engine::general_purpose::STANDARD.encode(&result.log_tail));
+            let failed = match stream {
+                Some(mut stream) => loop {
+                    match stream.next().await {
+                        Some(Ok(chunk)) => {
+                            if events
+                                .send(event_stream::payload_chunk(&chunk))
+                                .await
+                                .is_err()
+                            {
+                                return;
+                            }
+                        }
+                        Some(Err(error)) => {
+                            break Some((error.error_type, error.message));
+                        }
+                        None => break None,
+                    }
+                },
+                None => {
+                    let _ = events
+                        .send(event_stream::payload_chunk(&result.payload))
+                        .await;
+                    result.function_error.map(|error| {
+                        (
+                            error.as_str().to_string(),
+                            String::from_utf8_lossy(&result.payload).into_owned(),
+                        )
+                    })
+                }
+            };
+            let error = failed
+                .as_ref()
+                .map(|(code, details)| (code.as_str(), details.as_str()));
+            let _ = events
+                .send(event_stream::invoke_complete(error, log.as_deref()))
+                .await;
+        });
+        let mut response = Response::new(body);
+        let response_headers = response.headers_mut();
+        insert(response_headers, "content-type", &content_type);
+        insert(response_headers, "x-amz-executed-version", "$LATEST");
+        response
+    }
+
+    /// Validates a call: the function and qualifier exist, the payload is JSON, the client
+    /// context is base64 of a JSON object.
+    fn call(
+        &self,
+        encoded_name: &str,
+        query: Option<&str>,
+        headers: &HeaderMap,
+        body: Bytes,
+        request_id: &str,
+        trace_id: &str,
+    ) -> Result<Call, LambdaApiError> {
+        let name = FunctionName::parse(encoded_name, query)?;
+        let arn = format!(
+            "arn:aws:lambda:{}:{}:function:{}",
+            self.region, self.account_id, name.function
+        );
+        let not_found = || LambdaApiError::NotFound { arn: arn.clone() };
+        if !self.invoker.has_function(&name.function) {
+            return Err(not_found());
+        }
+        if let Some(qualifier) = &name.qualifier {
+            let known = qualifier == "$LATEST"
+                || self
+                    .aliases
+                    .iter()
+                    .any(|(function, alias)| function == &name.function && alias == qualifier);
+            if !known {
+                return Err(LambdaApiError::NotFound {
+                    arn: format!("{arn}:{qualifier}"),
+                });
+            }
+        }
+        let payload = if body.is_empty() {
+            Bytes::from_static(b"{}")
+        } else {
+            body
+        };
+        if serde_json::from_slice::<serde::de::IgnoredAny>(&payload).is_err() {
+            return Err(LambdaApiError::InvalidContent);
+        }
+        let client_context = header(headers, "x-amz-client-context")
+            .map(decode_client_context)
+            .transpose()?;
+        Ok(Call {
+            function: name.function,
+            arn,
+            input: InvokeInput {
+                request_id: request_id.to_string(),
+                payload,
+                trace_id: Some(trace_id.to_string()),
+                client_context,
+                cognito_identity: None,
+            },
+        })
     }
 }
 
