@@ -17,7 +17,7 @@ use crate::boot::FunctionReadiness;
 use crate::breaker::CircuitBreakers;
 use crate::cors;
 use crate::function_url::{FunctionUrls, UrlMatch};
-use crate::lambda_api::{LambdaApi, LambdaApiError, invocation_path, streaming_invocation_path};
+use crate::lambda_api::{self, ApiRequest, LambdaApi, LambdaApiError, Operation};
 use crate::metrics::{Metrics, Outcome, Status, WorkerInfo, WorkerState, containers_json};
 use crate::streamed;
 use crate::{
@@ -110,27 +110,8 @@ impl App {
                 HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
             );
             response.map(GatewayBody::from)
-        } else if let Some(name) = invocation_path(&path).filter(|_| method == Method::POST) {
-            function = Some(name.to_string());
-            let response = if !self.lambda.access.allows(peer.ip()) {
-                LambdaApiError::AccessDenied.response()
-            } else {
-                let query = request.uri().query().map(str::to_string);
-                let (parts, body) = request.into_parts();
-                self.lambda
-                    .invoke(
-                        name,
-                        query.as_deref(),
-                        &parts.headers,
-                        body,
-                        &request_id,
-                        &trace_id,
-                    )
-                    .await
-            };
-            response.map(GatewayBody::from)
-        } else if let Some(name) =
-            streaming_invocation_path(&path).filter(|_| method == Method::POST)
+        } else if let Some((operation, name)) =
+            lambda_api::operation(&path).filter(|_| method == Method::POST)
         {
             function = Some(name.to_string());
             if !self.lambda.access.allows(peer.ip()) {
@@ -140,16 +121,20 @@ impl App {
             } else {
                 let query = request.uri().query().map(str::to_string);
                 let (parts, body) = request.into_parts();
-                self.lambda
-                    .invoke_with_response_stream(
-                        name,
-                        query.as_deref(),
-                        &parts.headers,
-                        body,
-                        &request_id,
-                        &trace_id,
-                    )
-                    .await
+                let call = ApiRequest {
+                    encoded_name: name,
+                    query: query.as_deref(),
+                    headers: &parts.headers,
+                    body,
+                    request_id: &request_id,
+                    trace_id: &trace_id,
+                };
+                match operation {
+                    Operation::Invoke => self.lambda.invoke(call).await.map(GatewayBody::from),
+                    Operation::InvokeWithResponseStream => {
+                        self.lambda.invoke_with_response_stream(call).await
+                    }
+                }
             }
         } else if let Some(response) = self.auth.login(&request) {
             response.map(GatewayBody::from)

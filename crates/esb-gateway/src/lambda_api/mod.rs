@@ -26,18 +26,42 @@ pub use name::FunctionName;
 pub const MAX_SYNC_PAYLOAD: usize = 6 * 1024 * 1024;
 pub const MAX_ASYNC_PAYLOAD: usize = 256 * 1024;
 
-/// `/2015-03-31/functions/{name}/invocations` → the (still URL-encoded) name.
-pub fn invocation_path(path: &str) -> Option<&str> {
-    path.strip_prefix("/2015-03-31/functions/")?
-        .strip_suffix("/invocations")
-        .filter(|name| !name.is_empty() && !name.contains('/'))
+/// The Invoke API's operations, by path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    /// `/2015-03-31/functions/{name}/invocations`
+    Invoke,
+    /// `/2021-11-15/functions/{name}/response-streaming-invocations`
+    InvokeWithResponseStream,
 }
 
-/// `/2021-11-15/functions/{name}/response-streaming-invocations` → the (URL-encoded) name.
-pub fn streaming_invocation_path(path: &str) -> Option<&str> {
-    path.strip_prefix("/2021-11-15/functions/")?
-        .strip_suffix("/response-streaming-invocations")
-        .filter(|name| !name.is_empty() && !name.contains('/'))
+/// The operation a path names, and the (still URL-encoded) function name in it.
+pub fn operation(path: &str) -> Option<(Operation, &str)> {
+    let paths = [
+        (Operation::Invoke, "/2015-03-31/functions/", "/invocations"),
+        (
+            Operation::InvokeWithResponseStream,
+            "/2021-11-15/functions/",
+            "/response-streaming-invocations",
+        ),
+    ];
+    paths.into_iter().find_map(|(operation, prefix, suffix)| {
+        let name = path.strip_prefix(prefix)?.strip_suffix(suffix)?;
+        (!name.is_empty() && !name.contains('/')).then_some((operation, name))
+    })
+}
+
+/// One call of the Invoke API as the gateway received it.
+#[derive(Debug)]
+pub struct ApiRequest<'a> {
+    /// The function's name, ARN or partial ARN as the path segment has it (URL-encoded).
+    pub encoded_name: &'a str,
+    /// The raw query (`Qualifier=…`).
+    pub query: Option<&'a str>,
+    pub headers: &'a HeaderMap,
+    pub body: Bytes,
+    pub request_id: &'a str,
+    pub trace_id: &'a str,
 }
 
 /// One validated call: the function, its ARN and the invocation.
@@ -94,35 +118,17 @@ impl InvokeApiAccess {
 }
 
 impl LambdaApi {
-    /// Handles one Invoke API call. `encoded_name` is the path segment, `query` the raw query.
-    pub async fn invoke(
-        &self,
-        encoded_name: &str,
-        query: Option<&str>,
-        headers: &HeaderMap,
-        body: Bytes,
-        request_id: &str,
-        trace_id: &str,
-    ) -> Response<Bytes> {
-        match self
-            .try_invoke(encoded_name, query, headers, body, request_id, trace_id)
-            .await
-        {
+    /// Handles one `Invoke` call.
+    pub async fn invoke(&self, request: ApiRequest<'_>) -> Response<Bytes> {
+        match self.try_invoke(request).await {
             Ok(response) => response,
             Err(error) => error.response(),
         }
     }
 
-    async fn try_invoke(
-        &self,
-        encoded_name: &str,
-        query: Option<&str>,
-        headers: &HeaderMap,
-        body: Bytes,
-        request_id: &str,
-        trace_id: &str,
-    ) -> Result<Response<Bytes>, LambdaApiError> {
-        let call = self.call(encoded_name, query, headers, body, request_id, trace_id)?;
+    async fn try_invoke(&self, request: ApiRequest<'_>) -> Result<Response<Bytes>, LambdaApiError> {
+        let headers = request.headers;
+        let call = self.call(request)?;
         let invocation_type = header(headers, "x-amz-invocation-type").unwrap_or("RequestResponse");
         let Call {
             function,
@@ -187,14 +193,10 @@ impl LambdaApi {
     /// function failed).
     pub async fn invoke_with_response_stream(
         &self,
-        encoded_name: &str,
-        query: Option<&str>,
-        headers: &HeaderMap,
-        body: Bytes,
-        request_id: &str,
-        trace_id: &str,
+        request: ApiRequest<'_>,
     ) -> Response<GatewayBody> {
-        let call = match self.call(encoded_name, query, headers, body, request_id, trace_id) {
+        let headers = request.headers;
+        let call = match self.call(request) {
             Ok(call) => call,
             Err(error) => return error.response().map(GatewayBody::from),
         };
@@ -268,15 +270,15 @@ impl LambdaApi {
 
     /// Validates a call: the function and qualifier exist, the payload is JSON, the client
     /// context is base64 of a JSON object.
-    fn call(
-        &self,
-        encoded_name: &str,
-        query: Option<&str>,
-        headers: &HeaderMap,
-        body: Bytes,
-        request_id: &str,
-        trace_id: &str,
-    ) -> Result<Call, LambdaApiError> {
+    fn call(&self, request: ApiRequest<'_>) -> Result<Call, LambdaApiError> {
+        let ApiRequest {
+            encoded_name,
+            query,
+            headers,
+            body,
+            request_id,
+            trace_id,
+        } = request;
         let name = FunctionName::parse(encoded_name, query)?;
         let arn = format!(
             "arn:aws:lambda:{}:{}:function:{}",
@@ -374,22 +376,25 @@ mod tests {
 
     #[test]
     fn invocation_paths() {
+        let name = |path| operation(path).map(|(_, name)| name);
         assert_eq!(
-            invocation_path("/2015-03-31/functions/hello/invocations"),
-            Some("hello")
+            operation("/2015-03-31/functions/hello/invocations"),
+            Some((Operation::Invoke, "hello"))
         );
         assert_eq!(
-            invocation_path(
+            name(
                 "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A1%3Afunction%3Ahello/invocations"
             ),
             Some("arn%3Aaws%3Alambda%3Aus-east-1%3A1%3Afunction%3Ahello")
         );
-        assert_eq!(invocation_path("/2015-03-31/functions//invocations"), None);
         assert_eq!(
-            invocation_path("/2015-03-31/functions/a/b/invocations"),
-            None
+            operation("/2021-11-15/functions/hello/response-streaming-invocations"),
+            Some((Operation::InvokeWithResponseStream, "hello"))
         );
-        assert_eq!(invocation_path("/hello"), None);
+        assert_eq!(name("/2015-03-31/functions//invocations"), None);
+        assert_eq!(name("/2015-03-31/functions/a/b/invocations"), None);
+        assert_eq!(name("/2021-11-15/functions/hello/invocations"), None);
+        assert_eq!(name("/hello"), None);
     }
 
     #[test]
