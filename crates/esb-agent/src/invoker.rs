@@ -236,11 +236,6 @@ impl Invoker {
         Ok(result)
     }
 
-    /// What runs this invoker's workers and how isolated they are.
-    pub fn isolation(&self) -> crate::driver::Isolation {
-        self.driver.isolation()
-    }
-
     /// Every live worker, for `/metrics/containers`.
     pub fn workers(&self) -> Vec<WorkerSnapshot> {
         self.registry.snapshot()

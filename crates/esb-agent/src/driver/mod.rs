@@ -109,7 +109,6 @@ pub const LAMBDA_OPT_DIR: &str = "/opt";
 pub struct Launch {
     /// Unique among this box instance's workers, e.g. `hello-3`.
     pub worker_id: String,
-    pub function: String,
     pub memory_mb: u32,
     /// The size of the worker's `/tmp`, Lambda's `EphemeralStorage`.
     pub ephemeral_storage_mb: u32,

@@ -94,18 +94,23 @@ fn major_version(node: &Path) -> Option<u32> {
         .ok()
 }
 
-/// The package builds its native HTTP client on install (about a minute, once), which needs
-/// cmake, autoconf, automake, libtool, make and g++ (`scripts/install.sh` installs them).
-fn install_client(staging: &Path) -> Result<(), String> {
+/// `npm install` of `packages` (production dependencies only) into `staging`.
+pub(super) fn npm_install(staging: &Path, packages: &[&str]) -> Result<(), String> {
     let npm = which("npm").ok_or("npm is not installed")?;
     std::fs::create_dir_all(staging).map_err(|e| e.to_string())?;
-    tracing::info!("installing {NODE_RIC} (once)");
     run(Command::new(npm)
         .arg("install")
         .arg("--prefix")
         .arg(staging)
-        .args(["--no-audit", "--no-fund", "--omit=dev", NODE_RIC]))
-    .map_err(|e| {
+        .args(["--no-audit", "--no-fund", "--omit=dev"])
+        .args(packages))
+}
+
+/// The package builds its native HTTP client on install (about a minute, once), which needs
+/// cmake, autoconf, automake, libtool, make and g++ (`scripts/install.sh` installs them).
+fn install_client(staging: &Path) -> Result<(), String> {
+    tracing::info!("installing {NODE_RIC} (once)");
+    npm_install(staging, &[NODE_RIC]).map_err(|e| {
         format!("{e}\n(its native build needs cmake, autoconf, automake, libtool, make, g++)")
     })?;
     let native = staging.join("node_modules/aws-lambda-ric/dist/rapid-client.node");

@@ -9,9 +9,9 @@
 //! `NODE_PATH` directory in turn.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use super::cache::{prepare, run, which};
+use super::cache::prepare;
+use super::node::npm_install;
 
 /// The packages, pinned. AWS's runtimes ship every client; these are the ones functions use
 /// most. The directory name changes with the list (see [`sdk_dir_name`]).
@@ -96,15 +96,8 @@ pub(super) fn node_sdk(cache_dir: &Path) -> Result<NodeSdk, String> {
 }
 
 fn install(staging: &Path) -> Result<(), String> {
-    let npm = which("npm").ok_or("npm is not installed")?;
-    std::fs::create_dir_all(staging).map_err(|e| e.to_string())?;
     tracing::info!("installing the AWS SDK for JavaScript v3 (once)");
-    run(Command::new(npm)
-        .arg("install")
-        .arg("--prefix")
-        .arg(staging)
-        .args(["--no-audit", "--no-fund", "--omit=dev"])
-        .args(NODE_SDK))?;
+    npm_install(staging, &NODE_SDK)?;
     std::fs::write(staging.join("esm-node-path-hooks.mjs"), HOOKS_SOURCE)
         .and_then(|()| std::fs::write(staging.join(REGISTER), REGISTER_SOURCE))
         .map_err(|e| format!("cannot write the ES module hook: {e}"))

@@ -215,7 +215,6 @@ impl Worker {
         });
         let launch = Launch {
             worker_id: id.clone(),
-            function: spec.function.name.clone(),
             memory_mb: spec.function.memory_size,
             ephemeral_storage_mb: spec.function.ephemeral_storage,
             mounts: Mounts {

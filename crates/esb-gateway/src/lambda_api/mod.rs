@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use base64::Engine;
 use bytes::Bytes;
-use esb_agent::{InvokeError, InvokeInput, Invoker};
+use esb_agent::{InvokeError, InvokeInput, InvokeResult, Invoker};
 use http::{HeaderMap, HeaderValue, Response, StatusCode};
 
 use crate::body::GatewayBody;
@@ -147,17 +147,14 @@ impl LambdaApi {
                 Ok(empty(StatusCode::ACCEPTED))
             }
             "RequestResponse" => {
-                if input.payload.len() > MAX_SYNC_PAYLOAD {
-                    return Err(LambdaApiError::TooLarge {
-                        limit: MAX_SYNC_PAYLOAD,
-                    });
-                }
                 let tail = header(headers, "x-amz-log-type") == Some("Tail");
                 let mut result = self
-                    .invoker
-                    .invoke(&function, input)
-                    .await
-                    .map_err(|error| LambdaApiError::from_invoke(error, arn))?;
+                    .invoke_now(Call {
+                        function,
+                        arn,
+                        input,
+                    })
+                    .await?;
                 // A streaming function's response, whole, as Invoke gives it on AWS.
                 let payload = match result.stream.take() {
                     Some(stream) => stream.collect().await.unwrap_or_default(),
@@ -172,9 +169,11 @@ impl LambdaApi {
                     insert(response_headers, "x-amz-function-error", error.as_str());
                 }
                 if tail {
-                    let encoded =
-                        base64::engine::general_purpose::STANDARD.encode(&result.log_tail);
-                    insert(response_headers, "x-amz-log-result", &encoded);
+                    insert(
+                        response_headers,
+                        "x-amz-log-result",
+                        &log_result(&result.log_tail),
+                    );
                 }
                 Ok(response)
             }
@@ -195,25 +194,14 @@ impl LambdaApi {
         &self,
         request: ApiRequest<'_>,
     ) -> Response<GatewayBody> {
-        let headers = request.headers;
-        let call = match self.call(request) {
-            Ok(call) => call,
-            Err(error) => return error.response().map(GatewayBody::from),
+        let tail = header(request.headers, "x-amz-log-type") == Some("Tail");
+        let result = match self.call(request) {
+            Ok(call) => self.invoke_now(call).await,
+            Err(error) => Err(error),
         };
-        if call.input.payload.len() > MAX_SYNC_PAYLOAD {
-            let error = LambdaApiError::TooLarge {
-                limit: MAX_SYNC_PAYLOAD,
-            };
-            return error.response().map(GatewayBody::from);
-        }
-        let tail = header(headers, "x-amz-log-type") == Some("Tail");
-        let mut result = match self.invoker.invoke(&call.function, call.input).await {
+        let mut result = match result {
             Ok(result) => result,
-            Err(error) => {
-                return LambdaApiError::from_invoke(error, call.arn)
-                    .response()
-                    .map(GatewayBody::from);
-            }
+            Err(error) => return error.response().map(GatewayBody::from),
         };
         let content_type = result
             .content_type
@@ -222,8 +210,7 @@ impl LambdaApi {
         let (events, body) = GatewayBody::channel();
         let stream = result.stream.take();
         tokio::spawn(async move {
-            let log =
-                tail.then(|| base64::engine::general_purpose::STANDARD.encode(&result.log_tail));
+            let log = tail.then(|| log_result(&result.log_tail));
             let failed = match stream {
                 Some(mut stream) => loop {
                     match stream.next().await {
@@ -266,6 +253,20 @@ impl LambdaApi {
         insert(response_headers, "content-type", &content_type);
         insert(response_headers, "x-amz-executed-version", "$LATEST");
         response
+    }
+
+    /// Runs a synchronous invocation (`RequestResponse`, `InvokeWithResponseStream`): within
+    /// Lambda's payload limit, its errors as the Invoke API answers them.
+    async fn invoke_now(&self, call: Call) -> Result<InvokeResult, LambdaApiError> {
+        if call.input.payload.len() > MAX_SYNC_PAYLOAD {
+            return Err(LambdaApiError::TooLarge {
+                limit: MAX_SYNC_PAYLOAD,
+            });
+        }
+        self.invoker
+            .invoke(&call.function, call.input)
+            .await
+            .map_err(|error| LambdaApiError::from_invoke(error, call.arn))
     }
 
     /// Validates a call: the function and qualifier exist, the payload is JSON, the client
@@ -337,6 +338,11 @@ impl LambdaApiError {
             },
         }
     }
+}
+
+/// `X-Amz-Log-Result`, `LogResult`: base64 of the invocation's log tail.
+fn log_result(tail: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(tail)
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {

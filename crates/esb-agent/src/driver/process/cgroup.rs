@@ -13,7 +13,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-
 use std::time::Duration;
 
 use nix::sys::signal::{Signal, kill};
@@ -24,7 +23,7 @@ use super::instance::Instance;
 use crate::driver::{Exit, Usage};
 
 /// Lambda's limit on processes and threads per execution environment.
-pub(crate) const PIDS_MAX: u32 = 1024;
+const PIDS_MAX: u32 = 1024;
 /// Lambda's smallest memory size, given the kernel's default CPU weight.
 const BASE_MB: u64 = 128;
 const ROOT: &str = "/sys/fs/cgroup";
@@ -51,7 +50,7 @@ impl WorkerCgroup {
     pub(crate) fn create(instance: &Instance, name: &str) -> Result<WorkerCgroup, String> {
         let root = Path::new(ROOT);
         let relative = Path::new("esb").join(instance.name()).join(name);
-        if root.join("cgroup.controllers").is_file() {
+        if unified() {
             // Controllers must be enabled on each parent for a child to have their files.
             for parent in [root.join("esb"), root.join("esb").join(instance.name())] {
                 create(&parent)?;
@@ -144,15 +143,11 @@ impl WorkerCgroup {
     /// the worker's start.
     pub(crate) fn add_soon(&self, pid: u32) {
         let files = self.procs_files();
-        let move_in = move || {
+        super::off_async_threads(move || {
             for file in files {
                 let _ = std::fs::write(file, pid.to_string());
             }
-        };
-        match tokio::runtime::Handle::try_current() {
-            Ok(handle) => drop(handle.spawn_blocking(move_in)),
-            Err(_) => move_in(),
-        }
+        });
     }
 
     /// The memory directory and the name of one of its files, by version.
@@ -245,10 +240,15 @@ impl WorkerCgroup {
     }
 }
 
+/// Whether the host has cgroups v2 (one hierarchy) rather than v1.
+fn unified() -> bool {
+    Path::new(ROOT).join("cgroup.controllers").is_file()
+}
+
 /// The `esb/` directories under which boxes make their cgroups, one per hierarchy.
 fn parents() -> Vec<PathBuf> {
     let root = Path::new(ROOT);
-    if root.join("cgroup.controllers").is_file() {
+    if unified() {
         vec![root.join("esb")]
     } else {
         V1_CONTROLLERS

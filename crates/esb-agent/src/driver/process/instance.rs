@@ -49,13 +49,7 @@ impl Instance {
 /// Field 22 of `/proc/<pid>/stat`: when the process started, in ticks since boot; `None` when
 /// it does not run. A zombie (a killed box its parent has not reaped yet) does not run.
 fn start_ticks(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name, which is in parentheses and may contain spaces.
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    if matches!(fields.first(), Some(&"Z" | &"X")) {
-        return None;
-    }
-    fields.get(19)?.parse().ok()
+    super::proc_stat::fields(pid)?.get(19)?.parse().ok()
 }
 
 #[cfg(test)]

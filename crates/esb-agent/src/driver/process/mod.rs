@@ -7,12 +7,13 @@ mod cgroup;
 mod child;
 mod instance;
 mod output;
+mod proc_stat;
 mod sandboxed;
 mod unconfined;
 
 use std::sync::{Mutex, Once, PoisonError};
 
-pub use sandboxed::{NetworkMode, RUNTIME_API_ADDR, SandboxConfig};
+pub use sandboxed::{NetworkMode, SandboxConfig};
 
 use crate::driver::{BoxFuture, CodeView, Driver, DriverError, Isolation, Launch, Sandbox, Swept};
 use crate::runtime_api::RuntimeApi;
@@ -149,6 +150,15 @@ impl Driver for ProcessDriver {
             });
             let _ = removal.await;
         })
+    }
+}
+
+/// Runs blocking work (cgroup moves and removals wait on the kernel for milliseconds) on the
+/// tokio runtime's blocking threads, without waiting for it, or at once outside a runtime.
+fn off_async_threads(work: impl FnOnce() + Send + 'static) {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) => drop(handle.spawn_blocking(work)),
+        Err(_) => work(),
     }
 }
 

@@ -187,14 +187,9 @@ impl Drop for UnconfinedSandbox {
     }
 }
 
-/// `/proc/<pid>/stat` of a running (not zombie) process: resident memory and CPU time.
+/// Resident memory and CPU time of a running process.
 fn process_usage(pid: u32) -> Option<Usage> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name, which is in parentheses and may contain spaces.
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    if fields.first() == Some(&"Z") {
-        return None;
-    }
+    let fields = super::proc_stat::fields(pid)?;
     // Clock ticks are 100 per second on Linux; pages are 4 KiB on the platforms we run on.
     let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
     let cpu_seconds = (ticks(11)? + ticks(12)?) / 100.0;

@@ -34,7 +34,7 @@ use crate::runtime_api::RuntimeApi;
 use init::{PendingInit, RunningInit};
 
 /// Where the Runtime API listens inside a worker's own network namespace, as on Lambda.
-pub const RUNTIME_API_ADDR: SocketAddr =
+const RUNTIME_API_ADDR: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 9001);
 
 /// How long a worker's init may take to set up the sandbox and spawn the programs.
@@ -207,11 +207,9 @@ impl Sandboxer {
 fn discard(prepared: Prepared) {
     let slot = prepared.slot.clone();
     drop(prepared);
-    let remove = move || super::cgroup::remove_workers(Instance::current(), &[slot]);
-    match tokio::runtime::Handle::try_current() {
-        Ok(handle) => drop(handle.spawn_blocking(remove)),
-        Err(_) => remove(),
-    }
+    super::off_async_threads(move || {
+        super::cgroup::remove_workers(Instance::current(), &[slot]);
+    });
 }
 
 /// The box's endpoints a worker of `launch` must reach, but its own Runtime API's address.
