@@ -38,6 +38,8 @@ pub fn write(layout: &Layout, project: &Project) -> Result<(), BuildError> {
     let routing = RoutingFile {
         apis: project.apis.clone(),
         routes: project.routes.clone(),
+        api_keys: project.api_keys.clone(),
+        usage_plans: project.usage_plans.clone(),
     };
     let resources = ResourcesFile {
         tables: project.tables.clone(),

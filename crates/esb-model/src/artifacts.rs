@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
-use crate::{Api, Bucket, Function, Layer, Route, Table};
+use crate::{Api, ApiKey, Bucket, Function, Layer, Route, Table, UsagePlan};
 
 pub const FUNCTIONS_FILE: &str = "functions.yml";
 pub const ROUTING_FILE: &str = "routing.yml";
@@ -39,6 +39,10 @@ pub struct FunctionArtifact {
 pub struct RoutingFile {
     pub apis: Vec<Api>,
     pub routes: Vec<Route>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub api_keys: Vec<ApiKey>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub usage_plans: Vec<UsagePlan>,
 }
 
 /// `resources.yml`: the tables and buckets the provisioner creates.

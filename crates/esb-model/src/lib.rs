@@ -11,8 +11,12 @@ pub mod function;
 pub mod ids;
 pub mod project;
 pub mod storage;
+pub mod usage_plan;
 
-pub use api::{Api, ApiAuth, ApiKind, Authorizer, Cors, Route, RouteAuth, RouteKind};
+pub use api::{
+    Api, ApiAuth, ApiKind, Authorizer, Cors, MethodThrottling, ParameterLocation, RequestParameter,
+    RequestValidation, Route, RouteAuth, RouteKind, Throttle,
+};
 pub use function::{
     Architecture, DEFAULT_EPHEMERAL_STORAGE, DEFAULT_MEMORY_SIZE, DEFAULT_TIMEOUT, Event, Function,
     FunctionUrl, Layer, LayerRef, PackageType,
@@ -22,3 +26,4 @@ pub use storage::{
     AttributeDefinition, Bucket, BucketCorsRule, KeyElement, KeyType, LifecycleRule, Projection,
     SecondaryIndex, Table,
 };
+pub use usage_plan::{ApiKey, ApiStage, Quota, QuotaPeriod, UsagePlan};

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Api, Bucket, Function, Layer, Route, Table};
+use crate::{Api, ApiKey, Bucket, Function, Layer, Route, Table, UsagePlan};
 
 /// Everything a template declares that this box serves, fully resolved.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -14,6 +14,8 @@ pub struct Project {
     pub routes: Vec<Route>,
     pub tables: Vec<Table>,
     pub buckets: Vec<Bucket>,
+    pub api_keys: Vec<ApiKey>,
+    pub usage_plans: Vec<UsagePlan>,
     pub unsupported: Vec<UnsupportedResource>,
 }
 

@@ -202,3 +202,222 @@ fn corpus_templates_resolve_and_agree_with_the_sam_translator() {
         AGREEMENT_FLOOR * 100.0
     );
 }
+
+/// One usage plan as compared: its APIs, quota, throttle and keys.
+type PlanSummary = (
+    String,
+    Vec<String>,
+    Option<(u64, u64, String)>,
+    Option<(Option<u64>, Option<f64>)>,
+    Vec<String>,
+);
+
+/// The usage plans the translator made, read from its output.
+fn translated_plans(output: &serde_json::Value) -> Vec<PlanSummary> {
+    let resources = output["Resources"].as_object().cloned().unwrap_or_default();
+    let of_type = |t: &str| {
+        resources
+            .iter()
+            .filter(move |(_, r)| r["Type"] == t)
+            .map(|(id, r)| (id.clone(), r["Properties"].clone()))
+            .collect::<Vec<_>>()
+    };
+    let plan_keys = of_type("AWS::ApiGateway::UsagePlanKey");
+    let mut plans: Vec<PlanSummary> = of_type("AWS::ApiGateway::UsagePlan")
+        .into_iter()
+        .map(|(id, p)| {
+            let mut apis: Vec<String> = p["ApiStages"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|s| s["ApiId"]["Ref"].as_str().map(str::to_string))
+                .collect();
+            apis.sort();
+            let quota = p["Quota"]["Limit"].as_u64().map(|limit| {
+                (
+                    limit,
+                    p["Quota"]["Offset"].as_u64().unwrap_or(0),
+                    p["Quota"]["Period"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                )
+            });
+            let throttle = p
+                .get("Throttle")
+                .map(|t| (t["BurstLimit"].as_u64(), t["RateLimit"].as_f64()));
+            let mut keys: Vec<String> = plan_keys
+                .iter()
+                .filter(|(_, k)| k["UsagePlanId"]["Ref"].as_str() == Some(id.as_str()))
+                .filter_map(|(_, k)| k["KeyId"]["Ref"].as_str().map(str::to_string))
+                .collect();
+            keys.sort();
+            (id, apis, quota, throttle, keys)
+        })
+        .collect();
+    plans.sort_by(|a, b| a.0.cmp(&b.0));
+    plans
+}
+
+fn resolved_plans(project: &esb_model::Project) -> Vec<PlanSummary> {
+    let mut plans: Vec<PlanSummary> = project
+        .usage_plans
+        .iter()
+        .map(|p| {
+            let mut apis: Vec<String> = p.stages.iter().map(|s| s.api.clone()).collect();
+            apis.sort();
+            let mut keys = p.keys.clone();
+            keys.sort();
+            (
+                p.logical_id.clone(),
+                apis,
+                p.quota
+                    .map(|q| (q.limit, q.offset, format!("{:?}", q.period).to_uppercase())),
+                p.throttle
+                    .map(|t| (t.burst_limit.map(u64::from), t.rate_limit)),
+                keys,
+            )
+        })
+        .collect();
+    plans.sort_by(|a, b| a.0.cmp(&b.0));
+    plans
+}
+
+/// (API, METHOD, path) → (validate body, validate parameters, required parameters) for every
+/// method the translator attached a request validator to.
+type Validators = Vec<(String, String, String, bool, bool, Vec<String>)>;
+
+fn translated_validators(output: &serde_json::Value) -> Validators {
+    let mut found = Vec::new();
+    for (api, resource) in output["Resources"].as_object().into_iter().flatten() {
+        if resource["Type"] != "AWS::ApiGateway::RestApi" {
+            continue;
+        }
+        let body = &resource["Properties"]["Body"];
+        let validators = &body["x-amazon-apigateway-request-validators"];
+        for (path, operations) in body["paths"].as_object().into_iter().flatten() {
+            for (method, operation) in operations.as_object().into_iter().flatten() {
+                let Some(name) = operation["x-amazon-apigateway-request-validator"].as_str() else {
+                    continue;
+                };
+                let validator = &validators[name];
+                let mut required: Vec<String> = operation["parameters"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|p| p["required"] == true && p["in"] != "body")
+                    .map(|p| {
+                        let location = match p["in"].as_str() {
+                            Some("query") => "querystring",
+                            other => other.unwrap_or_default(),
+                        };
+                        format!("{location}.{}", p["name"].as_str().unwrap_or_default())
+                    })
+                    .collect();
+                required.sort();
+                let method = match method.as_str() {
+                    "x-amazon-apigateway-any-method" => "ANY".to_string(),
+                    m => m.to_ascii_uppercase(),
+                };
+                found.push((
+                    api.clone(),
+                    method,
+                    path.clone(),
+                    validator["validateRequestBody"] == true,
+                    validator["validateRequestParameters"] == true,
+                    required,
+                ));
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+fn resolved_validators(project: &esb_model::Project) -> Validators {
+    let mut found: Validators = project
+        .routes
+        .iter()
+        .filter_map(|r| {
+            let v = r.validation.as_ref()?;
+            let mut required: Vec<String> = v
+                .required_parameters
+                .iter()
+                .map(|p| format!("{:?}.{}", p.location, p.name).to_lowercase())
+                .collect();
+            required.sort();
+            Some((
+                r.api.clone(),
+                r.method.clone(),
+                r.path.clone(),
+                v.validate_body,
+                v.validate_parameters,
+                required,
+            ))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn usage_plans_and_request_validators_agree_with_the_sam_translator() {
+    let dir = corpus_dir();
+    let mut inputs: Vec<PathBuf> = std::fs::read_dir(dir.join("input"))
+        .expect("read corpus input dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    inputs.sort();
+    let (mut compared, mut disagreeing) = (0, Vec::new());
+    for path in &inputs {
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default();
+        let Ok(output) = std::fs::read_to_string(dir.join("output").join(format!("{stem}.json")))
+        else {
+            continue;
+        };
+        let Ok(output) = serde_json::from_str::<serde_json::Value>(&output) else {
+            continue;
+        };
+        let input = std::fs::read_to_string(path).expect("read input template");
+        let Ok(loaded) = load_str(stem, &input, &LoadOptions::default()) else {
+            continue;
+        };
+        let (plans, validators) = (translated_plans(&output), translated_validators(&output));
+        let (ours, ours_validators) = (
+            resolved_plans(&loaded.project),
+            resolved_validators(&loaded.project),
+        );
+        if [
+            plans.is_empty(),
+            validators.is_empty(),
+            ours.is_empty(),
+            ours_validators.is_empty(),
+        ]
+        .iter()
+        .all(|empty| *empty)
+        {
+            continue;
+        }
+        compared += 1;
+        if ours != plans {
+            disagreeing.push(format!(
+                "{stem}: usage plans\n    ours:       {ours:?}\n    translated: {plans:?}"
+            ));
+        }
+        if ours_validators != validators {
+            disagreeing.push(format!(
+                "{stem}: validators\n    ours:       {ours_validators:?}\n    translated: {validators:?}"
+            ));
+        }
+    }
+    println!("corpus: {compared} templates with usage plans or request validators compared");
+    assert!(compared >= 9, "too few templates compared: {compared}");
+    assert!(
+        disagreeing.is_empty(),
+        "disagreements:\n{}",
+        disagreeing.join("\n")
+    );
+}

@@ -3,10 +3,13 @@
 //! `DefinitionBody` paths that integrate with a function, and function URLs.
 
 use esb_model::{Api, ApiAuth, ApiKind, Authorizer, Cors, Function, Route, RouteAuth, RouteKind};
+use indexmap::IndexMap;
 use serde_json::Value;
 
 use super::function::url_cors;
 use super::properties::{Props, as_bool, as_string, as_u32};
+use super::throttling::stage_throttling;
+use super::validation::event_validation;
 use crate::intrinsics::scalar_text;
 use crate::{TemplateError, Warning};
 
@@ -44,6 +47,13 @@ pub(crate) fn api(
         },
     };
     let definition_body = props.raw.get("DefinitionBody").cloned();
+    if props.string("ApiKeySourceType")?.as_deref() == Some("AUTHORIZER") {
+        props.resolver.warn(
+            props.logical_id,
+            "ApiKeySourceType AUTHORIZER is not served: API keys are read from x-api-key only"
+                .to_string(),
+        );
+    }
     Ok(ApiDefinition {
         api: Api {
             logical_id: props.logical_id.to_string(),
@@ -54,9 +64,36 @@ pub(crate) fn api(
             auth: auth(props, kind)?,
             binary_media_types: props.strings("BinaryMediaTypes")?,
             base_paths: base_paths(props, kind),
+            models: models(props, kind)?,
+            throttling: stage_throttling(props, kind)?,
         },
         definition_body,
     })
+}
+
+/// A REST API's `Models`: JSON Schema documents by name.
+fn models(props: &Props, kind: ApiKind) -> Result<IndexMap<String, Value>, TemplateError> {
+    let Some(declared) = props.object("Models")? else {
+        return Ok(IndexMap::new());
+    };
+    if kind == ApiKind::Http {
+        props.resolver.warn(
+            props.logical_id,
+            "Models are not served on an HTTP API (API Gateway validates REST APIs only)"
+                .to_string(),
+        );
+        return Ok(IndexMap::new());
+    }
+    declared
+        .into_iter()
+        .map(|(name, schema)| match schema {
+            Value::Object(_) => Ok((name, schema)),
+            other => Err(props.error(
+                &format!("Models.{name}"),
+                format!("must be a JSON Schema mapping, got {other}"),
+            )),
+        })
+        .collect()
 }
 
 /// The base paths `Domain.BasePath` maps to the API, in the form SAM deploys them. A custom
@@ -281,6 +318,25 @@ pub(crate) fn event_routes(
                 continue;
             };
             let event_auth = event.properties.get("Auth");
+            let mut warn = |message: String| {
+                skipped.push(Warning {
+                    logical_id: Some(function.logical_id.clone()),
+                    message: format!("event {}: {message}", event.logical_id),
+                })
+            };
+            let validation = match kind {
+                RouteKind::Rest => event_validation(&event.properties, &api.api, &mut warn),
+                _ => {
+                    if event.properties.get("RequestModel").is_some() {
+                        warn(
+                            "RequestModel is not served on an HTTP API (API Gateway validates \
+                             REST APIs only)"
+                                .to_string(),
+                        );
+                    }
+                    None
+                }
+            };
             routes.push(Route {
                 api: api_id.to_string(),
                 kind,
@@ -289,6 +345,7 @@ pub(crate) fn event_routes(
                 function: function.name.clone(),
                 event: event.logical_id.clone(),
                 auth: route_auth(&api.api.auth, event_auth),
+                validation,
             });
         }
         if let Some(url) = &function.function_url {
@@ -303,6 +360,7 @@ pub(crate) fn event_routes(
                     authorizer: (url.auth_type == "AWS_IAM").then(|| "AWS_IAM".to_string()),
                     ..RouteAuth::default()
                 },
+                validation: None,
             });
         }
     }
@@ -403,6 +461,7 @@ pub(crate) fn definition_routes(
                     function: function.name.clone(),
                     event: format!("DefinitionBody {path}"),
                     auth: route_auth(&api.auth, None),
+                    validation: None,
                 });
             }
         }

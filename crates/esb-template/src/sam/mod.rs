@@ -5,6 +5,9 @@ mod api;
 mod function;
 mod properties;
 mod storage;
+mod throttling;
+mod usage_plans;
+mod validation;
 
 use esb_model::{ApiKind, Project, UnsupportedResource};
 use indexmap::IndexMap;
@@ -15,6 +18,7 @@ use crate::intrinsics::Resolver;
 use crate::{LoadOptions, Loaded, TemplateError};
 use api::{ApiDefinition, IMPLICIT_HTTP_API, IMPLICIT_REST_API};
 use properties::Props;
+use usage_plans::UsagePlans;
 
 pub(crate) fn resolve(
     file: &str,
@@ -46,6 +50,7 @@ pub(crate) fn resolve(
 
     let mut project = Project::default();
     let mut api_definitions: Vec<(ApiDefinition, Map<String, Value>)> = Vec::new();
+    let mut usage_plans = UsagePlans::default();
     for (id, resource) in &resources {
         let kind = if id.starts_with("Fn::ForEach::") {
             "Fn::ForEach"
@@ -106,7 +111,9 @@ pub(crate) fn resolve(
                 project.layers.push(function::layer(&props, kind)?);
             }
             "AWS::Serverless::Api" => {
-                api_definitions.push((api::api(&props, ApiKind::Rest, false)?, props.raw.clone()));
+                let definition = api::api(&props, ApiKind::Rest, false)?;
+                usage_plans.sam_usage_plan(&props, &definition.api)?;
+                api_definitions.push((definition, props.raw.clone()));
             }
             "AWS::Serverless::HttpApi" => {
                 api_definitions.push((api::api(&props, ApiKind::Http, false)?, props.raw.clone()));
@@ -114,6 +121,9 @@ pub(crate) fn resolve(
             "AWS::DynamoDB::Table" => project.tables.push(storage::dynamodb_table(&props)?),
             "AWS::Serverless::SimpleTable" => project.tables.push(storage::simple_table(&props)?),
             "AWS::S3::Bucket" => project.buckets.push(storage::bucket(&props)?),
+            "AWS::ApiGateway::ApiKey" => usage_plans.api_key(&props)?,
+            "AWS::ApiGateway::UsagePlan" => usage_plans.usage_plan(&props),
+            "AWS::ApiGateway::UsagePlanKey" => usage_plans.usage_plan_key(&props),
             // `is_served` let only the types above through.
             _ => {}
         }
@@ -152,7 +162,11 @@ pub(crate) fn resolve(
                 raw,
                 build_method: None,
             };
-            api_definitions.push((api::api(&props, kind, true)?, props.raw.clone()));
+            let definition = api::api(&props, kind, true)?;
+            if kind == ApiKind::Rest {
+                usage_plans.sam_usage_plan(&props, &definition.api)?;
+            }
+            api_definitions.push((definition, props.raw.clone()));
         }
     }
 
@@ -198,6 +212,7 @@ pub(crate) fn resolve(
     }
     project.routes = routes;
     project.apis = apis.into_iter().map(|d| d.api).collect();
+    (project.api_keys, project.usage_plans) = usage_plans.finish(&resolver, &project.apis)?;
 
     let mut warnings = resolver.take_warnings();
     warnings.extend(skipped);
@@ -224,6 +239,9 @@ fn is_served(resource_type: &str) -> bool {
             | "AWS::DynamoDB::Table"
             | "AWS::Serverless::SimpleTable"
             | "AWS::S3::Bucket"
+            | "AWS::ApiGateway::ApiKey"
+            | "AWS::ApiGateway::UsagePlan"
+            | "AWS::ApiGateway::UsagePlanKey"
     )
 }
 

@@ -418,3 +418,99 @@ Resources:
         )
     );
 }
+
+const GATEWAY_RULES: &str = r#"
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Orders:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: prod
+      Auth: {ApiKeyRequired: true}
+      Models:
+        Order: {type: object, required: [item]}
+      MethodSettings:
+        - {ResourcePath: "/*", HttpMethod: "*", ThrottlingRateLimit: 100, ThrottlingBurstLimit: 50}
+        - {ResourcePath: "/~1orders", HttpMethod: POST, ThrottlingBurstLimit: 1}
+        - {ResourcePath: "/*", HttpMethod: "*", LoggingLevel: INFO}
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.12
+      Handler: app.handler
+      CodeUri: src/
+      Events:
+        Post:
+          Type: Api
+          Properties:
+            RestApiId: !Ref Orders
+            Path: /orders
+            Method: post
+            RequestModel: {Model: Order, Required: true, ValidateBody: true}
+            RequestParameters:
+              - method.request.header.X-Tenant: {Required: true}
+              - method.request.querystring.page
+  Key:
+    Type: AWS::ApiGateway::ApiKey
+    Properties: {Enabled: true, Value: abcdefghijklmnopqrstuvwxyz}
+  Generated:
+    Type: AWS::ApiGateway::ApiKey
+  Plan:
+    Type: AWS::ApiGateway::UsagePlan
+    Properties:
+      ApiStages: [{ApiId: !Ref Orders, Stage: !Ref OrdersprodStage}]
+      Quota: {Limit: 3, Period: DAY}
+      Throttle: {RateLimit: 5, BurstLimit: 2}
+  PlanKey:
+    Type: AWS::ApiGateway::UsagePlanKey
+    Properties: {KeyId: !Ref Key, KeyType: API_KEY, UsagePlanId: !Ref Plan}
+"#;
+
+#[test]
+fn validators_throttling_and_usage_plans_resolve() {
+    let loaded = load(GATEWAY_RULES);
+    let project = loaded.project;
+    assert!(project.unsupported.is_empty(), "{:?}", project.unsupported);
+    let api = &project.apis[0];
+    assert!(api.models.contains_key("Order"));
+    let throttling: Vec<(&str, &str, Option<u32>)> = api
+        .throttling
+        .iter()
+        .map(|t| (t.path.as_str(), t.method.as_str(), t.limits.burst_limit))
+        .collect();
+    assert_eq!(
+        throttling,
+        [("/orders", "POST", Some(1)), ("/*", "*", Some(50))]
+    );
+    let validation = project.routes[0].validation.as_ref().expect("a validator");
+    assert!(validation.validate_body && !validation.validate_parameters);
+    assert_eq!(validation.model.as_deref(), Some("Order"));
+    assert_eq!(validation.required_parameters.len(), 1);
+    assert_eq!(validation.required_parameters[0].name, "X-Tenant");
+
+    let keys: Vec<(&str, Option<&str>, bool)> = project
+        .api_keys
+        .iter()
+        .map(|k| (k.logical_id.as_str(), k.value.as_deref(), k.enabled))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            ("Key", Some("abcdefghijklmnopqrstuvwxyz"), true),
+            ("Generated", None, false)
+        ]
+    );
+    let plan = &project.usage_plans[0];
+    assert_eq!(plan.stages[0].api, "Orders");
+    assert_eq!(plan.stages[0].stage, "prod");
+    assert_eq!(plan.keys, ["Key"]);
+    assert_eq!(plan.quota.map(|q| q.limit), Some(3));
+    assert_eq!(plan.throttle.and_then(|t| t.burst_limit), Some(2));
+}
+
+#[test]
+fn a_short_api_key_is_refused() {
+    let text = GATEWAY_RULES.replace("abcdefghijklmnopqrstuvwxyz", "short");
+    let error = load_err(&text).to_string();
+    assert!(error.contains("at least 20 characters"), "{error}");
+}
