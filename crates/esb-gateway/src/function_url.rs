@@ -64,6 +64,8 @@ impl FunctionUrls {
                     auth: ApiAuth::default(),
                     binary_media_types: Vec::new(),
                     base_paths: Vec::new(),
+                    models: Default::default(),
+                    throttling: Vec::new(),
                 };
                 let url = FunctionUrl {
                     route: route.clone(),
@@ -158,7 +160,9 @@ mod tests {
                 function: "WebHook".into(),
                 event: "Hook".into(),
                 auth: RouteAuth::default(),
+                validation: None,
             }],
+            ..RoutingFile::default()
         };
         FunctionUrls::new(&routing, &functions)
     }

@@ -169,6 +169,7 @@ fn routing(issuer_dir: &str) -> RoutingFile {
             guarded(HTTP, Http, "/ec", Some("EcAuth"), false, &[]),
             guarded(HTTP, Http, "/simple", Some("SimpleAuth"), false, &[]),
         ],
+        ..RoutingFile::default()
     }
 }
 

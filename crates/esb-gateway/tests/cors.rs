@@ -19,6 +19,8 @@ fn api(kind: ApiKind, cors: Option<Cors>) -> Api {
         auth: ApiAuth::default(),
         binary_media_types: Vec::new(),
         base_paths: Vec::new(),
+        models: Default::default(),
+        throttling: Vec::new(),
     }
 }
 

@@ -309,6 +309,7 @@ fn event_on(api: esb_model::Api, routes: &[&str], request: &http::Request<bytes:
             .map(|path| common::route(&api.logical_id, kind, "GET", path, "Fn"))
             .collect(),
         apis: vec![api],
+        ..Default::default()
     };
     let router = Router::new(&routing);
     let RouteMatch::Matched(hit) = router.route(request.method(), request.uri().path()) else {

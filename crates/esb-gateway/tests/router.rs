@@ -321,6 +321,7 @@ fn one_api(
             .iter()
             .map(|(path, function)| common::route("Api", route_kind, "GET", path, function))
             .collect(),
+        ..RoutingFile::default()
     }
 }
 

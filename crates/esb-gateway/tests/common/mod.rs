@@ -20,6 +20,8 @@ pub fn api(id: &str, kind: ApiKind, stage: &str, binary: &[&str]) -> Api {
         auth: ApiAuth::default(),
         binary_media_types: binary.iter().map(|s| (*s).to_owned()).collect(),
         base_paths: Vec::new(),
+        models: Default::default(),
+        throttling: Vec::new(),
     }
 }
 
@@ -32,6 +34,7 @@ pub fn route(api: &str, kind: RouteKind, method: &str, path: &str, function: &st
         function: function.to_owned(),
         event: format!("{function}Event"),
         auth: RouteAuth::default(),
+        validation: None,
     }
 }
 
@@ -68,6 +71,7 @@ pub fn routing() -> RoutingFile {
             route(HTTP, Http, "POST", "/hello/{name}", "HelloPost"),
             route("UrlFn", Url, "ANY", "/url", "UrlFn"),
         ],
+        ..RoutingFile::default()
     }
 }
 
