@@ -18,6 +18,7 @@ use crate::breaker::CircuitBreakers;
 use crate::cors;
 use crate::function_url::{FunctionUrls, UrlMatch};
 use crate::lambda_api::{self, ApiRequest, LambdaApi, LambdaApiError, Operation};
+use crate::limits::Limits;
 use crate::metrics::{Metrics, Outcome, Status, WorkerInfo, WorkerState, containers_json};
 use crate::streamed;
 use crate::{
@@ -35,6 +36,8 @@ pub struct App {
     pub router: Router,
     pub function_urls: FunctionUrls,
     pub auth: Auth,
+    /// Throttling, API keys and usage plans, request validation.
+    pub limits: Limits,
     pub invoker: Arc<Invoker>,
     pub lambda: LambdaApi,
     pub breakers: CircuitBreakers,
@@ -279,6 +282,10 @@ impl App {
                 context: authorizer,
             } => context.authorizer = authorizer,
             AuthDecision::Deny(response) => return response.map(GatewayBody::from),
+        }
+        match self.limits.admit(&request, &matched) {
+            Ok(key) => context.api_key = key,
+            Err(refused) => return refused.response().map(GatewayBody::from),
         }
         let origin = origin(&request);
         let mut response = self
@@ -578,6 +585,7 @@ fn event_context(
             .to_string(),
         request_time_epoch_ms: epoch_ms(),
         authorizer: None,
+        api_key: None,
     }
 }
 

@@ -22,6 +22,7 @@ use crate::auth::{Auth, AuthConfig};
 use crate::breaker::{BreakerConfig, CircuitBreakers};
 use crate::function_url::FunctionUrls;
 use crate::lambda_api::{EventQueue, InvokeApiAccess, LambdaApi, RetryPolicy};
+use crate::limits::{self, ApiKeys, Limits, StageThrottling, Validators};
 use crate::metrics::Metrics;
 
 /// Where the build is and how to serve it.
@@ -92,6 +93,10 @@ pub enum BootError {
     Tls(#[from] crate::tls::TlsError),
     #[error("auth configuration: {0}")]
     Auth(#[from] crate::auth::AuthError),
+    #[error(transparent)]
+    Model(#[from] crate::limits::ModelError),
+    #[error("API keys and usage plans: {0}")]
+    ApiKeys(std::io::Error),
     #[error("{}", cannot_run(.0))]
     CannotRun(Vec<FunctionReadiness>),
 }
@@ -189,10 +194,21 @@ pub async fn run(
         tracing::warn!(%error, "pre-warming provisioned workers failed; they start on demand");
     }
     let auth = Auth::new(config.auth.clone(), &routing)?;
+    let limits = Limits {
+        throttling: StageThrottling::new(&routing),
+        api_keys: ApiKeys::load(
+            &routing,
+            config.auth.api_keys.clone(),
+            Some(&limits::state_dir(&config.output_dir)),
+        )
+        .map_err(BootError::ApiKeys)?,
+        validators: Validators::new(&routing)?,
+    };
     let app = Arc::new(App {
         router: Router::new(&routing),
         function_urls,
         auth,
+        limits,
         invoker: Arc::clone(&invoker),
         breakers: CircuitBreakers::new(config.breaker),
         metrics: Metrics::new(),
@@ -226,11 +242,37 @@ pub async fn run(
         },
         config.drain,
     ));
-    crate::server::serve(public_listener, tls, app, shutdown, config.drain).await;
+    let quota_writer = tokio::spawn(write_quota_use(Arc::clone(&app)));
+    crate::server::serve(
+        public_listener,
+        tls,
+        Arc::clone(&app),
+        shutdown,
+        config.drain,
+    )
+    .await;
     let _ = stop_admin.send(());
     let _ = admin_server.await;
+    quota_writer.abort();
+    if let Err(error) = app.limits.api_keys.flush() {
+        tracing::warn!(%error, "cannot keep usage plan quota use");
+    }
     invoker.shutdown().await;
     Ok(())
+}
+
+/// Keeps usage plans' quota use on disk once a second while the box serves, so a crash loses
+/// at most a second of counting.
+async fn write_quota_use(app: Arc<App>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        let app = Arc::clone(&app);
+        let written = tokio::task::spawn_blocking(move || app.limits.api_keys.flush()).await;
+        if let Ok(Err(error)) = written {
+            tracing::warn!(%error, "cannot keep usage plan quota use");
+        }
+    }
 }
 
 /// Every function's worker spec, or why it cannot run here. Blocking: runtime environments may

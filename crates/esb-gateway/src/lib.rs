@@ -20,6 +20,7 @@ pub mod cors;
 mod events;
 pub mod function_url;
 pub mod lambda_api;
+pub mod limits;
 pub mod metrics;
 mod response;
 mod router;

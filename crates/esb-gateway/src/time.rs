@@ -25,6 +25,12 @@ pub fn format_request_time(epoch_ms: u64) -> String {
     )
 }
 
+/// The first day of the month `days` (since 1970-01-01, UTC) falls in, as days since
+/// 1970-01-01.
+pub(crate) fn month_start(days: i128) -> i128 {
+    days - (civil_from_days(days).2 - 1)
+}
+
 /// Days since 1970-01-01 to (year, month 1..=12, day 1..=31), proleptic Gregorian calendar
 /// (Howard Hinnant's `civil_from_days`).
 fn civil_from_days(days: i128) -> (i128, i128, i128) {
@@ -61,6 +67,14 @@ mod tests {
             format_request_time(1_583_798_639_000),
             "10/Mar/2020:00:03:59 +0000"
         );
+    }
+
+    #[test]
+    fn month_starts() {
+        // 2024-02-29 is day 19782; February 2024 began on day 19754.
+        assert_eq!(month_start(19_782), 19_754);
+        assert_eq!(month_start(19_754), 19_754);
+        assert_eq!(month_start(0), 0);
     }
 
     #[test]

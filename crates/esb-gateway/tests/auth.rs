@@ -18,6 +18,7 @@ use esb_gateway::auth::{
     AUTHORIZED_HEADER, Auth, AuthConfig, AuthDecision, AuthorizerInvoker, InvokeFuture, JwksSource,
     sub_for,
 };
+use esb_gateway::limits::{ApiKeys, Limits, StageThrottling, Validators};
 use esb_gateway::{EventContext, RouteMatch, Router};
 use esb_model::artifacts::RoutingFile;
 use esb_model::{ApiKind, Authorizer, RouteKind};
@@ -217,6 +218,7 @@ fn never() -> FakeInvoker {
 
 struct Box_ {
     auth: Auth,
+    limits: Limits,
     router: Router,
     now: Arc<AtomicU64>,
     _dir: tempfile::TempDir,
@@ -236,8 +238,14 @@ fn setup(configure: impl FnOnce(&mut AuthConfig, &std::path::Path)) -> Box_ {
         ..AuthConfig::default()
     };
     configure(&mut config, dir.path());
+    let limits = Limits {
+        throttling: StageThrottling::new(&routing),
+        api_keys: ApiKeys::load(&routing, config.api_keys.clone(), None).unwrap(),
+        validators: Validators::new(&routing).unwrap(),
+    };
     Box_ {
         auth: Auth::new(config, &routing).unwrap(),
+        limits,
         router: Router::new(&routing),
         now,
         _dir: dir,
@@ -265,6 +273,7 @@ fn context() -> EventContext {
         domain_name: "localhost".into(),
         request_time_epoch_ms: NOW * 1000,
         authorizer: None,
+        api_key: None,
     }
 }
 
@@ -278,6 +287,19 @@ impl Box_ {
         self.auth
             .authorize(request, &matched, &context(), invoker)
             .await
+    }
+
+    /// What the gateway checks after auth: the route's API key among them.
+    fn admit(&self, request: &Request<Bytes>) -> Result<(), StatusCode> {
+        let RouteMatch::Matched(matched) =
+            self.router.route(request.method(), request.uri().path())
+        else {
+            panic!("no route for {}", request.uri());
+        };
+        self.limits
+            .admit(request, &matched)
+            .map(|_| ())
+            .map_err(|refused| refused.response().status())
     }
 
     async fn allow(&self, request: &Request<Bytes>, invoker: &FakeInvoker) -> Option<Value> {
@@ -516,18 +538,15 @@ async fn esb_gate_refuses_missing_expired_and_tampered_tokens() {
 async fn esb_mode_still_needs_the_api_key_where_required() {
     let b = esb_box();
     let auth = bearer(&b.token());
-    let r = b
-        .deny(&get("/keyed", &[("authorization", &auth)]), &never())
-        .await;
-    assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    b.allow(
-        &get(
-            "/keyed",
-            &[("authorization", &auth), ("x-api-key", API_KEY)],
-        ),
-        &never(),
-    )
-    .await;
+    let without_key = get("/keyed", &[("authorization", &auth)]);
+    b.allow(&without_key, &never()).await;
+    assert_eq!(b.admit(&without_key), Err(StatusCode::FORBIDDEN));
+    let with_key = get(
+        "/keyed",
+        &[("authorization", &auth), ("x-api-key", API_KEY)],
+    );
+    b.allow(&with_key, &never()).await;
+    assert_eq!(b.admit(&with_key), Ok(()));
 }
 
 #[test]
@@ -573,16 +592,16 @@ async fn api_key_required() {
     let b = setup(|_, _| {});
     assert!(!b.auth.esb_mode());
     b.allow(&get("/open", &[]), &never()).await;
+    assert_eq!(b.admit(&get("/open", &[])), Ok(()));
     for headers in [vec![], vec![("x-api-key", "wrong")]] {
-        let r = b.deny(&get("/keyed", &headers), &never()).await;
-        assert_eq!(r.status(), StatusCode::FORBIDDEN);
-        assert_eq!(json_body(&r), json!({"message": "Forbidden"}));
+        // Auth lets the request through; its key is checked after, with usage plans.
+        let request = get("/keyed", &headers);
+        assert_eq!(b.allow(&request, &never()).await, None);
+        assert_eq!(b.admit(&request), Err(StatusCode::FORBIDDEN));
     }
-    assert_eq!(
-        b.allow(&get("/keyed", &[("x-api-key", API_KEY)]), &never())
-            .await,
-        None
-    );
+    let keyed = get("/keyed", &[("x-api-key", API_KEY)]);
+    assert_eq!(b.allow(&keyed, &never()).await, None);
+    assert_eq!(b.admit(&keyed), Ok(()));
     // AWS_IAM routes are not verified locally.
     assert_eq!(b.allow(&get("/iam", &[]), &never()).await, None);
 }

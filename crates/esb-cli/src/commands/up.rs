@@ -395,6 +395,11 @@ impl UpArgs {
                         tracing::warn!(%error, "cannot write the run state; `esb down` will not find this box");
                     }
                     eprintln!("{} esb is up at {url}", output::good("ok:"));
+                    let routing: Option<RoutingFile> = artifacts::read(
+                        &state_dir.join("config").join(artifacts::ROUTING_FILE),
+                    )
+                    .ok();
+                    print_api_keys(&state_dir, routing.as_ref());
                     print_readiness(&BoxStatus {
                         functions: listening.functions,
                         isolation: Some(listening.isolation),
@@ -483,6 +488,7 @@ fn print_up(state: &RunState, output_dir: &Path, credentials: Option<&BoxCredent
     for (method, path, function) in routing.as_ref().map(served_routes).unwrap_or_default() {
         eprintln!("  {method:<7} {}{path}  → {function}", state.url);
     }
+    print_api_keys(output_dir, routing.as_ref());
     eprintln!(
         "  Invoke API: {}/2015-03-31/functions/<name>/invocations",
         state.url
@@ -507,6 +513,17 @@ fn print_up(state: &RunState, output_dir: &Path, credentials: Option<&BoxCredent
         "  logs: {}   stop: esb down",
         log_path(output_dir).display()
     );
+}
+
+/// The template's API keys with their values (generated ones included), for clients.
+fn print_api_keys(output_dir: &Path, routing: Option<&RoutingFile>) {
+    let Some(routing) = routing else {
+        return;
+    };
+    let state_dir = esb_gateway::limits::state_dir(output_dir);
+    for (name, value) in esb_gateway::limits::key_values(&state_dir, &routing.api_keys) {
+        eprintln!("  API key {name}: {value}  (send it as x-api-key)");
+    }
 }
 
 /// What the box swept at start, how isolated its workers are, each function that cannot run

@@ -5,11 +5,12 @@
 //!   forced): `POST {login_path}` issues HS256 ID tokens ([`Auth::login`]), and every API route
 //!   then needs `Authorization: Bearer <IdToken>`. The token stands in for the route's own
 //!   authorizer (Cognito-like claims in `requestContext.authorizer`), so template-declared
-//!   JWT, Cognito and Lambda authorizers are not run in ESB mode; `ApiKeyRequired` still is.
-//! - **Template-declared auth** per route: `ApiKeyRequired` (`x-api-key` among the configured
-//!   keys), HTTP API JWT and REST Cognito authorizers checked in process, and Lambda
-//!   authorizers invoked through an [`AuthorizerInvoker`]. `AWS_IAM` routes are let through
-//!   unchecked (requests are not SigV4-verified locally).
+//!   JWT, Cognito and Lambda authorizers are not run in ESB mode.
+//! - **Template-declared auth** per route: HTTP API JWT and REST Cognito authorizers checked
+//!   in process, and Lambda authorizers invoked through an [`AuthorizerInvoker`]. `AWS_IAM`
+//!   routes are let through unchecked (requests are not SigV4-verified locally).
+//!
+//! `ApiKeyRequired` is checked after auth, with usage plans, in [`crate::limits`].
 //!
 //! The gateway calls [`Auth::login`] before routing and [`Auth::authorize`] after matching,
 //! before building the event; [`AuthDecision::Allow`] carries `requestContext.authorizer`.
@@ -41,7 +42,8 @@ pub use esb::{AUTHORIZED_HEADER, sub_for};
 pub use lambda::{AuthorizerInvoker, InvokeFuture};
 
 use cache::Cache;
-use esb::{EsbAuth, constant_time_eq};
+use esb::EsbAuth;
+pub(crate) use esb::constant_time_eq;
 use jwt::KeySet;
 use jwt_authorizer::JwtAuthorizer;
 use lambda::{Call, LambdaAuthorizer};
@@ -207,9 +209,6 @@ impl Auth {
                 ),
             }
         };
-        if route.auth.api_key_required && !self.api_key_ok(request) {
-            return Err(Refusal::Forbidden);
-        }
         Ok(authorizer_context)
     }
 

@@ -24,6 +24,8 @@ pub struct EventContext {
     pub request_time_epoch_ms: u64,
     /// `requestContext.authorizer`, when an authorizer ran.
     pub authorizer: Option<serde_json::Value>,
+    /// The API key a REST request was admitted with (`requestContext.identity.apiKey`).
+    pub api_key: Option<crate::limits::KeyIdentity>,
 }
 
 /// Header values by lower-cased name, in first-seen order; values that are not UTF-8 are

@@ -146,6 +146,8 @@ pub fn rest_event(
             identity: RestIdentity {
                 source_ip: ctx.source_ip.clone(),
                 user_agent: header_str(headers, "user-agent"),
+                api_key: ctx.api_key.as_ref().map(|k| k.value.clone()),
+                api_key_id: ctx.api_key.as_ref().and_then(|k| k.id.clone()),
                 ..RestIdentity::default()
             },
             path: stage_path,

@@ -106,5 +106,6 @@ pub fn context(api_id: &str, stage: &str) -> EventContext {
         domain_name: "localhost".to_owned(),
         request_time_epoch_ms: 1_428_582_896_789,
         authorizer: None,
+        api_key: None,
     }
 }
