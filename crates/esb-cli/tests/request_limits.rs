@@ -1,7 +1,7 @@
 //! What a REST API declares in front of its functions, enforced as API Gateway enforces it: a
 //! request model and required parameters (400), stage method throttling (429), API keys on a
 //! usage plan with a quota (403, then 429 once the quota is spent, also after a restart), and
-//! the key values the box generates, printed at `esb up` and kept across restarts.
+//! a `DefinitionBody`'s request validators, the key values the box generates, printed at `esb up` and kept across restarts.
 
 mod support;
 
@@ -64,6 +64,33 @@ Resources:
             Path: /keyed
             Method: get
             Auth: {ApiKeyRequired: true}
+  Catalog:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: v1
+      DefinitionBody:
+        swagger: "2.0"
+        info: {title: catalog, version: "1"}
+        x-amazon-apigateway-request-validators:
+          body-only: {validateRequestBody: true, validateRequestParameters: false}
+        paths:
+          /items:
+            post:
+              x-amazon-apigateway-request-validator: body-only
+              parameters:
+                - {in: body, name: item, required: true, schema: {$ref: '#/definitions/Item'}}
+              x-amazon-apigateway-integration:
+                type: aws_proxy
+                httpMethod: POST
+                uri: !Sub arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Handler.Arn}/invocations
+        definitions:
+          Item:
+            type: object
+            required: [name]
+            properties:
+              name: {type: string}
+              tags: {type: array, items: {$ref: '#/definitions/Tag'}}
+          Tag: {type: string, maxLength: 8}
   PartnerKey:
     Type: AWS::ApiGateway::ApiKey
     Properties: {Name: partner, Enabled: true, Value: partner-key-0123456789abcdef}
@@ -143,6 +170,24 @@ fn models_throttles_keys_and_quotas_are_enforced() {
             refused.json(),
             serde_json::json!({"message": "Invalid request body"})
         );
+    }
+
+    // A DefinitionBody's validator and its models, `$ref`s between them included.
+    let json = [("Content-Type", "application/json")];
+    let item = send(
+        addr,
+        "POST",
+        "/v1/items",
+        &json,
+        br#"{"name":"a","tags":["x"]}"#,
+    );
+    assert_eq!(item.status, 200, "{}", item.text());
+    for bad in [
+        &br#"{"tags":[]}"#[..],
+        br#"{"name":"a","tags":["far too long"]}"#,
+    ] {
+        let refused = send(addr, "POST", "/v1/items", &json, bad);
+        assert_eq!(refused.status, 400, "{}", String::from_utf8_lossy(bad));
     }
 
     // Stage throttling on one method: a burst of one, refilled once a hundred seconds.

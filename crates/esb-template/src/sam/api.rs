@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::function::url_cors;
 use super::properties::{Props, as_bool, as_string, as_u32};
 use super::throttling::stage_throttling;
-use super::validation::event_validation;
+use super::validation::{definition_validation, event_validation};
 use crate::intrinsics::scalar_text;
 use crate::{TemplateError, Warning};
 
@@ -398,13 +398,13 @@ fn route_auth(api: &ApiAuth, event: Option<&Value>) -> RouteAuth {
 }
 
 /// Routes declared in an API's `DefinitionBody` whose integration URI names one of the
-/// template's functions.
+/// template's functions, each with the model its request validator checks bodies against.
 pub(crate) fn definition_routes(
     props: &Props,
     api: &Api,
     functions: &[(String, Function)],
     body: &Value,
-) -> Vec<Route> {
+) -> Vec<(Route, Option<Value>)> {
     let Some(Value::Object(paths)) = body.get("paths") else {
         return Vec::new();
     };
@@ -449,7 +449,19 @@ pub(crate) fn definition_routes(
                 .find(|(arn, _)| integrates(uri, arn))
                 .map(|(_, f)| f)
             {
-                routes.push(Route {
+                let model_name = format!("{method} {path}");
+                let warn = |message: String| {
+                    props.resolver.warn(
+                        props.logical_id,
+                        format!("DefinitionBody {model_name}: {message}"),
+                    )
+                };
+                let (validation, model) = match api.kind {
+                    ApiKind::Rest => definition_validation(body, operation, &model_name, warn)
+                        .map_or((None, None), |(v, m)| (Some(v), m)),
+                    ApiKind::Http => (None, None),
+                };
+                let route = Route {
                     api: api.logical_id.clone(),
                     kind: if api.kind == ApiKind::Rest {
                         RouteKind::Rest
@@ -461,8 +473,9 @@ pub(crate) fn definition_routes(
                     function: function.name.clone(),
                     event: format!("DefinitionBody {path}"),
                     auth: route_auth(&api.auth, None),
-                    validation: None,
-                });
+                    validation,
+                };
+                routes.push((route, model));
             }
         }
     }

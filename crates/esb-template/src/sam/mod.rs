@@ -191,6 +191,7 @@ pub(crate) fn resolve(
             ))
         })
         .collect::<Result<Vec<_>, TemplateError>>()?;
+    let mut apis: Vec<esb_model::Api> = apis.into_iter().map(|d| d.api).collect();
     for (definition, raw) in &api_definitions {
         let Some(body) = &definition.definition_body else {
             continue;
@@ -201,17 +202,26 @@ pub(crate) fn resolve(
             raw: raw.clone(),
             build_method: None,
         };
-        for route in api::definition_routes(&props, &definition.api, &function_arns, body) {
+        for (route, model) in api::definition_routes(&props, &definition.api, &function_arns, body)
+        {
             let duplicate = routes
                 .iter()
                 .any(|r| r.api == route.api && r.method == route.method && r.path == route.path);
-            if !duplicate {
-                routes.push(route);
+            if duplicate {
+                continue;
             }
+            if let (Some(model), Some(name), Some(api)) = (
+                model,
+                route.validation.as_ref().and_then(|v| v.model.clone()),
+                apis.iter_mut().find(|a| a.logical_id == route.api),
+            ) {
+                api.models.insert(name, model);
+            }
+            routes.push(route);
         }
     }
     project.routes = routes;
-    project.apis = apis.into_iter().map(|d| d.api).collect();
+    project.apis = apis;
     (project.api_keys, project.usage_plans) = usage_plans.finish(&resolver, &project.apis)?;
 
     let mut warnings = resolver.take_warnings();

@@ -87,3 +87,79 @@ fn truthy(value: &Value) -> bool {
         _ => false,
     }
 }
+
+/// The validator of one `DefinitionBody` operation: `x-amazon-apigateway-request-validator` on
+/// the operation, else the definition's default, naming one of its
+/// `x-amazon-apigateway-request-validators`. A body schema becomes a model named after the
+/// operation, carrying the definition's `definitions` (Swagger 2) or `components` (OpenAPI 3)
+/// so its `$ref`s resolve inside it.
+pub(crate) fn definition_validation(
+    definition: &Value,
+    operation: &Value,
+    model_name: &str,
+    mut warn: impl FnMut(String),
+) -> Option<(RequestValidation, Option<Value>)> {
+    let name = operation
+        .get("x-amazon-apigateway-request-validator")
+        .or_else(|| definition.get("x-amazon-apigateway-request-validator"))?
+        .as_str()?;
+    let Some(validator) = definition
+        .get("x-amazon-apigateway-request-validators")
+        .and_then(|validators| validators.get(name))
+    else {
+        warn(format!(
+            "request validator {name} is not among x-amazon-apigateway-request-validators; \
+             nothing is validated"
+        ));
+        return None;
+    };
+    let flag = |key: &str| validator.get(key).is_some_and(truthy);
+    let (validate_body, validate_parameters) = (
+        flag("validateRequestBody"),
+        flag("validateRequestParameters"),
+    );
+    let parameters = operation
+        .get("parameters")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let required_parameters = parameters
+        .iter()
+        .filter(|p| p.get("required").is_some_and(truthy))
+        .filter_map(|p| {
+            let location = match p.get("in")?.as_str()? {
+                "query" => "querystring",
+                "header" => "header",
+                "path" => "path",
+                _ => return None,
+            };
+            RequestParameter::parse(&format!(
+                "method.request.{location}.{}",
+                p.get("name")?.as_str()?
+            ))
+        })
+        .collect();
+    let schema = parameters
+        .iter()
+        .find(|p| p.get("in").and_then(Value::as_str) == Some("body"))
+        .and_then(|p| p.get("schema"))
+        .or_else(|| operation.pointer("/requestBody/content/application~1json/schema"));
+    let model = schema.map(|schema| {
+        let mut document = schema.clone();
+        if let Value::Object(map) = &mut document {
+            for shared in ["definitions", "components"] {
+                if let Some(value) = definition.get(shared) {
+                    map.entry(shared).or_insert_with(|| value.clone());
+                }
+            }
+        }
+        document
+    });
+    let validation = RequestValidation {
+        validate_body,
+        validate_parameters,
+        model: model.as_ref().map(|_| model_name.to_string()),
+        required_parameters,
+    };
+    Some((validation, model))
+}
