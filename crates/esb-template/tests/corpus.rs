@@ -29,6 +29,16 @@ fn corpus_dir() -> PathBuf {
     dir
 }
 
+/// The corpus's input templates, in name order.
+fn corpus_inputs(dir: &Path) -> Vec<PathBuf> {
+    let mut inputs: Vec<PathBuf> = std::fs::read_dir(dir.join("input"))
+        .expect("read corpus input dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    inputs.sort();
+    inputs
+}
+
 /// The fields the translator's output is compared on.
 #[derive(Debug, PartialEq)]
 struct Compared {
@@ -129,11 +139,7 @@ fn check_template(name: &str, input: &str, output: &str) -> Outcome {
 #[test]
 fn corpus_templates_resolve_and_agree_with_the_sam_translator() {
     let dir = corpus_dir();
-    let mut inputs: Vec<PathBuf> = std::fs::read_dir(dir.join("input"))
-        .expect("read corpus input dir")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    inputs.sort();
+    let inputs = corpus_inputs(&dir);
 
     let (mut resolved, mut failed, mut compared, mut agreeing) = (0, 0, 0, 0);
     let mut panicked = Vec::new();
@@ -363,11 +369,7 @@ fn resolved_validators(project: &esb_model::Project) -> Validators {
 #[test]
 fn usage_plans_and_request_validators_agree_with_the_sam_translator() {
     let dir = corpus_dir();
-    let mut inputs: Vec<PathBuf> = std::fs::read_dir(dir.join("input"))
-        .expect("read corpus input dir")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    inputs.sort();
+    let inputs = corpus_inputs(&dir);
     let (mut compared, mut disagreeing) = (0, Vec::new());
     for path in &inputs {
         let stem = path

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::bucket::TokenBucket;
 use super::key_values::KeyValues;
+use super::state_file;
 use crate::auth::constant_time_eq;
 
 /// The key a request was admitted with: `requestContext.identity.apiKey` and `apiKeyId`.
@@ -102,7 +103,7 @@ impl ApiKeys {
             .collect();
         let quota_file = state_dir.map(|dir| dir.join(QUOTA_FILE));
         let quota = match &quota_file {
-            Some(path) => read_quota_use(path)?,
+            Some(path) => state_file::read(path, "quota use")?,
             None => QuotaUse::default(),
         };
         Ok(ApiKeys {
@@ -231,24 +232,11 @@ impl ApiKeys {
             usage.changed = false;
             serde_json::to_vec_pretty(&*usage).map_err(std::io::Error::other)?
         };
-        super::key_values::write_atomically(path, &text)
+        state_file::write_atomically(path, &text)
     }
 }
 
 const QUOTA_FILE: &str = "quota-use.json";
-
-fn read_quota_use(path: &Path) -> std::io::Result<QuotaUse> {
-    match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-            std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                format!("{} is not valid quota use: {e}", path.display()),
-            )
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(QuotaUse::default()),
-        Err(e) => Err(e),
-    }
-}
 
 /// The start of the quota period `epoch_secs` falls in: 00:00 UTC of the day, of the Sunday
 /// that begins the week, or of the first of the month.

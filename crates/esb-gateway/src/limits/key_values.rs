@@ -3,11 +3,12 @@
 //! keep working across restarts until the box's data is deleted.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::Path;
 
 use esb_model::ApiKey;
 use ring::rand::{SecureRandom, SystemRandom};
+
+use super::state_file;
 
 const KEYS_FILE: &str = "api-keys.json";
 const GENERATED_LENGTH: usize = 40;
@@ -32,7 +33,7 @@ impl KeyValues {
             }
             std::fs::create_dir_all(state_dir)?;
             let text = serde_json::to_vec_pretty(&generated).map_err(std::io::Error::other)?;
-            write_atomically(&path, &text)?;
+            state_file::write_atomically(&path, &text)?;
         }
         Ok(KeyValues(values(keys, &generated)))
     }
@@ -76,16 +77,7 @@ fn values(keys: &[ApiKey], generated: &BTreeMap<String, String>) -> BTreeMap<Str
 }
 
 fn read_generated(path: &Path) -> std::io::Result<BTreeMap<String, String>> {
-    match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-            std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                format!("{} is not a map of API key values: {e}", path.display()),
-            )
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
-        Err(e) => Err(e),
-    }
+    state_file::read(path, "a map of API key values")
 }
 
 fn generate() -> std::io::Result<String> {
@@ -99,13 +91,4 @@ fn generate() -> std::io::Result<String> {
         .iter()
         .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
         .collect())
-}
-
-/// Replaces `path` whole or not at all: written beside it, synced, renamed over it.
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let partial = path.with_extension("partial");
-    let mut file = std::fs::File::create(&partial)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    std::fs::rename(&partial, path)
 }

@@ -7,6 +7,7 @@ mod bucket;
 mod key_values;
 mod schema;
 mod stage;
+mod state_file;
 mod validation;
 
 pub use api_keys::{ApiKeys, KeyIdentity, KeyRefusal};

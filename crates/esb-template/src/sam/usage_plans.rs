@@ -256,21 +256,41 @@ fn stage_name(props: &Props, raw: Option<&Value>, api: &Api) -> Result<String, S
         .ok_or_else(|| format!("Stage must be a stage name, got {raw}"))
 }
 
+/// A resolved mapping property and its path for errors (`Auth.UsagePlan.Quota`).
+type Declared = (String, Map<String, Value>);
+
+/// A plan's `Throttle` or `Quota` resolved, or `None` when it is not declared.
+fn resolved_mapping(
+    props: &Props,
+    at: &str,
+    name: &str,
+    raw: Option<&Value>,
+) -> Result<Option<Declared>, TemplateError> {
+    let Some(raw) = raw else {
+        return Ok(None);
+    };
+    let at = if at.is_empty() {
+        name.to_string()
+    } else {
+        format!("{at}.{name}")
+    };
+    match props
+        .resolver
+        .resolve(raw)
+        .map_err(|m| props.error(&at, m))?
+    {
+        Some(Value::Object(map)) => Ok(Some((at, map))),
+        _ => Err(props.error(&at, "must be a mapping")),
+    }
+}
+
 fn throttle(
     props: &Props,
     at: &str,
     raw: Option<&Value>,
 ) -> Result<Option<Throttle>, TemplateError> {
-    let Some(raw) = raw else {
+    let Some((at, map)) = resolved_mapping(props, at, "Throttle", raw)? else {
         return Ok(None);
-    };
-    let at = format!("{at}{}Throttle", if at.is_empty() { "" } else { "." });
-    let resolved = props
-        .resolver
-        .resolve(raw)
-        .map_err(|m| props.error(&at, m))?;
-    let Some(Value::Object(map)) = resolved else {
-        return Err(props.error(&at, "must be a mapping"));
     };
     Ok(Some(Throttle {
         rate_limit: map
@@ -285,16 +305,8 @@ fn throttle(
 }
 
 fn quota(props: &Props, at: &str, raw: Option<&Value>) -> Result<Option<Quota>, TemplateError> {
-    let Some(raw) = raw else {
+    let Some((at, map)) = resolved_mapping(props, at, "Quota", raw)? else {
         return Ok(None);
-    };
-    let at = format!("{at}{}Quota", if at.is_empty() { "" } else { "." });
-    let resolved = props
-        .resolver
-        .resolve(raw)
-        .map_err(|m| props.error(&at, m))?;
-    let Some(Value::Object(map)) = resolved else {
-        return Err(props.error(&at, "must be a mapping"));
     };
     let Some(limit) = map.get("Limit") else {
         return Ok(None);
