@@ -118,7 +118,9 @@ fn structured(
                 }
                 return Err(wrong_type(format!("multiValueHeaders.{name}"), "an array"));
             };
-            let name = header_name(name)?;
+            let Some(name) = function_header(name, rest)? else {
+                continue;
+            };
             for value in values {
                 let value = header_value(&name, value, "multiValueHeaders")?;
                 headers.append(name.clone(), value);
@@ -126,7 +128,9 @@ fn structured(
         }
     }
     for (name, value) in object_field(object, "headers")? {
-        let name = header_name(name)?;
+        let Some(name) = function_header(name, rest)? else {
+            continue;
+        };
         let value = header_value(&name, value, "headers")?;
         // A value already given by multiValueHeaders is not repeated.
         if !headers.get_all(&name).iter().any(|v| v == value) {
@@ -194,6 +198,30 @@ fn object_field<'a>(
         Some(Value::Object(map)) => Ok(Box::new(map.iter())),
         Some(_) => Err(wrong_type(field.to_owned(), "an object")),
     }
+}
+
+/// Headers that frame the message or belong to one connection: the gateway sets its own, so
+/// a function's could cut the body, hang the client, or break HTTP/2 (RFC 9110 §7.6.1).
+const CONNECTION_HEADERS: [&str; 8] = [
+    "connection",
+    "content-length",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// The name a function's response header is sent under: a REST API remaps the connection and
+/// framing headers to `x-amzn-Remapped-<name>`, as API Gateway does; an HTTP API drops them.
+fn function_header(name: &str, rest: bool) -> Result<Option<HeaderName>, ResponseError> {
+    let name = header_name(name)?;
+    if !CONNECTION_HEADERS.contains(&name.as_str()) {
+        return Ok(Some(name));
+    }
+    rest.then(|| header_name(&format!("x-amzn-remapped-{name}")))
+        .transpose()
 }
 
 fn header_name(name: &str) -> Result<HeaderName, ResponseError> {

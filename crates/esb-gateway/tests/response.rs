@@ -215,3 +215,34 @@ fn rest_keeps_base64_text_when_the_client_did_not_accept_binary() {
     let response = rest_response(output, true).unwrap();
     assert_eq!(response.body().as_ref(), b"hello");
 }
+
+/// A function's own framing and connection headers would cut or hang the response (a short
+/// `Content-Length` starts the next keep-alive response inside this body): REST APIs remap
+/// them to `x-amzn-Remapped-*`, HTTP APIs drop them, and the server frames the body itself.
+#[test]
+fn connection_and_framing_headers_from_the_function_never_pass_through() {
+    let output = br#"{"statusCode": 200, "body": "hello world",
+        "headers": {"Content-Length": "5", "Transfer-Encoding": "chunked", "Connection": "close",
+                    "Keep-Alive": "timeout=1", "Upgrade": "h2c", "X-Kept": "yes"},
+        "multiValueHeaders": {"content-length": ["5"], "TE": ["trailers"]}}"#;
+    let rest = rest_response(output, true).unwrap();
+    let http = http_api_response(output).unwrap();
+    for hop in [
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "upgrade",
+        "te",
+    ] {
+        assert!(values(&rest, hop).is_empty(), "REST passed {hop}");
+        assert!(values(&http, hop).is_empty(), "HTTP API passed {hop}");
+    }
+    assert_eq!(values(&rest, "x-amzn-remapped-content-length"), ["5"]);
+    assert_eq!(values(&rest, "x-amzn-remapped-connection"), ["close"]);
+    assert_eq!(values(&rest, "x-amzn-remapped-te"), ["trailers"]);
+    for response in [&rest, &http] {
+        assert_eq!(values(response, "x-kept"), ["yes"]);
+        assert_eq!(response.body().as_ref(), b"hello world");
+    }
+}
