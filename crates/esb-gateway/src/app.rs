@@ -20,10 +20,11 @@ use crate::function_url::{FunctionUrls, UrlMatch};
 use crate::lambda_api::{self, ApiRequest, LambdaApi, LambdaApiError, Operation};
 use crate::limits::Limits;
 use crate::metrics::{Metrics, Outcome, Status, WorkerInfo, WorkerState, containers_json};
+use crate::response::json_response;
 use crate::streamed;
 use crate::{
     EventContext, Matched, RouteMatch, Router, http_api_event, http_api_response,
-    matches_media_types, rest_event, rest_response,
+    internal_server_error, matches_media_types, rest_event, rest_response,
 };
 
 /// Receives one structured record per request.
@@ -78,7 +79,7 @@ impl App {
         let path = request.uri().path().to_string();
         let mut function = None;
         let mut response = if method == Method::GET && path == "/health" {
-            json(StatusCode::OK, r#"{"status":"healthy"}"#).map(GatewayBody::from)
+            json_response(StatusCode::OK, r#"{"status":"healthy"}"#).map(GatewayBody::from)
         } else if method == Method::GET && path == "/_esb/status" {
             self.status().map(GatewayBody::from)
         } else if method == Method::GET && path == "/metrics/containers" {
@@ -99,12 +100,8 @@ impl App {
                     cpu_seconds: w.cpu_seconds,
                 })
                 .collect();
-            let mut response =
-                Response::new(Bytes::from(containers_json(&workers, &self.isolation)));
-            response
-                .headers_mut()
-                .insert("content-type", HeaderValue::from_static("application/json"));
-            response.map(GatewayBody::from)
+            json_response(StatusCode::OK, containers_json(&workers, &self.isolation))
+                .map(GatewayBody::from)
         } else if method == Method::GET && path == "/metrics" {
             let text = self.metrics.render(&self.invoker.stats(), &self.breakers);
             let mut response = Response::new(Bytes::from(text));
@@ -205,18 +202,14 @@ impl App {
         let body =
             serde_json::json!({ "functions": functions, "isolation": self.isolation, "swept": self.swept })
                 .to_string();
-        let mut response = Response::new(Bytes::from(body));
-        response
-            .headers_mut()
-            .insert("content-type", HeaderValue::from_static("application/json"));
-        response
+        json_response(StatusCode::OK, body)
     }
 
     /// 413, before the body is read past API Gateway's limit.
     pub fn too_large(&self, parts: &http::request::Parts, peer: SocketAddr) -> Response<Bytes> {
         let started = Instant::now();
         let (request_id, trace_id) = ids(&parts.headers);
-        let mut response = json(
+        let mut response = json_response(
             StatusCode::PAYLOAD_TOO_LARGE,
             r#"{"message":"Request Entity Too Large"}"#,
         );
@@ -254,11 +247,11 @@ impl App {
         }
         let matched = match self.router.route(request.method(), request.uri().path()) {
             RouteMatch::NotFound => {
-                return json(StatusCode::NOT_FOUND, r#"{"message":"Not Found"}"#)
+                return json_response(StatusCode::NOT_FOUND, r#"{"message":"Not Found"}"#)
                     .map(GatewayBody::from);
             }
             RouteMatch::MethodNotAllowed { allow } => {
-                let mut response = json(
+                let mut response = json_response(
                     StatusCode::METHOD_NOT_ALLOWED,
                     r#"{"message":"Method Not Allowed"}"#,
                 );
@@ -322,7 +315,7 @@ impl App {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("AWS4-HMAC-SHA256 "));
         if url.auth_type == "AWS_IAM" && !signed {
-            return json(StatusCode::FORBIDDEN, r#"{"Message":"Forbidden"}"#)
+            return json_response(StatusCode::FORBIDDEN, r#"{"Message":"Forbidden"}"#)
                 .map(GatewayBody::from);
         }
         if request.method() == Method::OPTIONS
@@ -354,11 +347,11 @@ impl App {
         let Ok(permit) = self.breakers.check(name) else {
             self.metrics
                 .observe(name, outcome(Status::CircuitOpen, Duration::ZERO, None));
-            return internal_error().map(GatewayBody::from);
+            return internal_server_error().map(GatewayBody::from);
         };
         let Some(payload) = event_payload(request, matched, context) else {
             permit.release();
-            return internal_error().map(GatewayBody::from);
+            return internal_server_error().map(GatewayBody::from);
         };
         let input = InvokeInput {
             request_id: request_id.to_string(),
@@ -381,14 +374,14 @@ impl App {
                             tracing::warn!(function = name, request_id, %error, "malformed streamed response");
                             (
                                 Status::InvalidResponse,
-                                internal_error().map(GatewayBody::from),
+                                internal_server_error().map(GatewayBody::from),
                                 init,
                             )
                         }
                     },
                     None => (
                         Status::InvalidResponse,
-                        internal_error().map(GatewayBody::from),
+                        internal_server_error().map(GatewayBody::from),
                         init,
                     ),
                 }
@@ -416,7 +409,7 @@ impl App {
                                 tracing::warn!(function = name, request_id, %error, "malformed Lambda proxy response");
                                 (
                                     Status::InvalidResponse,
-                                    internal_error().map(GatewayBody::from),
+                                    internal_server_error().map(GatewayBody::from),
                                     init,
                                 )
                             }
@@ -435,13 +428,13 @@ impl App {
                             Status::Crash
                         };
                         tracing::warn!(function = name, request_id, error = %text, "function error");
-                        (status, internal_error().map(GatewayBody::from), init)
+                        (status, internal_server_error().map(GatewayBody::from), init)
                     }
                 }
             }
             Err(InvokeError::Throttled { .. }) => (
                 Status::Throttled,
-                json(
+                json_response(
                     StatusCode::TOO_MANY_REQUESTS,
                     r#"{"message":"Too Many Requests"}"#,
                 )
@@ -450,7 +443,7 @@ impl App {
             ),
             Err(InvokeError::AcquireTimeout { .. }) => (
                 Status::Unavailable,
-                json(
+                json_response(
                     StatusCode::SERVICE_UNAVAILABLE,
                     r#"{"message":"Service Unavailable"}"#,
                 )
@@ -459,7 +452,11 @@ impl App {
             ),
             Err(error) => {
                 tracing::warn!(function = name, request_id, %error, "invocation failed");
-                (Status::Crash, internal_error().map(GatewayBody::from), None)
+                (
+                    Status::Crash,
+                    internal_server_error().map(GatewayBody::from),
+                    None,
+                )
             }
         };
         match status {
@@ -608,22 +605,6 @@ fn event_payload(
         _ => serde_json::to_vec(&http_api_event(request, matched, context)),
     };
     json.ok().map(Bytes::from)
-}
-
-fn internal_error() -> Response<Bytes> {
-    json(
-        StatusCode::BAD_GATEWAY,
-        r#"{"message":"Internal server error"}"#,
-    )
-}
-
-fn json(status: StatusCode, body: &'static str) -> Response<Bytes> {
-    let mut response = Response::new(Bytes::from_static(body.as_bytes()));
-    *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert("content-type", HeaderValue::from_static("application/json"));
-    response
 }
 
 fn epoch_ms() -> u64 {

@@ -32,9 +32,11 @@ use esb_model::{Api, ApiKind, Cors};
 use http::header::{
     ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
     ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE,
-    ACCESS_CONTROL_REQUEST_METHOD, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, ORIGIN, VARY,
+    ACCESS_CONTROL_REQUEST_METHOD, HeaderMap, HeaderName, HeaderValue, ORIGIN, VARY,
 };
 use http::{Method, Request, Response, StatusCode};
+
+use crate::response::json_response;
 
 /// The methods SAM lists for a path with an `ANY` route.
 const ALL_METHODS: &str = "DELETE,GET,HEAD,OPTIONS,PATCH,POST,PUT";
@@ -79,9 +81,8 @@ pub fn preflight_for_path(
 }
 
 fn rest_preflight(cors: &Cors, path_methods: &[&str]) -> Response<Bytes> {
-    let mut response = Response::new(Bytes::from_static(b"{}"));
+    let mut response = json_response(StatusCode::OK, Bytes::from_static(b"{}"));
     let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     insert_list(headers, ACCESS_CONTROL_ALLOW_ORIGIN, &cors.allow_origins);
     if !cors.allow_headers.is_empty() {
         insert_list(headers, ACCESS_CONTROL_ALLOW_HEADERS, &cors.allow_headers);

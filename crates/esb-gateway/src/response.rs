@@ -58,8 +58,13 @@ impl ResponseError {
 
 /// 502 `{"message":"Internal server error"}` with `Content-Type: application/json`.
 pub fn internal_server_error() -> Response<Bytes> {
-    let mut response = Response::new(Bytes::from_static(INTERNAL_SERVER_ERROR.as_bytes()));
-    *response.status_mut() = StatusCode::BAD_GATEWAY;
+    json_response(StatusCode::BAD_GATEWAY, INTERNAL_SERVER_ERROR)
+}
+
+/// A JSON body the gateway itself answers with (`Content-Type: application/json`).
+pub(crate) fn json_response(status: StatusCode, body: impl Into<Bytes>) -> Response<Bytes> {
+    let mut response = Response::new(body.into());
+    *response.status_mut() = status;
     response
         .headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use super::jwt::{self, Claims, KeySet};
 use super::responses;
+use crate::response::json_response;
 
 /// The header the original ESB sets once the API key is accepted.
 pub const AUTHORIZED_HEADER: &str = "padma_user_authorized";
@@ -84,7 +85,7 @@ impl EsbAuth {
             Value::from(now.saturating_add(self.expires.as_secs())),
         );
         let body = json!({"AuthenticationResult": {"IdToken": jwt::sign_hs256(&claims, key)}});
-        responses::json(StatusCode::OK, body.to_string())
+        json_response(StatusCode::OK, body.to_string())
     }
 
     /// Checks the ESB bearer token; the token's claims the authorizer context carries.

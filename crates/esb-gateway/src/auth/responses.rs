@@ -5,6 +5,8 @@ use bytes::Bytes;
 use esb_model::ApiKind;
 use http::{HeaderValue, Response, StatusCode};
 
+use crate::response::json_response;
+
 /// Why auth refused a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Refusal {
@@ -30,40 +32,30 @@ impl Refusal {
     }
 }
 
-/// A JSON response.
-pub(crate) fn json(status: StatusCode, body: impl Into<Bytes>) -> Response<Bytes> {
-    let mut response = Response::new(body.into());
-    *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert("content-type", HeaderValue::from_static("application/json"));
-    response
-}
-
 /// 401: missing or invalid credentials (token, identity source).
 pub(crate) fn unauthorized() -> Response<Bytes> {
-    json(StatusCode::UNAUTHORIZED, r#"{"message":"Unauthorized"}"#)
+    json_response(StatusCode::UNAUTHORIZED, r#"{"message":"Unauthorized"}"#)
 }
 
 /// 403: a missing or unknown API key, missing scopes, or an HTTP API authorizer's refusal.
 pub(crate) fn forbidden() -> Response<Bytes> {
-    json(StatusCode::FORBIDDEN, r#"{"message":"Forbidden"}"#)
+    json_response(StatusCode::FORBIDDEN, r#"{"message":"Forbidden"}"#)
 }
 
 /// 400: a login request whose body is not `{"AuthParameters":{"USERNAME","PASSWORD"}}`.
 pub(crate) fn bad_request() -> Response<Bytes> {
-    json(StatusCode::BAD_REQUEST, r#"{"message":"Bad Request"}"#)
+    json_response(StatusCode::BAD_REQUEST, r#"{"message":"Bad Request"}"#)
 }
 
 /// 403 for a REST API whose Lambda authorizer's policy does not allow the method.
 fn policy_denied(kind: ApiKind, explicit: bool) -> Response<Bytes> {
     match (kind, explicit) {
         (ApiKind::Http, _) => forbidden(),
-        (ApiKind::Rest, true) => json(
+        (ApiKind::Rest, true) => json_response(
             StatusCode::FORBIDDEN,
             r#"{"Message":"User is not authorized to access this resource with an explicit deny"}"#,
         ),
-        (ApiKind::Rest, false) => json(
+        (ApiKind::Rest, false) => json_response(
             StatusCode::FORBIDDEN,
             r#"{"Message":"User is not authorized to access this resource"}"#,
         ),
@@ -76,14 +68,15 @@ fn policy_denied(kind: ApiKind, explicit: bool) -> Response<Bytes> {
 fn authorizer_failure(kind: ApiKind) -> Response<Bytes> {
     match kind {
         ApiKind::Rest => {
-            let mut response = json(StatusCode::INTERNAL_SERVER_ERROR, r#"{"message":null}"#);
+            let mut response =
+                json_response(StatusCode::INTERNAL_SERVER_ERROR, r#"{"message":null}"#);
             response.headers_mut().insert(
                 "x-amzn-errortype",
                 HeaderValue::from_static("AuthorizerConfigurationException"),
             );
             response
         }
-        ApiKind::Http => json(
+        ApiKind::Http => json_response(
             StatusCode::INTERNAL_SERVER_ERROR,
             r#"{"message":"Internal Server Error"}"#,
         ),

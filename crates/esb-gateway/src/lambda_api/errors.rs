@@ -4,6 +4,8 @@
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode};
 
+use crate::response::json_response;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LambdaApiError {
     #[error("Function not found: {arn}")]
@@ -55,11 +57,10 @@ impl LambdaApiError {
         if let LambdaApiError::Throttled = self {
             body["Reason"] = "ReservedFunctionConcurrentInvocationLimitExceeded".into();
         }
-        let mut response = Response::new(Bytes::from(body.to_string()));
-        *response.status_mut() = status;
-        let headers = response.headers_mut();
-        headers.insert("content-type", HeaderValue::from_static("application/json"));
-        headers.insert("x-amzn-errortype", HeaderValue::from_static(code));
+        let mut response = json_response(status, body.to_string());
+        response
+            .headers_mut()
+            .insert("x-amzn-errortype", HeaderValue::from_static(code));
         response
     }
 }

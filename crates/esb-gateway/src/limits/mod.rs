@@ -18,9 +18,10 @@ pub use validation::{Invalid, ModelError, Validators};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use http::{HeaderValue, Request, Response, StatusCode};
+use http::{Request, Response, StatusCode};
 
 use crate::Matched;
+use crate::response::json_response;
 
 /// Where the gateway keeps generated API key values and quota use: with the box's data, so
 /// `esb down --volumes` forgets them.
@@ -92,17 +93,9 @@ impl Refused {
             Refused::Key(KeyRefusal::Forbidden) => (StatusCode::FORBIDDEN, "Forbidden".to_string()),
             Refused::Invalid(invalid) => (StatusCode::BAD_REQUEST, invalid.message()),
         };
-        refusal(status, message)
+        json_response(
+            status,
+            serde_json::json!({ "message": message }).to_string(),
+        )
     }
-}
-
-fn refusal(status: StatusCode, message: String) -> Response<Bytes> {
-    let mut response = Response::new(Bytes::from(
-        serde_json::json!({ "message": message }).to_string(),
-    ));
-    *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert("content-type", HeaderValue::from_static("application/json"));
-    response
 }
