@@ -130,6 +130,12 @@ pub fn sub_for(username: &str) -> String {
     )
 }
 
+/// Whether `key` is one of `keys`, every one compared in full so the time does not say which.
+pub(crate) fn is_one_of(keys: &[String], key: &str) -> bool {
+    keys.iter()
+        .fold(false, |found, k| found | constant_time_eq(k, key))
+}
+
 /// Equality whose time does not depend on where the inputs differ.
 pub(crate) fn constant_time_eq(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());

@@ -43,7 +43,7 @@ pub use lambda::{AuthorizerInvoker, InvokeFuture};
 
 use cache::Cache;
 use esb::EsbAuth;
-pub(crate) use esb::constant_time_eq;
+pub(crate) use esb::{constant_time_eq, is_one_of};
 use jwt::KeySet;
 use jwt_authorizer::JwtAuthorizer;
 use lambda::{Call, LambdaAuthorizer};
@@ -227,10 +227,7 @@ impl Auth {
         let Some(key) = request.headers().get("x-api-key") else {
             return false;
         };
-        let key = String::from_utf8_lossy(key.as_bytes());
-        self.api_keys
-            .iter()
-            .fold(false, |found, k| found | constant_time_eq(k, &key))
+        is_one_of(&self.api_keys, &String::from_utf8_lossy(key.as_bytes()))
     }
 
     fn now_secs(&self) -> u64 {

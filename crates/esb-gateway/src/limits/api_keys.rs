@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use super::bucket::TokenBucket;
 use super::key_values::KeyValues;
 use super::state_file;
-use crate::auth::constant_time_eq;
+use crate::auth::{constant_time_eq, is_one_of};
 
 /// The key a request was admitted with: `requestContext.identity.apiKey` and `apiKeyId`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,11 +136,7 @@ impl ApiKeys {
             return Ok(None);
         }
         let key = key.ok_or(KeyRefusal::Forbidden)?;
-        let own = self
-            .own
-            .iter()
-            .fold(false, |found, k| found | constant_time_eq(k, key));
-        if own {
+        if is_one_of(&self.own, key) {
             return Ok(Some(KeyIdentity {
                 id: None,
                 value: key.to_string(),
