@@ -173,10 +173,7 @@ impl ApiKeys {
         }
         if let Some(quota) = plan.plan.quota {
             let start = period_start(quota.period, epoch_secs);
-            let mut usage = self
-                .quota
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut usage = self.lock_quota();
             let first = *usage
                 .first_periods
                 .entry(plan.plan.logical_id.clone())
@@ -218,17 +215,25 @@ impl ApiKeys {
             return Ok(());
         };
         let text = {
-            let mut usage = self
-                .quota
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut usage = self.lock_quota();
             if !usage.changed {
                 return Ok(());
             }
             usage.changed = false;
             serde_json::to_vec_pretty(&*usage).map_err(std::io::Error::other)?
         };
-        state_file::write_atomically(path, &text)
+        let written = state_file::write_atomically(path, &text);
+        if written.is_err() {
+            // Tried again on the next call rather than forgotten.
+            self.lock_quota().changed = true;
+        }
+        written
+    }
+
+    fn lock_quota(&self) -> std::sync::MutexGuard<'_, QuotaUse> {
+        self.quota
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -282,7 +287,17 @@ mod tests {
     }
 
     fn keys(quota: Option<Quota>, throttle: Option<Throttle>, stage: &str) -> ApiKeys {
-        let routing = RoutingFile {
+        ApiKeys::load(
+            &routing(quota, throttle, stage),
+            vec!["own-key".into()],
+            None,
+        )
+        .expect("keys")
+    }
+
+    /// Two keys with values, one of them disabled, on one plan of `Orders` at `stage`.
+    fn routing(quota: Option<Quota>, throttle: Option<Throttle>, stage: &str) -> RoutingFile {
+        RoutingFile {
             api_keys: vec![
                 ApiKey {
                     logical_id: "Key".into(),
@@ -308,8 +323,7 @@ mod tests {
                 keys: vec!["Key".into(), "Off".into()],
             }],
             ..RoutingFile::default()
-        };
-        ApiKeys::load(&routing, vec!["own-key".into()], None).expect("keys")
+        }
     }
 
     #[test]
@@ -417,6 +431,29 @@ mod tests {
             Err(KeyRefusal::LimitExceeded)
         );
         assert_eq!(ApiKind::Rest, api.kind);
+    }
+
+    #[test]
+    fn quota_use_is_kept_when_no_key_value_was_generated() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let state_dir = dir.path().join("gateway");
+        let quota = Quota {
+            limit: 1,
+            offset: 0,
+            period: QuotaPeriod::Day,
+        };
+        let routing = routing(Some(quota), None, "prod");
+        let (api, route, now) = (api(), route(true), Instant::now());
+        let first = ApiKeys::load(&routing, Vec::new(), Some(&state_dir)).expect("keys");
+        assert!(first.admit(&route, &api, Some(VALUE), now, 0).is_ok());
+        first
+            .flush()
+            .expect("quota use is written although nothing else was");
+        let second = ApiKeys::load(&routing, Vec::new(), Some(&state_dir)).expect("keys");
+        assert_eq!(
+            second.admit(&route, &api, Some(VALUE), now, 0),
+            Err(KeyRefusal::LimitExceeded)
+        );
     }
 
     #[test]

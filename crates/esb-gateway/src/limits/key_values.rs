@@ -31,7 +31,6 @@ impl KeyValues {
             for key in missing {
                 generated.insert(key.logical_id.clone(), generate()?);
             }
-            std::fs::create_dir_all(state_dir)?;
             let text = serde_json::to_vec_pretty(&generated).map_err(std::io::Error::other)?;
             state_file::write_atomically(&path, &text)?;
         }

@@ -21,8 +21,12 @@ pub(crate) fn read<T: DeserializeOwned + Default>(path: &Path, what: &str) -> st
     }
 }
 
-/// Replaces `path` whole or not at all: written beside it, synced, renamed over it.
+/// Replaces `path` whole or not at all: written beside it, synced, renamed over it. Its
+/// directory is made when missing (the first state a box keeps may be quota use alone).
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
     let partial = path.with_extension("partial");
     let mut file = std::fs::File::create(&partial)?;
     file.write_all(bytes)?;
