@@ -199,7 +199,7 @@ pub async fn run(
         api_keys: ApiKeys::load(
             &routing,
             config.auth.api_keys.clone(),
-            Some(&limits::state_dir(&config.output_dir)),
+            &limits::state_dir(&config.output_dir),
         )
         .map_err(BootError::ApiKeys)?,
         validators: Validators::new(&routing)?,

@@ -240,7 +240,7 @@ fn setup(configure: impl FnOnce(&mut AuthConfig, &std::path::Path)) -> Box_ {
     configure(&mut config, dir.path());
     let limits = Limits {
         throttling: StageThrottling::new(&routing),
-        api_keys: ApiKeys::load(&routing, config.api_keys.clone(), None).unwrap(),
+        api_keys: ApiKeys::load(&routing, config.api_keys.clone(), dir.path()).unwrap(),
         validators: Validators::new(&routing).unwrap(),
     };
     Box_ {

@@ -49,8 +49,8 @@ pub struct ApiKeys {
     keys: Vec<(String, String)>,
     plans: Vec<Plan>,
     quota: Mutex<QuotaUse>,
-    /// Where quota use is kept; `None` keeps it in memory only.
-    quota_file: Option<PathBuf>,
+    /// Where quota use is kept.
+    quota_file: PathBuf,
 }
 
 #[derive(Debug)]
@@ -84,28 +84,21 @@ struct PeriodCount {
 
 impl ApiKeys {
     /// Keys and plans of `routing`, key values generated once into `state_dir` where the
-    /// template sets none, and quota use read back from it. `state_dir: None` (tests) keeps
-    /// everything in memory.
+    /// template sets none, and quota use read back from it.
     pub fn load(
         routing: &RoutingFile,
         own: Vec<String>,
-        state_dir: Option<&Path>,
+        state_dir: &Path,
     ) -> std::io::Result<ApiKeys> {
-        let values = match state_dir {
-            Some(dir) => KeyValues::ensure(dir, &routing.api_keys)?,
-            None => KeyValues::in_memory(&routing.api_keys),
-        };
+        let values = KeyValues::ensure(state_dir, &routing.api_keys)?;
         let keys = routing
             .api_keys
             .iter()
             .filter(|k| k.enabled)
             .filter_map(|k| Some((k.logical_id.clone(), values.get(&k.logical_id)?.to_string())))
             .collect();
-        let quota_file = state_dir.map(|dir| dir.join(QUOTA_FILE));
-        let quota = match &quota_file {
-            Some(path) => state_file::read(path, "quota use")?,
-            None => QuotaUse::default(),
-        };
+        let quota_file = state_dir.join(QUOTA_FILE);
+        let quota = state_file::read(&quota_file, "quota use")?;
         Ok(ApiKeys {
             own,
             keys,
@@ -211,9 +204,6 @@ impl ApiKeys {
     /// Writes quota use when it changed since the last write (the box calls this every second
     /// and at shutdown).
     pub fn flush(&self) -> std::io::Result<()> {
-        let Some(path) = &self.quota_file else {
-            return Ok(());
-        };
         let text = {
             let mut usage = self.lock_quota();
             if !usage.changed {
@@ -222,7 +212,7 @@ impl ApiKeys {
             usage.changed = false;
             serde_json::to_vec_pretty(&*usage).map_err(std::io::Error::other)?
         };
-        let written = state_file::write_atomically(path, &text);
+        let written = state_file::write_atomically(&self.quota_file, &text);
         if written.is_err() {
             // Tried again on the next call rather than forgotten.
             self.lock_quota().changed = true;
@@ -286,13 +276,11 @@ mod tests {
         route
     }
 
+    /// Keys whose state is never written back (their directory goes when this returns).
     fn keys(quota: Option<Quota>, throttle: Option<Throttle>, stage: &str) -> ApiKeys {
-        ApiKeys::load(
-            &routing(quota, throttle, stage),
-            vec!["own-key".into()],
-            None,
-        )
-        .expect("keys")
+        let dir = tempfile::tempdir().expect("tempdir");
+        let routing = routing(quota, throttle, stage);
+        ApiKeys::load(&routing, vec!["own-key".into()], dir.path()).expect("keys")
     }
 
     /// Two keys with values, one of them disabled, on one plan of `Orders` at `stage`.
@@ -417,14 +405,14 @@ mod tests {
             }],
             ..RoutingFile::default()
         };
-        let first = ApiKeys::load(&routing, Vec::new(), Some(dir.path())).expect("keys");
+        let first = ApiKeys::load(&routing, Vec::new(), dir.path()).expect("keys");
         let value = first.keys[0].1.clone();
         assert_eq!(value.len(), 40, "a generated key: {value}");
         let (api, route, now) = (api(), route(true), Instant::now());
         assert!(first.admit(&route, &api, Some(&value), now, 100).is_ok());
         assert!(first.admit(&route, &api, Some(&value), now, 100).is_ok());
         first.flush().expect("flush");
-        let second = ApiKeys::load(&routing, Vec::new(), Some(dir.path())).expect("keys");
+        let second = ApiKeys::load(&routing, Vec::new(), dir.path()).expect("keys");
         assert_eq!(second.keys[0].1, value, "the generated value is kept");
         assert_eq!(
             second.admit(&route, &api, Some(&value), now, 200),
@@ -444,12 +432,12 @@ mod tests {
         };
         let routing = routing(Some(quota), None, "prod");
         let (api, route, now) = (api(), route(true), Instant::now());
-        let first = ApiKeys::load(&routing, Vec::new(), Some(&state_dir)).expect("keys");
+        let first = ApiKeys::load(&routing, Vec::new(), &state_dir).expect("keys");
         assert!(first.admit(&route, &api, Some(VALUE), now, 0).is_ok());
         first
             .flush()
             .expect("quota use is written although nothing else was");
-        let second = ApiKeys::load(&routing, Vec::new(), Some(&state_dir)).expect("keys");
+        let second = ApiKeys::load(&routing, Vec::new(), &state_dir).expect("keys");
         assert_eq!(
             second.admit(&route, &api, Some(VALUE), now, 0),
             Err(KeyRefusal::LimitExceeded)

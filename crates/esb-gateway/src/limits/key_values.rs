@@ -15,7 +15,7 @@ const GENERATED_LENGTH: usize = 40;
 const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
 /// Key values by logical id.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct KeyValues(BTreeMap<String, String>);
 
 impl KeyValues {
@@ -35,16 +35,6 @@ impl KeyValues {
             state_file::write_atomically(&path, &text)?;
         }
         Ok(KeyValues(values(keys, &generated)))
-    }
-
-    /// Values for tests: generated ones are not kept.
-    pub(crate) fn in_memory(keys: &[ApiKey]) -> KeyValues {
-        let generated = keys
-            .iter()
-            .filter(|k| k.value.is_none())
-            .filter_map(|k| Some((k.logical_id.clone(), generate().ok()?)))
-            .collect();
-        KeyValues(values(keys, &generated))
     }
 
     pub(crate) fn get(&self, logical_id: &str) -> Option<&str> {
