@@ -242,7 +242,11 @@ pub async fn run(
         },
         config.drain,
     ));
-    let quota_writer = tokio::spawn(write_quota_use(Arc::clone(&app)));
+    let quota_writer = app
+        .limits
+        .api_keys
+        .meters_quotas()
+        .then(|| tokio::spawn(write_quota_use(Arc::clone(&app))));
     crate::server::serve(
         public_listener,
         tls,
@@ -253,7 +257,9 @@ pub async fn run(
     .await;
     let _ = stop_admin.send(());
     let _ = admin_server.await;
-    quota_writer.abort();
+    if let Some(writer) = quota_writer {
+        writer.abort();
+    }
     if let Err(error) = app.limits.api_keys.flush() {
         tracing::warn!(%error, "cannot keep usage plan quota use");
     }

@@ -201,6 +201,11 @@ impl ApiKeys {
         }))
     }
 
+    /// Whether any plan has a quota, so that there is use to keep.
+    pub fn meters_quotas(&self) -> bool {
+        self.plans.iter().any(|p| p.plan.quota.is_some())
+    }
+
     /// Writes quota use when it changed since the last write (the box calls this every second
     /// and at shutdown).
     pub fn flush(&self) -> std::io::Result<()> {

@@ -62,7 +62,7 @@ impl UsagePlans {
             .push((props.logical_id.to_string(), props.raw.clone()));
     }
 
-    /// `Auth.UsagePlan` of a REST API, as SAM expands it.
+    /// `Auth.UsagePlan` of a REST API (HTTP APIs have no usage plans), as SAM expands it.
     pub(crate) fn sam_usage_plan(&mut self, props: &Props, api: &Api) -> Result<(), TemplateError> {
         let Some(auth) = props.object("Auth")? else {
             return Ok(());
@@ -92,9 +92,6 @@ impl UsagePlans {
                 ));
             }
         };
-        if api.kind != ApiKind::Rest {
-            return Ok(());
-        }
         let stage = ApiStage {
             api: api.logical_id.clone(),
             stage: api.stage_name.clone(),
