@@ -1,6 +1,7 @@
 //! The `esb` binary: parses arguments, sets up logging, colour and error rendering, runs one
 //! subcommand and turns its outcome into an exit code.
 
+mod box_process;
 mod cli;
 mod commands;
 mod config;

@@ -1,5 +1,5 @@
-//! `.esb/run/`: the running box's state file (pid and URL), its log, and a tiny HTTP probe
-//! used to wait for `/health` and read `/_esb/status`.
+//! `.esb/run/`: the running box's state file (pid and URL), its lock, its log, and a tiny HTTP
+//! probe used to wait for `/health` and read `/_esb/status`.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -8,10 +8,17 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::box_process::{BoxLock, BoxProcess};
+
 /// What a running `esb up` records about itself.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunState {
     pub pid: u32,
+    /// The process's start time (see [`crate::box_process::start_time`]): with the pid, it
+    /// tells the box from a process that reused its pid. Absent in state files written before
+    /// it was recorded, which therefore never name a live box.
+    #[serde(default)]
+    pub started: u64,
     pub url: String,
     /// The public listener.
     pub addr: SocketAddr,
@@ -40,11 +47,21 @@ pub fn log_path(output_dir: &Path) -> PathBuf {
 }
 
 impl RunState {
-    /// The recorded state, if the process it names is still running.
+    /// The recorded state, if the box it names is still running: its lock is held and its
+    /// pid still belongs to the process that wrote it.
     pub fn read_live(output_dir: &Path) -> Option<RunState> {
+        Self::read_live_process(output_dir).map(|(state, _)| state)
+    }
+
+    /// [`Self::read_live`], with the box's process to signal.
+    pub fn read_live_process(output_dir: &Path) -> Option<(RunState, BoxProcess)> {
         let text = std::fs::read_to_string(state_path(output_dir)).ok()?;
         let state: RunState = serde_json::from_str(&text).ok()?;
-        process_alive(state.pid).then_some(state)
+        if !BoxLock::is_held(&run_dir(output_dir)) {
+            return None;
+        }
+        let process = BoxProcess::find(state.pid, state.started)?;
+        Some((state, process))
     }
 
     pub fn write(&self, output_dir: &Path) -> std::io::Result<()> {
@@ -58,15 +75,6 @@ impl RunState {
     pub fn remove(output_dir: &Path) {
         let _ = std::fs::remove_file(state_path(output_dir));
     }
-}
-
-pub fn process_alive(pid: u32) -> bool {
-    // A zombie (exited, not yet reaped) counts as gone.
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-        stat.split_whitespace()
-            .nth(2)
-            .is_none_or(|state| state != "Z")
-    })
 }
 
 /// `GET path` on the box: the status code and body, or `None` when nothing answers.

@@ -157,6 +157,57 @@ fn up_serves_routes_and_the_invoke_api_then_down_stops_everything() {
     assert!(String::from_utf8_lossy(&status.stdout).contains("not running"));
 }
 
+/// A state file left by a box that died (`kill -9`, a reboot) names a pid that another process
+/// may own by now. Neither `esb status`, `esb up` nor `esb down` may take that process for the
+/// box: `up` starts a new box and `down` never signals the stranger.
+#[test]
+fn a_stale_state_file_naming_another_process_is_never_acted_on() {
+    let dir = hello_python();
+    let home = shared_home();
+    let mut stranger = std::process::Command::new("sleep")
+        .arg("120")
+        .spawn()
+        .expect("sleep");
+    let pid = u64::from(stranger.id());
+    // Even the stranger's own start time does not make it the box: no box holds the lock.
+    let started = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .expect("stat")
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().nth(19).map(str::to_string))
+        .expect("start time");
+    let stale = format!(
+        r#"{{"pid":{pid},"started":{started},"url":"http://127.0.0.1:9","addr":"127.0.0.1:9","admin":"127.0.0.1:9"}}"#
+    );
+    std::fs::create_dir_all(dir.path().join(".esb/run")).expect("run dir");
+    std::fs::write(dir.path().join(".esb/run/state.json"), &stale).expect("state");
+
+    let status = esb(dir.path(), &home, &["status"]);
+    assert!(String::from_utf8_lossy(&status.stdout).contains("not running"));
+    let down = esb(dir.path(), &home, &["down"]);
+    assert!(
+        stderr(&down).contains("esb is not running"),
+        "{}",
+        stderr(&down)
+    );
+    assert!(
+        running(pid),
+        "esb down signalled a process that is not the box"
+    );
+
+    std::fs::write(dir.path().join(".esb/run/state.json"), &stale).expect("state");
+    let (up, addr) = up_http(dir.path(), &home);
+    assert!(!stderr(&up).contains("already running"), "{}", stderr(&up));
+    assert_eq!(send(addr, "GET", "/hello", &[], b"").status, 200);
+    let down = esb(dir.path(), &home, &["down"]);
+    assert!(stderr(&down).contains("esb is down"), "{}", stderr(&down));
+    assert!(
+        running(pid),
+        "esb down signalled a process that is not the box"
+    );
+    let _ = stranger.kill();
+    let _ = stranger.wait();
+}
+
 #[test]
 fn up_serves_https_with_the_local_ca_by_default() {
     let dir = hello_python();

@@ -7,13 +7,13 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use miette::{IntoDiagnostic, miette};
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
+use rustix::process::Signal;
 
+use crate::box_process::BoxProcess;
 use crate::cli::TemplateArgs;
 use crate::exit::UsageError;
 use crate::output;
-use crate::run_state::{RunState, process_alive};
+use crate::run_state::RunState;
 
 #[derive(Debug, Args)]
 pub struct DownArgs {
@@ -34,8 +34,10 @@ impl DownArgs {
     pub fn run(self) -> miette::Result<()> {
         let template = self.template.locate()?;
         let output_dir = esb_build::output_dir(&template)?;
-        match RunState::read_live(&output_dir) {
-            Some(state) => self.stop(&state)?,
+        // Only a box proved to be ours is signalled: a stale state file whose pid now belongs
+        // to another process is removed, and that process left alone.
+        match RunState::read_live_process(&output_dir) {
+            Some((_, process)) => self.stop(&process),
             None => eprintln!("esb is not running"),
         }
         RunState::remove(&output_dir);
@@ -45,20 +47,22 @@ impl DownArgs {
         Ok(())
     }
 
-    fn stop(&self, state: &RunState) -> miette::Result<()> {
-        let pid = Pid::from_raw(i32::try_from(state.pid).into_diagnostic()?);
-        kill(pid, Signal::SIGTERM).map_err(|e| miette!("cannot stop pid {}: {e}", state.pid))?;
+    fn stop(&self, process: &BoxProcess) {
+        process.signal(Signal::TERM);
         let deadline = Instant::now() + Duration::from_secs(self.timeout);
-        while process_alive(state.pid) {
+        while process.is_running() {
             if Instant::now() > deadline {
-                let _ = kill(pid, Signal::SIGKILL);
-                eprintln!("esb did not stop within {} s; killed", self.timeout);
+                process.signal(Signal::KILL);
+                eprintln!(
+                    "esb (pid {}) did not stop within {} s; killed",
+                    process.pid(),
+                    self.timeout
+                );
                 break;
             }
             std::thread::sleep(Duration::from_millis(100));
         }
         eprintln!("{} esb is down", output::good("ok:"));
-        Ok(())
     }
 }
 

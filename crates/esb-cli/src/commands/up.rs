@@ -23,6 +23,7 @@ use esb_gateway::tls::LocalCertificates;
 use esb_model::artifacts::{self, RoutingFile};
 use miette::{IntoDiagnostic, miette};
 
+use crate::box_process::{self, BoxLock, lock_path};
 use crate::cli::TemplateArgs;
 use crate::commands::data_roles::{BoxCredentials, DataRoles, DataSettings};
 use crate::commands::workers::WorkerArgs;
@@ -327,6 +328,16 @@ impl UpArgs {
         output_dir: PathBuf,
         settings: UpSettings,
     ) -> miette::Result<()> {
+        // Held until this process exits, however it exits: what proves to `esb down` and
+        // `esb status` that the state file below names a live box.
+        let Some(_lock) = BoxLock::acquire(&run_dir(&output_dir)).into_diagnostic()? else {
+            return Err(miette!(
+                help = "`esb status` shows it; `esb down` stops it",
+                "another esb is running for this project (it holds {})",
+                lock_path(&run_dir(&output_dir)).display()
+            ));
+        };
+        let started = box_process::start_time(std::process::id()).unwrap_or_default();
         let scheme = if settings.tls.is_some() {
             "https"
         } else {
@@ -384,6 +395,7 @@ impl UpArgs {
                     let url = format!("{scheme}://{}", display_addr(listening.public));
                     let state = RunState {
                         pid: std::process::id(),
+                        started,
                         url: url.clone(),
                         addr: listening.public,
                         admin: listening.admin,
