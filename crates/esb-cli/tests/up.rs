@@ -603,7 +603,11 @@ fn esb_auth_breaker_cors_and_metrics() {
         (anonymous.status, anonymous.text().as_str()),
         (401, r#"{"message":"Unauthorized"}"#)
     );
-    assert_eq!(bad_key.status, 403);
+    assert_eq!(
+        (bad_key.status, bad_key.text().as_str()),
+        (401, r#"{"message":"Unauthorized"}"#)
+    );
+    assert!(!bad_key.head().contains("padma_user_authorized"));
     assert_eq!(bad_password.status, 401);
     assert_eq!(login.status, 200, "{}", login.text());
     assert!(

@@ -478,8 +478,8 @@ async fn esb_login_refusals() {
     let good = r#"{"AuthParameters":{"USERNAME":"alice","PASSWORD":"s3cret"}}"#;
     for key in [None, Some("wrong")] {
         let r = b.login(key, good);
-        assert_eq!(r.status(), StatusCode::FORBIDDEN);
-        assert_eq!(json_body(&r), json!({"message": "Forbidden"}));
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(json_body(&r), json!({"message": "Unauthorized"}));
         assert!(r.headers().get(AUTHORIZED_HEADER).is_none());
     }
     for bad in [

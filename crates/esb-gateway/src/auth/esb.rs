@@ -50,8 +50,10 @@ impl EsbAuth {
         if request.method() != Method::POST || request.uri().path() != self.login_path {
             return None;
         }
+        // The original ESB answers a missing or wrong key with 401, as it does wrong
+        // credentials; only an accepted key earns the PADMA_USER_AUTHORIZED header.
         if !api_key_ok {
-            return Some(responses::forbidden());
+            return Some(responses::unauthorized());
         }
         let mut response = self.login_with_key(request.body(), now);
         response.headers_mut().insert(

@@ -12,7 +12,7 @@ use crate::response::json_response;
 pub(crate) enum Refusal {
     /// Missing or invalid credentials: 401.
     Unauthorized,
-    /// Missing API key or scopes, or an HTTP API authorizer's `isAuthorized: false`: 403.
+    /// Missing scopes, or an HTTP API authorizer's `isAuthorized: false`: 403.
     Forbidden,
     /// A Lambda authorizer's policy does not allow the method: 403.
     PolicyDenied { explicit: bool },
@@ -37,7 +37,7 @@ pub(crate) fn unauthorized() -> Response<Bytes> {
     json_response(StatusCode::UNAUTHORIZED, r#"{"message":"Unauthorized"}"#)
 }
 
-/// 403: a missing or unknown API key, missing scopes, or an HTTP API authorizer's refusal.
+/// 403: missing scopes, or an HTTP API authorizer's refusal.
 pub(crate) fn forbidden() -> Response<Bytes> {
     json_response(StatusCode::FORBIDDEN, r#"{"message":"Forbidden"}"#)
 }
