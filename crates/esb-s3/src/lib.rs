@@ -3,6 +3,7 @@
 //! a listener with SigV4 auth ([`server`]) and the lifecycle
 //! sweeper ([`lifecycle`]).
 
+mod error_body;
 pub mod lifecycle;
 pub mod server;
 pub mod service;

@@ -165,9 +165,9 @@ pub async fn handle(
     Ok(response)
 }
 
-/// Adds `<RequestId>` to an S3 XML error body. s3s renders its errors (including the ones
-/// from signature checks, before our code runs) into one in-memory buffer, so this never
-/// reads a streamed body.
+/// Completes an S3 XML error body ([`crate::error_body::completed`]). s3s renders its errors
+/// (including the ones from signature checks, before our code runs) into one in-memory
+/// buffer, so this never reads a streamed body.
 fn stamp_error_body(response: &mut s3s::HttpResponse, request_id: &str) {
     let Some(bytes) = response.body().bytes() else {
         return;
@@ -175,17 +175,9 @@ fn stamp_error_body(response: &mut s3s::HttpResponse, request_id: &str) {
     let Ok(text) = std::str::from_utf8(&bytes) else {
         return;
     };
-    let Some(end) = text.rfind("</Error>") else {
+    let Some(stamped) = crate::error_body::completed(text, request_id) else {
         return;
     };
-    if text.contains("<RequestId>") {
-        return;
-    }
-    let stamped = format!(
-        "{}<RequestId>{request_id}</RequestId>{}",
-        &text[..end],
-        &text[end..]
-    );
     if let Ok(len) = http::HeaderValue::from_str(&stamped.len().to_string()) {
         response
             .headers_mut()

@@ -80,3 +80,21 @@ async fn path_and_virtual_host_addressing_and_xml_errors() {
     assert_eq!(status, 404);
     assert!(body.contains("<Code>NoSuchBucket</Code>"), "{body}");
 }
+
+/// s3s answers some errors with a code alone; S3 always says what went wrong, and SDKs show it.
+#[tokio::test]
+async fn errors_s3s_raises_before_our_code_still_carry_a_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let svc = service(dir.path()).await;
+    let (status, _, _) = call(&svc, "PUT", "127.0.0.1:9000", "/long", b"").await;
+    assert_eq!(status, 200);
+    let key = format!("/long/{}", "k".repeat(1025));
+    let (status, _, body) = call(&svc, "PUT", "127.0.0.1:9000", &key, b"x").await;
+    assert_eq!(status, 400);
+    assert!(body.contains("<Code>KeyTooLongError</Code>"), "{body}");
+    assert!(
+        body.contains("<Message>Your key is too long</Message>"),
+        "{body}"
+    );
+    assert!(body.contains("<RequestId>"), "{body}");
+}
