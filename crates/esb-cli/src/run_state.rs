@@ -42,6 +42,11 @@ pub fn state_path(output_dir: &Path) -> PathBuf {
     run_dir(output_dir).join("state.json")
 }
 
+/// Why the last `esb up --foreground` failed, for the `esb up` that started it in the background.
+pub fn start_error_path(output_dir: &Path) -> PathBuf {
+    run_dir(output_dir).join("start-error")
+}
+
 pub fn log_path(output_dir: &Path) -> PathBuf {
     run_dir(output_dir).join("esb.log")
 }

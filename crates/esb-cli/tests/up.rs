@@ -208,6 +208,40 @@ fn a_stale_state_file_naming_another_process_is_never_acted_on() {
     let _ = stranger.wait();
 }
 
+/// A port someone else holds is one sentence naming the port, what wanted it and the option
+/// that moves it, not a page of the background box's log.
+#[test]
+fn a_port_in_use_is_one_clear_sentence() {
+    let dir = hello_python();
+    let home = shared_home();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port().to_string();
+    for (flag, role) in [("--port", "the gateway"), ("--s3-port", "the embedded S3")] {
+        let mut args = vec!["up", "--http", "--dynamodb-port", "0", flag, &port];
+        for (other, zero) in [("--port", "0"), ("--s3-port", "0")] {
+            if other != flag {
+                args.extend([other, zero]);
+            }
+        }
+        let up = esb(dir.path(), &home, &args);
+        assert!(!up.status.success(), "{}", stderr(&up));
+        // miette wraps long lines with a margin; the sentence is what counts.
+        let text = stderr(&up).replace('│', " ");
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let expected = format!("port {port} on 127.0.0.1 is already in use");
+        assert!(text.contains(&expected), "{text}");
+        assert!(
+            text.contains(&format!("{role} cannot listen there")),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("choose another port with {flag}")),
+            "{text}"
+        );
+        assert!(!text.contains("stopped while starting"), "{text}");
+    }
+}
+
 #[test]
 fn up_serves_https_with_the_local_ca_by_default() {
     let dir = hello_python();

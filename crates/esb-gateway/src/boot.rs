@@ -82,10 +82,10 @@ pub struct FunctionReadiness {
 pub enum BootError {
     #[error(transparent)]
     Artifact(#[from] artifacts::ArtifactError),
-    #[error(
-        "cannot listen on {addr}: {source} (is another esb or server using the port? try --port)"
-    )]
-    Bind {
+    #[error(transparent)]
+    Listen(#[from] crate::listen::ListenError),
+    #[error("cannot read the address of the listener on {addr}: {source}")]
+    LocalAddr {
         addr: SocketAddr,
         source: std::io::Error,
     },
@@ -136,17 +136,16 @@ pub async fn run(
     let functions: FunctionsFile = artifacts::read(&config_dir.join(artifacts::FUNCTIONS_FILE))?;
     let routing: RoutingFile = artifacts::read(&config_dir.join(artifacts::ROUTING_FILE))?;
 
-    let bind = |addr: SocketAddr| async move {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|source| BootError::Bind { addr, source })?;
+    let bind = |addr: SocketAddr, role: &'static str| async move {
+        let listener = crate::listen::listen(addr, role, "--port").await?;
         let local = listener
             .local_addr()
-            .map_err(|source| BootError::Bind { addr, source })?;
+            .map_err(|source| BootError::LocalAddr { addr, source })?;
         Ok::<_, BootError>((listener, local))
     };
-    let (public_listener, public) = bind(config.bind).await?;
-    let (admin_listener, admin) = bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+    let (public_listener, public) = bind(config.bind, "the gateway").await?;
+    let (admin_listener, admin) =
+        bind(SocketAddr::from(([127, 0, 0, 1], 0)), "the admin listener").await?;
     // Functions reach this box's Lambda API (chained invocations) through the loopback
     // listener, so SDKs inside them need no certificate.
     let mut config = config;

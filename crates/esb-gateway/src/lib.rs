@@ -21,6 +21,7 @@ mod events;
 pub mod function_url;
 pub mod lambda_api;
 pub mod limits;
+pub mod listen;
 pub mod metrics;
 mod response;
 mod router;

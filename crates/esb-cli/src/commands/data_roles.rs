@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use esb_agent::catalog::AgentSettings;
 use esb_dynamodb::{Auth, Credential, Engine, EngineConfig, Service};
+use esb_gateway::listen::listen;
 use esb_model::artifacts::{self, ResourcesFile};
 use esb_model::credentials::{DEFAULT_ACCESS_KEY_ID, DEFAULT_REGION, DEFAULT_SECRET_ACCESS_KEY};
 use esb_provision::{Report, ServiceEndpoint, Targets};
@@ -163,7 +164,9 @@ impl DataRoles {
         let s3_url = match &settings.s3 {
             Placement::External(url) => url.clone(),
             Placement::Embedded(addr) => {
-                let listener = bind(*addr, "S3", "--s3-port").await?;
+                let listener = listen(*addr, "the embedded S3", "--s3-port")
+                    .await
+                    .into_diagnostic()?;
                 let url = local_url(&listener)?;
                 let dir = data_dir.join("s3");
                 let config = S3ServerConfig {
@@ -187,7 +190,9 @@ impl DataRoles {
         let dynamodb_url = match &settings.dynamodb {
             Placement::External(url) => url.clone(),
             Placement::Embedded(addr) => {
-                let listener = bind(*addr, "DynamoDB", "--dynamodb-port").await?;
+                let listener = listen(*addr, "the embedded DynamoDB", "--dynamodb-port")
+                    .await
+                    .into_diagnostic()?;
                 let url = local_url(&listener)?;
                 let dir = data_dir.join("dynamodb");
                 let engine = tokio::task::spawn_blocking(move || {
@@ -278,15 +283,6 @@ impl DataRoles {
             }
         }
     }
-}
-
-async fn bind(addr: SocketAddr, what: &str, flag: &str) -> miette::Result<tokio::net::TcpListener> {
-    tokio::net::TcpListener::bind(addr).await.map_err(|e| {
-        miette!(
-            help = format!("is another esb or server using the port? choose another with {flag}"),
-            "cannot listen on {addr} for the embedded {what}: {e}"
-        )
-    })
 }
 
 /// The URL this machine's clients (the functions, the provisioner) use: loopback when the

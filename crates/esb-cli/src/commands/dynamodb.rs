@@ -72,9 +72,9 @@ impl ServeArgs {
             let engine =
                 Engine::open(&EngineConfig::on_disk(self.data_dir.clone())).into_diagnostic()?;
             let addr = SocketAddr::new(self.service.bind, self.port);
-            let listener = tokio::net::TcpListener::bind(addr)
+            let listener = esb_gateway::listen::listen(addr, "the embedded DynamoDB", "--port")
                 .await
-                .map_err(|e| miette!("cannot listen on {addr}: {e}"))?;
+                .into_diagnostic()?;
             eprintln!(
                 "{} DynamoDB at http://{addr} (data in {}); Ctrl-C stops it",
                 output::good("ok:"),

@@ -63,9 +63,9 @@ impl ServeArgs {
             .into_diagnostic()?;
         runtime.block_on(async {
             let addr = SocketAddr::new(self.service.bind, self.port);
-            let listener = tokio::net::TcpListener::bind(addr)
+            let listener = esb_gateway::listen::listen(addr, "the embedded S3", "--port")
                 .await
-                .map_err(|e| miette!("cannot listen on {addr}: {e}"))?;
+                .into_diagnostic()?;
             eprintln!(
                 "{} S3 at http://{addr} (data in {}); Ctrl-C stops it",
                 output::good("ok:"),

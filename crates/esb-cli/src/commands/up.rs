@@ -31,7 +31,7 @@ use crate::config::Layers;
 use crate::function_log::{FunctionLog, Terminal};
 use crate::line_writer::LineWriter;
 use crate::output;
-use crate::run_state::{RunState, http_get, log_path, run_dir};
+use crate::run_state::{RunState, http_get, log_path, run_dir, start_error_path};
 
 /// Flags win over the environment (`ESB_PORT`, `DEFAULT_MAX_CAPACITY`, …), which wins over
 /// `.env`, which wins over `esb.toml` ([crate::config]).
@@ -302,7 +302,12 @@ impl UpArgs {
         // Resolved here too in the background case, so a bad setting fails before forking.
         let settings = self.settings(&Layers::load(&project_dir)?)?;
         if self.foreground {
-            self.run_foreground(project_dir, output_dir, settings)
+            let served = self.run_foreground(project_dir, output_dir.clone(), settings);
+            if let Err(error) = &served {
+                // For the `esb up` that started this one in the background, which shows it.
+                let _ = std::fs::write(start_error_path(&output_dir), error.to_string());
+            }
+            served
         } else {
             self.start_background(&output_dir, &settings.data.credentials)
         }
@@ -434,12 +439,15 @@ impl UpArgs {
         credentials: &BoxCredentials,
     ) -> miette::Result<()> {
         std::fs::create_dir_all(run_dir(output_dir)).into_diagnostic()?;
+        let _ = std::fs::remove_file(start_error_path(output_dir));
         let log_file = log_path(output_dir);
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&log_file)
             .into_diagnostic()?;
+        // Only what this start logs explains its failure; the log keeps earlier runs too.
+        let logged_before = log.metadata().map_or(0, |m| m.len());
         // The build (and any reset) happened here; the box itself only serves it.
         let mut args: Vec<String> = std::env::args()
             .skip(1)
@@ -459,11 +467,17 @@ impl UpArgs {
         let deadline = Instant::now() + Duration::from_secs(self.wait);
         loop {
             if let Ok(Some(status)) = child.try_wait() {
-                return Err(miette!(
-                    help = format!("the log is {}", log_file.display()),
-                    "esb stopped while starting ({status}):\n{}",
-                    log_tail(&log_file)
-                ));
+                let help = format!("the log is {}", log_file.display());
+                return Err(
+                    match std::fs::read_to_string(start_error_path(output_dir)) {
+                        Ok(error) => miette!(help = help, "{error}"),
+                        Err(_) => miette!(
+                            help = help,
+                            "esb stopped while starting ({status}):\n{}",
+                            log_tail(&log_file, logged_before)
+                        ),
+                    },
+                );
             }
             let healthy = RunState::read_live(output_dir)
                 .filter(|s| s.pid == child.id())
@@ -600,8 +614,11 @@ fn display_addr(addr: SocketAddr) -> String {
     }
 }
 
-fn log_tail(path: &Path) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
+/// The last lines `path` gained after its first `skip` bytes.
+fn log_tail(path: &Path, skip: u64) -> String {
+    let text = std::fs::read(path).unwrap_or_default();
+    let start = usize::try_from(skip).unwrap_or(usize::MAX).min(text.len());
+    let text = String::from_utf8_lossy(&text[start..]);
     let lines: Vec<&str> = text.lines().rev().take(15).collect();
     lines.into_iter().rev().collect::<Vec<_>>().join("\n")
 }
