@@ -1,6 +1,7 @@
 //! `.esb/run/`: the running box's state file (pid and URL), its lock, its log, and a tiny HTTP
 //! probe used to wait for `/health` and read `/_esb/status`.
 
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -79,6 +80,54 @@ impl RunState {
 
     pub fn remove(output_dir: &Path) {
         let _ = std::fs::remove_file(state_path(output_dir));
+    }
+}
+
+/// What the box left undone when it stopped, for the `esb down` that stopped it.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct StopReport {
+    /// Asynchronous invocations dropped, per function.
+    pub dropped_events: BTreeMap<String, usize>,
+}
+
+impl StopReport {
+    fn path(output_dir: &Path) -> PathBuf {
+        run_dir(output_dir).join("stopped.json")
+    }
+
+    pub fn write(&self, output_dir: &Path) -> std::io::Result<()> {
+        let text = serde_json::to_vec(self).unwrap_or_default();
+        std::fs::write(Self::path(output_dir), text)
+    }
+
+    /// The report the last stop left, removing it.
+    pub fn take(output_dir: &Path) -> Option<StopReport> {
+        let path = Self::path(output_dir);
+        let text = std::fs::read(&path).ok()?;
+        let _ = std::fs::remove_file(&path);
+        serde_json::from_slice(&text).ok()
+    }
+
+    /// One sentence on what was dropped, when anything was.
+    pub fn summary(&self) -> Option<String> {
+        let total: usize = self.dropped_events.values().sum();
+        if total == 0 {
+            return None;
+        }
+        let each = self
+            .dropped_events
+            .iter()
+            .map(|(function, count)| format!("{function}: {count}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let noun = if total == 1 {
+            "invocation was"
+        } else {
+            "invocations were"
+        };
+        Some(format!(
+            "{total} queued asynchronous {noun} dropped, not run within the drain time ({each})"
+        ))
     }
 }
 

@@ -242,6 +242,76 @@ fn a_port_in_use_is_one_clear_sentence() {
     }
 }
 
+const SLOW_TEMPLATE: &str = r#"
+AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Slow:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.12
+      Handler: app.handler
+      CodeUri: src/
+      Timeout: 30
+"#;
+
+const SLOW_APP: &str = r#"
+import time
+def handler(event, context):
+    time.sleep(event.get("seconds", 0))
+    return "done"
+"#;
+
+/// Queues `count` asynchronous invocations of `Slow` that each sleep `seconds`.
+fn queue_slow_events(addr: SocketAddr, count: usize, seconds: f64) {
+    for _ in 0..count {
+        let queued = send(
+            addr,
+            "POST",
+            "/2015-03-31/functions/Slow/invocations",
+            &[("x-amz-invocation-type", "Event")],
+            format!(r#"{{"seconds": {seconds}}}"#).as_bytes(),
+        );
+        assert_eq!(queued.status, 202, "{}", queued.text());
+    }
+}
+
+/// `esb down` lets queued `Event` invocations finish within the drain time, and says how many
+/// it had to drop when they could not.
+#[test]
+fn down_drains_queued_events_and_reports_the_ones_it_drops() {
+    let dir = support::project::python_project(SLOW_TEMPLATE, SLOW_APP);
+    let home = shared_home();
+
+    // Enough drain time: every queued event runs and nothing is reported.
+    let (_, addr) = up_http(dir.path(), &home);
+    queue_slow_events(addr, 4, 0.3);
+    let down = esb(dir.path(), &home, &["down"]);
+    assert!(stderr(&down).contains("esb is down"), "{}", stderr(&down));
+    assert!(!stderr(&down).contains("dropped"), "{}", stderr(&down));
+    let log = std::fs::read_to_string(dir.path().join(".esb/logs/functions.log")).expect("log");
+    assert_eq!(log.matches("END RequestId").count(), 4, "{log}");
+
+    // Events that cannot finish within a one-second drain are dropped, and counted.
+    let up = esb(
+        dir.path(),
+        &home,
+        &["up", "--http", "--port", "0", "--drain", "1"],
+    );
+    assert!(up.status.success(), "{}", stderr(&up));
+    queue_slow_events(box_addr(dir.path()), 6, 5.0);
+    let down = esb(dir.path(), &home, &["down"]);
+    let text = stderr(&down)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(text.contains("esb is down"), "{text}");
+    assert!(
+        text.contains("6 queued asynchronous invocations were dropped") && text.contains("Slow: 6"),
+        "{text}"
+    );
+}
+
 #[test]
 fn up_serves_https_with_the_local_ca_by_default() {
     let dir = hello_python();

@@ -119,15 +119,24 @@ pub fn served_routes(routing: &RoutingFile) -> Vec<(String, String, String)> {
         .collect()
 }
 
-/// Serves the project until `shutdown` completes. `on_ready` gets the bound addresses once the
-/// listeners accept connections.
+/// What stopping the box left undone.
+#[derive(Debug, Default)]
+pub struct Stopped {
+    /// Asynchronous invocations dropped per function: queued or running past the drain time,
+    /// or waiting for a retry.
+    pub dropped_events: std::collections::BTreeMap<String, usize>,
+}
+
+/// Serves the project until `shutdown` completes, then drains requests and queued
+/// asynchronous invocations. `on_ready` gets the bound addresses once the listeners accept
+/// connections.
 pub async fn run(
     config: BootConfig,
     logs: Arc<dyn LogSink>,
     access_log: Arc<dyn AccessLog>,
     on_ready: impl FnOnce(Listening),
     shutdown: impl Future<Output = ()>,
-) -> Result<(), BootError> {
+) -> Result<Stopped, BootError> {
     let tls = match &config.tls {
         Some((cert, key)) => Some(crate::tls::server_config(cert, key)?),
         None => None,
@@ -256,6 +265,11 @@ pub async fn run(
     .await;
     let _ = stop_admin.send(());
     let _ = admin_server.await;
+    // Functions queue events through the admin listener: drained only once it is closed.
+    let dropped_events = app.lambda.events.drain(config.drain).await;
+    if !dropped_events.is_empty() {
+        tracing::warn!(?dropped_events, "asynchronous invocations dropped on stop");
+    }
     if let Some(writer) = quota_writer {
         writer.abort();
     }
@@ -263,7 +277,7 @@ pub async fn run(
         tracing::warn!(%error, "cannot keep usage plan quota use");
     }
     invoker.shutdown().await;
-    Ok(())
+    Ok(Stopped { dropped_events })
 }
 
 /// Keeps usage plans' quota use on disk once a second while the box serves, so a crash loses

@@ -13,7 +13,7 @@ use crate::box_process::BoxProcess;
 use crate::cli::TemplateArgs;
 use crate::exit::UsageError;
 use crate::output;
-use crate::run_state::RunState;
+use crate::run_state::{RunState, StopReport};
 
 #[derive(Debug, Args)]
 pub struct DownArgs {
@@ -37,7 +37,7 @@ impl DownArgs {
         // Only a box proved to be ours is signalled: a stale state file whose pid now belongs
         // to another process is removed, and that process left alone.
         match RunState::read_live_process(&output_dir) {
-            Some((_, process)) => self.stop(&process),
+            Some((_, process)) => self.stop(&process, &output_dir),
             None => eprintln!("esb is not running"),
         }
         RunState::remove(&output_dir);
@@ -47,7 +47,8 @@ impl DownArgs {
         Ok(())
     }
 
-    fn stop(&self, process: &BoxProcess) {
+    fn stop(&self, process: &BoxProcess, output_dir: &Path) {
+        let _ = StopReport::take(output_dir);
         process.signal(Signal::TERM);
         let deadline = Instant::now() + Duration::from_secs(self.timeout);
         while process.is_running() {
@@ -63,6 +64,12 @@ impl DownArgs {
             std::thread::sleep(Duration::from_millis(100));
         }
         eprintln!("{} esb is down", output::good("ok:"));
+        if let Some(summary) = StopReport::take(output_dir).and_then(|r| r.summary()) {
+            eprintln!(
+                "{} {summary}; raise --drain (esb up) or drain_seconds to let them finish",
+                output::warn("warning:")
+            );
+        }
     }
 }
 

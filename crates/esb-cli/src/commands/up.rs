@@ -31,7 +31,7 @@ use crate::config::Layers;
 use crate::function_log::{FunctionLog, Terminal};
 use crate::line_writer::LineWriter;
 use crate::output;
-use crate::run_state::{RunState, http_get, log_path, run_dir, start_error_path};
+use crate::run_state::{RunState, StopReport, http_get, log_path, run_dir, start_error_path};
 
 /// Flags win over the environment (`ESB_PORT`, `DEFAULT_MAX_CAPACITY`, …), which wins over
 /// `.env`, which wins over `esb.toml` ([crate::config]).
@@ -427,7 +427,16 @@ impl UpArgs {
             )
             .await;
             data.stop().await;
-            served.into_diagnostic()
+            let stopped = StopReport {
+                dropped_events: served.into_diagnostic()?.dropped_events,
+            };
+            if let Some(summary) = stopped.summary() {
+                eprintln!("{} {summary}", output::warn("warning:"));
+            }
+            if let Err(error) = stopped.write(&output_dir) {
+                tracing::warn!(%error, "cannot record what stopping left undone");
+            }
+            Ok(())
         });
         RunState::remove(&output_dir);
         result
