@@ -1,5 +1,6 @@
 //! Function and layer code: read once into memory from a directory, a `.zip` archive or
-//! `InlineCode`, then hashed (see `fingerprint`) and written out from the same bytes.
+//! `InlineCode`, then hashed (see `fingerprint`) and written out from the same bytes, each file
+//! with its permission bits.
 //!
 //! A directory is copied whole except `.esb`, `.aws-sam`, `.git`, `__pycache__`, the output
 //! directory itself, `node_modules` when a `package.json` beside it will have npm
@@ -14,12 +15,21 @@ use crate::BuildError;
 /// Directory names never copied into a build.
 const SKIPPED_DIRS: [&str; 4] = [".esb", ".aws-sam", ".git", "__pycache__"];
 
-/// One file of a source tree: its `/`-separated path inside the tree and its content.
+/// The mode of a file that records none: inline code, a zip entry without unix permissions.
+const DEFAULT_MODE: u32 = 0o644;
+
+/// The bits of a mode that are kept: read, write and execute for user, group and others.
+/// Setuid, setgid and sticky bits are dropped: code has no use for them, and a setuid copy
+/// of a binary is a hazard.
+const PERMISSION_BITS: u32 = 0o777;
+
+/// One file of a source tree: its `/`-separated path inside the tree, its content and its
+/// permission bits.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceFile {
     pub path: String,
     pub bytes: Vec<u8>,
-    pub executable: bool,
+    pub mode: u32,
 }
 
 /// Files sorted by path, plus the directory they came from (for tools that resolve relative
@@ -98,13 +108,13 @@ impl SourceTree {
             files: vec![SourceFile {
                 path: file_name.to_string(),
                 bytes: code.as_bytes().to_vec(),
-                executable: false,
+                mode: DEFAULT_MODE,
             }],
             origin_dir: None,
         })
     }
 
-    /// Writes every file under `dest` (which need not exist), keeping the executable bit.
+    /// Writes every file under `dest` (which need not exist), each with its mode.
     pub fn write_to(&self, dest: &Path) -> Result<(), BuildError> {
         let mut created: HashSet<PathBuf> = HashSet::new();
         for file in &self.files {
@@ -115,10 +125,7 @@ impl SourceTree {
                 std::fs::create_dir_all(parent).map_err(BuildError::io("create", parent))?;
                 created.insert(parent.to_owned());
             }
-            std::fs::write(&target, &file.bytes).map_err(BuildError::io("write", &target))?;
-            if file.executable {
-                set_executable(&target)?;
-            }
+            write_file(&target, &file.bytes, file.mode)?;
         }
         Ok(())
     }
@@ -163,7 +170,7 @@ fn load_dir(dir: &Path, excluded: &Path, skipped_top: &[&str]) -> Result<SourceT
         files.push(SourceFile {
             path: slash_path(relative),
             bytes,
-            executable: is_executable(&entry),
+            mode: file_mode(&entry)?,
         });
     }
     Ok(SourceTree {
@@ -198,7 +205,9 @@ pub(crate) fn load_zip(path: &Path, bytes: &[u8]) -> Result<SourceTree, BuildErr
         files.push(SourceFile {
             path: slash_path(&relative),
             bytes: content,
-            executable: entry.unix_mode().is_some_and(|mode| mode & 0o111 != 0),
+            mode: entry
+                .unix_mode()
+                .map_or(DEFAULT_MODE, |mode| mode & PERMISSION_BITS),
         });
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
@@ -216,17 +225,45 @@ fn slash_path(path: &Path) -> String {
         .join("/")
 }
 
+/// The permission bits of a walked file (of what it points to, for a link).
 #[cfg(unix)]
-fn is_executable(entry: &walkdir::DirEntry) -> bool {
+fn file_mode(entry: &walkdir::DirEntry) -> Result<u32, BuildError> {
     use std::os::unix::fs::PermissionsExt;
-    entry
-        .metadata()
-        .is_ok_and(|meta| meta.permissions().mode() & 0o111 != 0)
+    let metadata = entry.metadata().map_err(|error| BuildError::Io {
+        action: "read",
+        path: entry.path().to_owned(),
+        error: error.into(),
+    })?;
+    Ok(metadata.permissions().mode() & PERMISSION_BITS)
 }
 
 #[cfg(not(unix))]
-fn is_executable(_entry: &walkdir::DirEntry) -> bool {
-    false
+fn file_mode(_entry: &walkdir::DirEntry) -> Result<u32, BuildError> {
+    Ok(DEFAULT_MODE)
+}
+
+/// Creates `path` with `mode` from the start, so a private file is never readable by others
+/// even for a moment, then sets `mode` exactly, as the umask may have narrowed it.
+#[cfg(unix)]
+fn write_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), BuildError> {
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(mode)
+        .open(path)
+        .map_err(BuildError::io("write", path))?;
+    file.write_all(bytes)
+        .map_err(BuildError::io("write", path))?;
+    file.set_permissions(std::fs::Permissions::from_mode(mode))
+        .map_err(BuildError::io("set permissions of", path))
+}
+
+#[cfg(not(unix))]
+fn write_file(path: &Path, bytes: &[u8], _mode: u32) -> Result<(), BuildError> {
+    std::fs::write(path, bytes).map_err(BuildError::io("write", path))
 }
 
 #[cfg(unix)]
@@ -346,24 +383,45 @@ mod tests {
         assert!(SourceTree::inline("Fn", "java21", "x").is_err());
     }
 
+    #[test]
+    fn zip_entries_keep_their_recorded_mode() {
+        let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default();
+        for (name, mode) in [("key.pem", 0o600), ("bootstrap", 0o755)] {
+            writer
+                .start_file(name, options.unix_permissions(mode))
+                .expect("start");
+        }
+        let bytes = writer.finish().expect("finish").into_inner();
+        let tree = load_zip(Path::new("code.zip"), &bytes).expect("zip");
+        let modes: Vec<(&str, u32)> = tree
+            .files
+            .iter()
+            .map(|f| (f.path.as_str(), f.mode))
+            .collect();
+        assert_eq!(modes, [("bootstrap", 0o755), ("key.pem", 0o600)]);
+    }
+
     #[cfg(unix)]
     #[test]
-    fn writing_keeps_the_executable_bit() {
+    fn copies_keep_their_permission_bits() {
         use std::os::unix::fs::PermissionsExt;
+        let mode_of =
+            |path: &Path| std::fs::metadata(path).expect("meta").permissions().mode() & 0o7777;
         let dir = tempfile::tempdir().expect("tempdir");
-        let tree = SourceTree {
-            files: vec![SourceFile {
-                path: "bin/bootstrap".into(),
-                bytes: b"#!/bin/sh".to_vec(),
-                executable: true,
-            }],
-            origin_dir: None,
-        };
-        tree.write_to(dir.path()).expect("write");
-        let mode = std::fs::metadata(dir.path().join("bin/bootstrap"))
-            .expect("meta")
-            .permissions()
-            .mode();
-        assert_ne!(mode & 0o111, 0);
+        let code = dir.path().join("fn");
+        std::fs::create_dir_all(&code).expect("mkdir");
+        for (name, mode) in [("key.pem", 0o600), ("bootstrap", 0o755), ("app.py", 0o644)] {
+            std::fs::write(code.join(name), name).expect("write");
+            std::fs::set_permissions(code.join(name), std::fs::Permissions::from_mode(mode))
+                .expect("chmod");
+        }
+        let excluded = dir.path().join(".esb");
+        let tree = SourceTree::load_uri(owner(), "fn", dir.path(), &excluded, &[]).expect("load");
+        let out = dir.path().join("out");
+        tree.write_to(&out).expect("write");
+        assert_eq!(mode_of(&out.join("key.pem")), 0o600);
+        assert_eq!(mode_of(&out.join("bootstrap")), 0o755);
+        assert_eq!(mode_of(&out.join("app.py")), 0o644);
     }
 }

@@ -147,8 +147,21 @@ fn copy_dir(from: &Path, to: &Path) -> Result<(), BuildError> {
         if entry.file_type().is_dir() {
             std::fs::create_dir_all(&target).map_err(BuildError::io("create", &target))?;
         } else {
+            // A later layer's file replaces an earlier one's, as Lambda extracts layers over
+            // each other; the earlier copy kept its source's mode, which may be read-only, so
+            // it is removed rather than overwritten.
+            remove_file_if_present(&target)?;
             std::fs::copy(entry.path(), &target).map_err(BuildError::io("write", &target))?;
         }
     }
     Ok(())
+}
+
+fn remove_file_if_present(path: &Path) -> Result<(), BuildError> {
+    match std::fs::remove_file(path) {
+        Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+            Err(BuildError::io("remove", path)(err))
+        }
+        _ => Ok(()),
+    }
 }
