@@ -546,6 +546,56 @@ fn a_failing_cargo_build_names_the_function_and_shows_the_compiler_error() {
     );
 }
 
+#[test]
+fn code_and_layers_outside_the_project_are_built_only_when_allowed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let project_dir = dir.path().join("project");
+    put(&project_dir, "fn/app.py", "A = 1\n");
+    put(dir.path(), "shared/python/util.py", "U = 1\n");
+    let mut with_layer = function("Fn", "python3.12", "fn");
+    with_layer.layers = vec![LayerRef::Local {
+        layer: "Shared".into(),
+    }];
+    let project = Project {
+        functions: vec![with_layer],
+        layers: vec![Layer {
+            logical_id: "Shared".into(),
+            name: "Shared".into(),
+            content_uri: "../shared".into(),
+            compatible_runtimes: vec![],
+            build_method: None,
+        }],
+        ..Project::default()
+    };
+    let err = build_resolved(
+        &resolved(&project_dir, project.clone()),
+        &BuildOptions::default(),
+    )
+    .expect_err("outside");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "Shared: ContentUri ../shared is outside the project ({})",
+            dir.path()
+                .join("shared")
+                .canonicalize()
+                .expect("canonical")
+                .display()
+        )
+    );
+
+    let allowed = BuildOptions {
+        allow_outside_links: true,
+        ..BuildOptions::default()
+    };
+    build_in(&project_dir, project, allowed);
+    assert!(
+        project_dir
+            .join(".esb/functions/Fn/opt/python/util.py")
+            .is_file()
+    );
+}
+
 #[cfg(unix)]
 #[test]
 fn modes_are_kept_in_task_and_opt_and_a_later_layer_replaces_a_read_only_file() {
