@@ -1,25 +1,41 @@
 //! Function and layer code: read once into memory from a directory, a `.zip` archive or
-//! `InlineCode`, then hashed (see `fingerprint`) and written out from the same bytes.
+//! `InlineCode`, then hashed (see `fingerprint`) and written out from the same bytes, each file
+//! with its permission bits.
 //!
 //! A directory is copied whole except `.esb`, `.aws-sam`, `.git`, `__pycache__`, the output
 //! directory itself, `node_modules` when a `package.json` beside it will have npm
 //! recreate it, and the top-level directories a build method names (cargo's `target`).
+//!
+//! Only the project (the template's directory) is read: a `CodeUri`/`ContentUri` outside it,
+//! a symlink in the code that resolves outside it, and a dangling symlink are refused unless
+//! outside links are allowed (a dangling one is then left out, with a warning). A directory
+//! link that leads back to one of its ancestors is always refused.
 
 use std::collections::HashSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::BuildError;
+use crate::layout::Layout;
 
 /// Directory names never copied into a build.
 const SKIPPED_DIRS: [&str; 4] = [".esb", ".aws-sam", ".git", "__pycache__"];
 
-/// One file of a source tree: its `/`-separated path inside the tree and its content.
+/// The mode of a file that records none: inline code, a zip entry without unix permissions.
+const DEFAULT_MODE: u32 = 0o644;
+
+/// The bits of a mode that are kept: read, write and execute for user, group and others.
+/// Setuid, setgid and sticky bits are dropped: code has no use for them, and a setuid copy
+/// of a binary is a hazard.
+const PERMISSION_BITS: u32 = 0o777;
+
+/// One file of a source tree: its `/`-separated path inside the tree, its content and its
+/// permission bits.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceFile {
     pub path: String,
     pub bytes: Vec<u8>,
-    pub executable: bool,
+    pub mode: u32,
 }
 
 /// Files sorted by path, plus the directory they came from (for tools that resolve relative
@@ -28,6 +44,9 @@ pub struct SourceFile {
 pub struct SourceTree {
     pub files: Vec<SourceFile>,
     pub origin_dir: Option<PathBuf>,
+    /// What was left out of `files` and why (dangling links, when outside links are allowed),
+    /// for the build report.
+    pub warnings: Vec<String>,
 }
 
 /// What a `CodeUri`/`ContentUri` belongs to, for error messages.
@@ -37,19 +56,41 @@ pub struct Owner<'a> {
     pub property: &'static str,
 }
 
-impl SourceTree {
-    pub fn contains(&self, path: &str) -> bool {
-        self.files.iter().any(|file| file.path == path)
+/// Reads `CodeUri`/`ContentUri` for one build: relative to the project directory, never the
+/// output directory, and nothing outside the project unless outside links are allowed.
+#[derive(Debug, Clone)]
+pub struct CodeReader {
+    /// Canonical, so that paths resolved with `canonicalize` compare with it.
+    project_dir: PathBuf,
+    /// Never copied, even when it lies inside a code directory.
+    output_dir: PathBuf,
+    allow_outside_links: bool,
+}
+
+impl CodeReader {
+    pub fn new(layout: &Layout, allow_outside_links: bool) -> Result<CodeReader, BuildError> {
+        let project_dir = layout
+            .project_dir
+            .canonicalize()
+            .map_err(BuildError::io("read", &layout.project_dir))?;
+        // Before the first build the output directory does not exist: nothing to leave out.
+        let output_dir = layout
+            .output_dir
+            .canonicalize()
+            .unwrap_or_else(|_| layout.output_dir.clone());
+        Ok(CodeReader {
+            project_dir,
+            output_dir,
+            allow_outside_links,
+        })
     }
 
-    /// Loads a local directory or `.zip` (relative to `base_dir`); `excluded` is the output
-    /// directory, never copied even when it lies inside the code directory, and `skipped_top`
-    /// names top-level directories left out as well.
+    /// Loads a local directory or `.zip` (relative to the project directory); `skipped_top`
+    /// names top-level directories left out.
     pub fn load_uri(
+        &self,
         owner: Owner<'_>,
         uri: &str,
-        base_dir: &Path,
-        excluded: &Path,
         skipped_top: &[&str],
     ) -> Result<SourceTree, BuildError> {
         if uri.starts_with("s3://") {
@@ -59,19 +100,27 @@ impl SourceTree {
                 uri: uri.to_string(),
             });
         }
-        let path = base_dir.join(uri);
-        let metadata = std::fs::metadata(&path).map_err(|_| BuildError::MissingCode {
+        let path = self.project_dir.join(uri);
+        let resolved = path.canonicalize().map_err(|_| BuildError::MissingCode {
             logical_id: owner.logical_id.to_string(),
             property: owner.property,
             path: path.clone(),
         })?;
-        if metadata.is_dir() {
-            load_dir(&path, excluded, skipped_top)
+        if !self.allows(&resolved) {
+            return Err(BuildError::OutsideCode {
+                logical_id: owner.logical_id.to_string(),
+                property: owner.property,
+                uri: uri.to_string(),
+                resolved,
+            });
+        }
+        if resolved.is_dir() {
+            self.load_dir(owner, &resolved, skipped_top)
         } else if path
             .extension()
             .is_some_and(|ext| ext.eq_ignore_ascii_case("zip"))
         {
-            let bytes = std::fs::read(&path).map_err(BuildError::io("read", &path))?;
+            let bytes = std::fs::read(&resolved).map_err(BuildError::io("read", &resolved))?;
             load_zip(&path, &bytes)
         } else {
             Err(BuildError::NotZip {
@@ -80,6 +129,134 @@ impl SourceTree {
                 path,
             })
         }
+    }
+
+    /// Reads `root` (canonical). Links are followed: the build holds what they point to, as
+    /// regular files and directories, so no link in it can point anywhere once the build is
+    /// moved or mounted in a container; and following lets walkdir notice a directory link
+    /// that leads back to an ancestor instead of descending into it forever.
+    fn load_dir(
+        &self,
+        owner: Owner<'_>,
+        root: &Path,
+        skipped_top: &[&str],
+    ) -> Result<SourceTree, BuildError> {
+        let skip_node_modules = root.join("package.json").is_file();
+        let walker = walkdir::WalkDir::new(root)
+            .follow_links(true)
+            .min_depth(1)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|entry| {
+                let name = entry.file_name().to_string_lossy();
+                let top = entry.depth() == 1;
+                let skipped_name = entry.file_type().is_dir()
+                    && (SKIPPED_DIRS.contains(&name.as_ref())
+                        || (top && skipped_top.contains(&name.as_ref()))
+                        || (skip_node_modules && top && name == "node_modules"));
+                !skipped_name && entry.path() != self.output_dir
+            });
+        let mut tree = SourceTree {
+            origin_dir: Some(root.to_owned()),
+            ..SourceTree::default()
+        };
+        for entry in walker {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(error) => {
+                    tree.warnings.push(self.walk_error(owner, root, error)?);
+                    continue;
+                }
+            };
+            if entry.path_is_symlink() {
+                self.check_link(owner, entry.path())?;
+            }
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            let path = entry.path();
+            let bytes = std::fs::read(path).map_err(BuildError::io("read", path))?;
+            let relative = path.strip_prefix(root).unwrap_or(path);
+            tree.files.push(SourceFile {
+                path: slash_path(relative),
+                bytes,
+                mode: file_mode(&entry)?,
+            });
+        }
+        Ok(tree)
+    }
+
+    /// A link is copied as what it points to, so that must be inside the project too.
+    fn check_link(&self, owner: Owner<'_>, link: &Path) -> Result<(), BuildError> {
+        if self.allow_outside_links {
+            return Ok(());
+        }
+        let target = link
+            .canonicalize()
+            .map_err(BuildError::io("resolve", link))?;
+        if self.allows(&target) {
+            return Ok(());
+        }
+        Err(BuildError::OutsideLink {
+            logical_id: owner.logical_id.to_string(),
+            link: self.shown(link),
+            target,
+        })
+    }
+
+    /// What an error of the walk means: a link loop is refused; a link that resolves to
+    /// nothing is refused too, or left out (the returned warning) when outside links are
+    /// allowed; anything else is an I/O error.
+    fn walk_error(
+        &self,
+        owner: Owner<'_>,
+        root: &Path,
+        error: walkdir::Error,
+    ) -> Result<String, BuildError> {
+        let path = error.path().unwrap_or(root).to_owned();
+        if let Some(ancestor) = error.loop_ancestor() {
+            return Err(BuildError::LinkLoop {
+                logical_id: owner.logical_id.to_string(),
+                link: self.shown(&path),
+                ancestor: self.shown(ancestor),
+            });
+        }
+        let (Ok(target), Err(reason)) = (std::fs::read_link(&path), std::fs::metadata(&path))
+        else {
+            return Err(BuildError::Io {
+                action: "read",
+                path,
+                error: error.into(),
+            });
+        };
+        let broken = BuildError::BrokenLink {
+            logical_id: owner.logical_id.to_string(),
+            link: self.shown(&path),
+            target,
+            error: reason,
+        };
+        if self.allow_outside_links {
+            Ok(format!("{broken}; it is left out of the build"))
+        } else {
+            Err(broken)
+        }
+    }
+
+    fn allows(&self, resolved: &Path) -> bool {
+        self.allow_outside_links || resolved.starts_with(&self.project_dir)
+    }
+
+    /// `path` as messages show it: relative to the project directory when inside it.
+    fn shown(&self, path: &Path) -> PathBuf {
+        path.strip_prefix(&self.project_dir)
+            .unwrap_or(path)
+            .to_owned()
+    }
+}
+
+impl SourceTree {
+    pub fn contains(&self, path: &str) -> bool {
+        self.files.iter().any(|file| file.path == path)
     }
 
     /// `InlineCode` as AWS stores it: `index.py` for python runtimes, `index.js` for node.
@@ -98,13 +275,13 @@ impl SourceTree {
             files: vec![SourceFile {
                 path: file_name.to_string(),
                 bytes: code.as_bytes().to_vec(),
-                executable: false,
+                mode: DEFAULT_MODE,
             }],
-            origin_dir: None,
+            ..SourceTree::default()
         })
     }
 
-    /// Writes every file under `dest` (which need not exist), keeping the executable bit.
+    /// Writes every file under `dest` (which need not exist), each with its mode.
     pub fn write_to(&self, dest: &Path) -> Result<(), BuildError> {
         let mut created: HashSet<PathBuf> = HashSet::new();
         for file in &self.files {
@@ -115,61 +292,10 @@ impl SourceTree {
                 std::fs::create_dir_all(parent).map_err(BuildError::io("create", parent))?;
                 created.insert(parent.to_owned());
             }
-            std::fs::write(&target, &file.bytes).map_err(BuildError::io("write", &target))?;
-            if file.executable {
-                set_executable(&target)?;
-            }
+            write_file(&target, &file.bytes, file.mode)?;
         }
         Ok(())
     }
-}
-
-fn load_dir(dir: &Path, excluded: &Path, skipped_top: &[&str]) -> Result<SourceTree, BuildError> {
-    let root = dir.canonicalize().map_err(BuildError::io("read", dir))?;
-    let excluded = excluded
-        .canonicalize()
-        .unwrap_or_else(|_| excluded.to_owned());
-    let skip_node_modules = root.join("package.json").is_file();
-    let walker = walkdir::WalkDir::new(&root)
-        .follow_links(true)
-        .min_depth(1)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_entry(|entry| {
-            let name = entry.file_name().to_string_lossy();
-            let top = entry.depth() == 1;
-            let skipped_name = entry.file_type().is_dir()
-                && (SKIPPED_DIRS.contains(&name.as_ref())
-                    || (top && skipped_top.contains(&name.as_ref()))
-                    || (skip_node_modules && top && name == "node_modules"));
-            !skipped_name && entry.path() != excluded
-        });
-    let mut files = Vec::new();
-    for entry in walker {
-        let entry = entry.map_err(|err| {
-            let path = err.path().unwrap_or(&root).to_owned();
-            BuildError::Io {
-                action: "read",
-                path,
-                error: err.into(),
-            }
-        })?;
-        if !entry.file_type().is_file() {
-            continue;
-        }
-        let path = entry.path();
-        let bytes = std::fs::read(path).map_err(BuildError::io("read", path))?;
-        let relative = path.strip_prefix(&root).unwrap_or(path);
-        files.push(SourceFile {
-            path: slash_path(relative),
-            bytes,
-            executable: is_executable(&entry),
-        });
-    }
-    Ok(SourceTree {
-        files,
-        origin_dir: Some(root),
-    })
 }
 
 /// Extracts a zip archive in memory, rejecting entries that would land outside the root.
@@ -198,14 +324,16 @@ pub(crate) fn load_zip(path: &Path, bytes: &[u8]) -> Result<SourceTree, BuildErr
         files.push(SourceFile {
             path: slash_path(&relative),
             bytes: content,
-            executable: entry.unix_mode().is_some_and(|mode| mode & 0o111 != 0),
+            mode: entry
+                .unix_mode()
+                .map_or(DEFAULT_MODE, |mode| mode & PERMISSION_BITS),
         });
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     files.dedup_by(|later, earlier| later.path == earlier.path);
     Ok(SourceTree {
         files,
-        origin_dir: None,
+        ..SourceTree::default()
     })
 }
 
@@ -216,17 +344,45 @@ fn slash_path(path: &Path) -> String {
         .join("/")
 }
 
+/// The permission bits of a walked file (of what it points to, for a link).
 #[cfg(unix)]
-fn is_executable(entry: &walkdir::DirEntry) -> bool {
+fn file_mode(entry: &walkdir::DirEntry) -> Result<u32, BuildError> {
     use std::os::unix::fs::PermissionsExt;
-    entry
-        .metadata()
-        .is_ok_and(|meta| meta.permissions().mode() & 0o111 != 0)
+    let metadata = entry.metadata().map_err(|error| BuildError::Io {
+        action: "read",
+        path: entry.path().to_owned(),
+        error: error.into(),
+    })?;
+    Ok(metadata.permissions().mode() & PERMISSION_BITS)
 }
 
 #[cfg(not(unix))]
-fn is_executable(_entry: &walkdir::DirEntry) -> bool {
-    false
+fn file_mode(_entry: &walkdir::DirEntry) -> Result<u32, BuildError> {
+    Ok(DEFAULT_MODE)
+}
+
+/// Creates `path` with `mode` from the start, so a private file is never readable by others
+/// even for a moment, then sets `mode` exactly, as the umask may have narrowed it.
+#[cfg(unix)]
+fn write_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), BuildError> {
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(mode)
+        .open(path)
+        .map_err(BuildError::io("write", path))?;
+    file.write_all(bytes)
+        .map_err(BuildError::io("write", path))?;
+    file.set_permissions(std::fs::Permissions::from_mode(mode))
+        .map_err(BuildError::io("set permissions of", path))
+}
+
+#[cfg(not(unix))]
+fn write_file(path: &Path, bytes: &[u8], _mode: u32) -> Result<(), BuildError> {
+    std::fs::write(path, bytes).map_err(BuildError::io("write", path))
 }
 
 #[cfg(unix)]
@@ -253,6 +409,21 @@ mod tests {
         }
     }
 
+    /// A reader for the project `dir`, whose build goes to `dir/.esb`.
+    fn reader(dir: &Path, allow_outside_links: bool) -> CodeReader {
+        let layout = Layout::new(dir.to_owned(), dir.join(".esb"));
+        CodeReader::new(&layout, allow_outside_links).expect("reader")
+    }
+
+    fn put(path: &Path, content: &str) {
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, content).expect("write");
+    }
+
+    fn paths(tree: &SourceTree) -> Vec<&str> {
+        tree.files.iter().map(|f| f.path.as_str()).collect()
+    }
+
     #[test]
     fn a_directory_is_read_without_skipped_dirs_and_the_output_dir() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -262,42 +433,37 @@ mod tests {
             "pkg/mod.py",
             ".git/HEAD",
             "__pycache__/x.pyc",
-            "out/skip",
+            ".esb/skip",
         ] {
-            let path = root.join(file);
-            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-            std::fs::write(&path, file).expect("write");
+            put(&root.join(file), file);
         }
-        let tree = SourceTree::load_uri(owner(), ".", root, &root.join("out"), &[]).expect("load");
-        let paths: Vec<&str> = tree.files.iter().map(|f| f.path.as_str()).collect();
-        assert_eq!(paths, ["app.py", "pkg/mod.py"]);
+        let tree = reader(root, false)
+            .load_uri(owner(), ".", &[])
+            .expect("load");
+        assert_eq!(paths(&tree), ["app.py", "pkg/mod.py"]);
     }
 
     #[test]
     fn named_top_level_dirs_are_skipped_but_not_deeper_ones() {
         let dir = tempfile::tempdir().expect("tempdir");
         for file in ["Cargo.toml", "target/release/app", "src/target/x.rs"] {
-            let path = dir.path().join(file);
-            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-            std::fs::write(&path, file).expect("write");
+            put(&dir.path().join(file), file);
         }
-        let excluded = dir.path().join(".esb");
-        let tree =
-            SourceTree::load_uri(owner(), ".", dir.path(), &excluded, &["target"]).expect("load");
-        let paths: Vec<&str> = tree.files.iter().map(|f| f.path.as_str()).collect();
-        assert_eq!(paths, ["Cargo.toml", "src/target/x.rs"]);
+        let tree = reader(dir.path(), false)
+            .load_uri(owner(), ".", &["target"])
+            .expect("load");
+        assert_eq!(paths(&tree), ["Cargo.toml", "src/target/x.rs"]);
     }
 
     #[test]
     fn node_modules_is_skipped_only_beside_package_json() {
         let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::create_dir_all(dir.path().join("node_modules/x")).expect("mkdir");
-        std::fs::write(dir.path().join("node_modules/x/i.js"), "").expect("write");
-        let excluded = dir.path().join(".esb");
-        let tree = SourceTree::load_uri(owner(), ".", dir.path(), &excluded, &[]).expect("load");
+        put(&dir.path().join("node_modules/x/i.js"), "");
+        let reader = reader(dir.path(), false);
+        let tree = reader.load_uri(owner(), ".", &[]).expect("load");
         assert!(tree.contains("node_modules/x/i.js"));
-        std::fs::write(dir.path().join("package.json"), "{}").expect("write");
-        let tree = SourceTree::load_uri(owner(), ".", dir.path(), &excluded, &[]).expect("load");
+        put(&dir.path().join("package.json"), "{}");
+        let tree = reader.load_uri(owner(), ".", &[]).expect("load");
         assert!(!tree.contains("node_modules/x/i.js"));
     }
 
@@ -305,8 +471,7 @@ mod tests {
     fn zip_archives_are_extracted_and_zip_slip_is_rejected() {
         let path = Path::new("code.zip");
         let tree = load_zip(path, &zip_bytes(&[("b/app.py", "x"), ("a.txt", "y")])).expect("zip");
-        let paths: Vec<&str> = tree.files.iter().map(|f| f.path.as_str()).collect();
-        assert_eq!(paths, ["a.txt", "b/app.py"]);
+        assert_eq!(paths(&tree), ["a.txt", "b/app.py"]);
 
         let err = load_zip(path, &zip_bytes(&[("../../evil.py", "x")])).expect_err("slip");
         assert!(matches!(err, BuildError::ZipSlip { .. }), "{err}");
@@ -318,21 +483,43 @@ mod tests {
     }
 
     #[test]
+    fn zip_entries_keep_their_recorded_mode() {
+        let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default();
+        for (name, mode) in [("key.pem", 0o600), ("bootstrap", 0o755)] {
+            writer
+                .start_file(name, options.unix_permissions(mode))
+                .expect("start");
+        }
+        let bytes = writer.finish().expect("finish").into_inner();
+        let tree = load_zip(Path::new("code.zip"), &bytes).expect("zip");
+        let modes: Vec<(&str, u32)> = tree
+            .files
+            .iter()
+            .map(|f| (f.path.as_str(), f.mode))
+            .collect();
+        assert_eq!(modes, [("bootstrap", 0o755), ("key.pem", 0o600)]);
+    }
+
+    #[test]
     fn s3_missing_and_non_zip_uris_are_clear_errors() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let excluded = dir.path().join(".esb");
-        let err = SourceTree::load_uri(owner(), "s3://bucket/code.zip", dir.path(), &excluded, &[])
+        let reader = reader(dir.path(), false);
+        let err = reader
+            .load_uri(owner(), "s3://bucket/code.zip", &[])
             .expect_err("s3");
         let text = err.to_string();
         assert!(
             text.contains("Fn") && text.contains("CodeUri s3://bucket/code.zip"),
             "{text}"
         );
-        let err = SourceTree::load_uri(owner(), "missing/", dir.path(), &excluded, &[])
+        let err = reader
+            .load_uri(owner(), "missing/", &[])
             .expect_err("missing");
         assert!(matches!(err, BuildError::MissingCode { .. }), "{err}");
-        std::fs::write(dir.path().join("code.tar"), "x").expect("write");
-        let err = SourceTree::load_uri(owner(), "code.tar", dir.path(), &excluded, &[])
+        put(&dir.path().join("code.tar"), "x");
+        let err = reader
+            .load_uri(owner(), "code.tar", &[])
             .expect_err("not zip");
         assert!(matches!(err, BuildError::NotZip { .. }), "{err}");
     }
@@ -347,23 +534,175 @@ mod tests {
     }
 
     #[cfg(unix)]
-    #[test]
-    fn writing_keeps_the_executable_bit() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().expect("tempdir");
-        let tree = SourceTree {
-            files: vec![SourceFile {
-                path: "bin/bootstrap".into(),
-                bytes: b"#!/bin/sh".to_vec(),
-                executable: true,
-            }],
-            origin_dir: None,
-        };
-        tree.write_to(dir.path()).expect("write");
-        let mode = std::fs::metadata(dir.path().join("bin/bootstrap"))
-            .expect("meta")
-            .permissions()
-            .mode();
-        assert_ne!(mode & 0o111, 0);
+    mod unix {
+        use std::os::unix::fs::{PermissionsExt, symlink};
+
+        use super::*;
+
+        fn mode_of(path: &Path) -> u32 {
+            std::fs::metadata(path).expect("meta").permissions().mode() & 0o7777
+        }
+
+        fn chmod(path: &Path, mode: u32) {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+        }
+
+        /// `<tmp>/project/fn/app.py` (the code) beside `<tmp>/outside/secret` (not the project).
+        fn project_beside_a_secret() -> (tempfile::TempDir, PathBuf) {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let project = dir.path().join("project");
+            put(&project.join("fn/app.py"), "A = 1\n");
+            put(&dir.path().join("outside/secret"), "secret\n");
+            (dir, project)
+        }
+
+        fn load(project: &Path, allow_outside_links: bool) -> Result<SourceTree, BuildError> {
+            reader(project, allow_outside_links).load_uri(owner(), "fn", &[])
+        }
+
+        #[test]
+        fn copies_keep_their_permission_bits() {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let code = dir.path().join("fn");
+            for (name, mode) in [("key.pem", 0o600), ("bootstrap", 0o755), ("app.py", 0o644)] {
+                put(&code.join(name), name);
+                chmod(&code.join(name), mode);
+            }
+            let tree = reader(dir.path(), false)
+                .load_uri(owner(), "fn", &[])
+                .expect("load");
+            let out = dir.path().join("out");
+            tree.write_to(&out).expect("write");
+            assert_eq!(mode_of(&out.join("key.pem")), 0o600);
+            assert_eq!(mode_of(&out.join("bootstrap")), 0o755);
+            assert_eq!(mode_of(&out.join("app.py")), 0o644);
+        }
+
+        #[test]
+        fn a_link_to_a_file_outside_the_project_is_refused() {
+            let (dir, project) = project_beside_a_secret();
+            let secret = dir.path().join("outside/secret");
+            for (link, target) in [
+                ("absolute", secret.clone()),
+                ("relative", PathBuf::from("../../outside/secret")),
+            ] {
+                let link_path = project.join("fn").join(link);
+                symlink(&target, &link_path).expect("symlink");
+                let err = load(&project, false).expect_err("outside");
+                assert!(matches!(err, BuildError::OutsideLink { .. }), "{err}");
+                let text = err.to_string();
+                let resolved = secret.canonicalize().expect("canonical");
+                assert!(
+                    text.contains(&format!("fn/{link}"))
+                        && text.contains(&*resolved.to_string_lossy()),
+                    "{text}"
+                );
+                std::fs::remove_file(&link_path).expect("rm");
+            }
+        }
+
+        #[test]
+        fn a_chain_of_links_that_escapes_is_refused() {
+            let (dir, project) = project_beside_a_secret();
+            symlink(dir.path().join("outside"), project.join("hop")).expect("symlink");
+            symlink("../hop/secret", project.join("fn/first")).expect("symlink");
+            let err = load(&project, false).expect_err("outside");
+            assert!(matches!(err, BuildError::OutsideLink { .. }), "{err}");
+            assert!(err.to_string().contains("fn/first"), "{err}");
+        }
+
+        #[test]
+        fn a_linked_directory_outside_the_project_is_refused() {
+            let (dir, project) = project_beside_a_secret();
+            symlink(dir.path().join("outside"), project.join("fn/vendor")).expect("symlink");
+            let err = load(&project, false).expect_err("outside");
+            assert!(matches!(err, BuildError::OutsideLink { .. }), "{err}");
+        }
+
+        #[test]
+        fn links_within_the_project_are_copied_as_what_they_point_to() {
+            let (_dir, project) = project_beside_a_secret();
+            put(&project.join("shared/util.py"), "U = 1\n");
+            chmod(&project.join("shared/util.py"), 0o600);
+            symlink("../shared/util.py", project.join("fn/util.py")).expect("symlink");
+            symlink("../shared", project.join("fn/lib")).expect("symlink");
+            let tree = load(&project, false).expect("load");
+            assert_eq!(paths(&tree), ["app.py", "lib/util.py", "util.py"]);
+            let util = &tree.files[2];
+            assert_eq!((util.bytes.as_slice(), util.mode), (&b"U = 1\n"[..], 0o600));
+
+            let out = project.join("out");
+            tree.write_to(&out).expect("write");
+            let copied = std::fs::symlink_metadata(out.join("util.py")).expect("meta");
+            assert!(copied.is_file(), "a regular file, not a link");
+        }
+
+        #[test]
+        fn a_dangling_link_is_refused() {
+            let (_dir, project) = project_beside_a_secret();
+            symlink("missing.py", project.join("fn/gone.py")).expect("symlink");
+            let err = load(&project, false).expect_err("dangling");
+            assert!(matches!(err, BuildError::BrokenLink { .. }), "{err}");
+            let text = err.to_string();
+            assert!(
+                text.contains("fn/gone.py") && text.contains("missing.py"),
+                "{text}"
+            );
+        }
+
+        #[test]
+        fn a_directory_link_loop_is_refused_without_hanging() {
+            for (link, target) in [("fn/self", "."), ("fn/a/back", "../../fn"), ("fn/up", "..")] {
+                let (_dir, project) = project_beside_a_secret();
+                let link_path = project.join(link);
+                std::fs::create_dir_all(link_path.parent().expect("parent")).expect("mkdir");
+                symlink(target, &link_path).expect("symlink");
+                for allow_outside_links in [false, true] {
+                    let err = load(&project, allow_outside_links).expect_err("loop");
+                    assert!(matches!(err, BuildError::LinkLoop { .. }), "{link}: {err}");
+                    assert!(err.to_string().contains(link), "{err}");
+                }
+            }
+        }
+
+        #[test]
+        fn a_code_uri_outside_the_project_is_refused() {
+            let (dir, project) = project_beside_a_secret();
+            let absolute = dir.path().join("outside").to_string_lossy().into_owned();
+            for uri in ["../outside", absolute.as_str()] {
+                let err = reader(&project, false)
+                    .load_uri(owner(), uri, &[])
+                    .expect_err("outside");
+                assert!(matches!(err, BuildError::OutsideCode { .. }), "{err}");
+                assert!(err.to_string().contains("is outside the project"), "{err}");
+            }
+            symlink(dir.path().join("outside"), project.join("linked")).expect("symlink");
+            let err = reader(&project, false)
+                .load_uri(owner(), "linked", &[])
+                .expect_err("linked");
+            assert!(matches!(err, BuildError::OutsideCode { .. }), "{err}");
+        }
+
+        #[test]
+        fn allowing_outside_links_copies_them_and_leaves_out_dangling_ones() {
+            let (dir, project) = project_beside_a_secret();
+            symlink(dir.path().join("outside/secret"), project.join("fn/secret")).expect("symlink");
+            symlink(dir.path().join("outside"), project.join("fn/vendor")).expect("symlink");
+            symlink("missing.py", project.join("fn/gone.py")).expect("symlink");
+            let tree = load(&project, true).expect("load");
+            assert_eq!(paths(&tree), ["app.py", "secret", "vendor/secret"]);
+            assert_eq!(tree.files[1].bytes, b"secret\n");
+            assert_eq!(tree.warnings.len(), 1, "{:?}", tree.warnings);
+            assert!(
+                tree.warnings[0].contains("fn/gone.py") && tree.warnings[0].contains("left out"),
+                "{:?}",
+                tree.warnings
+            );
+
+            let tree = reader(&project, true)
+                .load_uri(owner(), "../outside", &[])
+                .expect("outside code");
+            assert_eq!(paths(&tree), ["secret"]);
+        }
     }
 }

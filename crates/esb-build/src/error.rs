@@ -78,6 +78,56 @@ pub enum BuildError {
         path: PathBuf,
     },
 
+    #[error("{logical_id}: {property} {uri} is outside the project ({})", resolved.display())]
+    #[diagnostic(
+        code(esb::build::outside),
+        help(
+            "the project is the template's directory: move the code into it, or pass --allow-outside-links to copy it anyway"
+        )
+    )]
+    OutsideCode {
+        logical_id: String,
+        property: &'static str,
+        uri: String,
+        resolved: PathBuf,
+    },
+
+    #[error("{logical_id}: link {} points outside the project ({})", link.display(), target.display())]
+    #[diagnostic(
+        code(esb::build::outside),
+        help(
+            "pass --allow-outside-links to copy what it points to anyway, or replace the link with a copy"
+        )
+    )]
+    OutsideLink {
+        logical_id: String,
+        link: PathBuf,
+        target: PathBuf,
+    },
+
+    #[error("{logical_id}: link {} points to {}, which cannot be resolved: {error}", link.display(), target.display())]
+    #[diagnostic(
+        code(esb::build::link),
+        help("fix or remove the link, or pass --allow-outside-links to leave it out of the build")
+    )]
+    BrokenLink {
+        logical_id: String,
+        link: PathBuf,
+        target: PathBuf,
+        error: std::io::Error,
+    },
+
+    #[error("{logical_id}: link {} leads back to {}, so copying it would never end", link.display(), ancestor.display())]
+    #[diagnostic(
+        code(esb::build::link),
+        help("remove the link, or point it at a directory that does not contain it")
+    )]
+    LinkLoop {
+        logical_id: String,
+        link: PathBuf,
+        ancestor: PathBuf,
+    },
+
     #[error("function {logical_id} has neither CodeUri nor InlineCode")]
     #[diagnostic(
         code(esb::build::code),

@@ -9,7 +9,7 @@ use crate::code::SourceTree;
 use crate::layout::FINGERPRINT_FILE;
 
 /// Bumped when the build's output format changes, so older outputs are rebuilt.
-const FORMAT: &str = "esb-build/1";
+const FORMAT: &str = "esb-build/2";
 
 /// Feeds labelled, length-prefixed fields into sha256, so no two inputs collide by
 /// concatenation.
@@ -33,12 +33,12 @@ impl Fingerprint {
         self
     }
 
-    /// Every file's path, executable bit and content.
+    /// Every file's path, mode and content.
     pub fn tree(&mut self, tree: &SourceTree) -> &mut Self {
         self.field("files", &(tree.files.len() as u64).to_le_bytes());
         for file in &tree.files {
-            let mode: &[u8] = if file.executable { b"x" } else { b"-" };
-            self.field(&file.path, mode).field("content", &file.bytes);
+            self.field(&file.path, &file.mode.to_le_bytes())
+                .field("content", &file.bytes);
         }
         self
     }
@@ -72,9 +72,9 @@ mod tests {
             files: vec![SourceFile {
                 path: "app.py".into(),
                 bytes: content.as_bytes().to_vec(),
-                executable: false,
+                mode: 0o644,
             }],
-            origin_dir: None,
+            ..SourceTree::default()
         }
     }
 
@@ -91,6 +91,9 @@ mod tests {
         let mut moved = tree("a");
         moved.files[0].path = "other.py".into();
         assert_ne!(digest(&tree("a")), digest(&moved));
+        let mut private = tree("a");
+        private.files[0].mode = 0o600;
+        assert_ne!(digest(&tree("a")), digest(&private));
         assert_eq!(digest(&tree("a")).len(), 64);
     }
 

@@ -5,7 +5,7 @@
 use esb_model::{Architecture, Function, LayerRef, PackageType};
 use indexmap::IndexMap;
 
-use crate::code::{Owner, SourceTree};
+use crate::code::{CodeReader, Owner, SourceTree};
 use crate::deps::{Install, Tool};
 use crate::fingerprint::{self, Fingerprint};
 use crate::layers::{LayerPlan, remove_dir_if_present};
@@ -16,6 +16,7 @@ use crate::{BuildError, cargo, dockerfile};
 #[derive(Debug)]
 pub struct Context<'a> {
     pub layout: &'a Layout,
+    pub code: &'a CodeReader,
     pub base_images: &'a IndexMap<String, String>,
     pub stack_name: &'a str,
     pub tag: &'a str,
@@ -78,14 +79,7 @@ impl<'a> FunctionPlan<'a> {
                     logical_id,
                     property: "CodeUri",
                 };
-                let layout = ctx.layout;
-                SourceTree::load_uri(
-                    owner,
-                    uri,
-                    &layout.project_dir,
-                    &layout.output_dir,
-                    skipped_top,
-                )?
+                ctx.code.load_uri(owner, uri, skipped_top)?
             }
             (None, None) => {
                 return Err(BuildError::NoCode {
@@ -93,7 +87,7 @@ impl<'a> FunctionPlan<'a> {
                 });
             }
         };
-        let mut warnings = Vec::new();
+        let mut warnings = tree.warnings.clone();
         match function.build_method.as_deref() {
             Some(_) if compiled => warnings.extend(architecture_warning(function)),
             // SAM's default: the BuildMethod is the runtime, built like no BuildMethod.

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use esb_model::Layer;
 
 use crate::BuildError;
-use crate::code::{Owner, SourceTree};
+use crate::code::{CodeReader, Owner, SourceTree};
 use crate::deps::{Install, Tool};
 use crate::fingerprint::{self, Fingerprint};
 use crate::layout::Layout;
@@ -27,26 +27,24 @@ pub struct LayerPlan<'a> {
     /// `python` or `nodejs` when a `BuildMethod` puts the content in a subdirectory.
     subdir: Option<&'static str>,
     pub install: Option<Install>,
-    pub warning: Option<String>,
+    pub warnings: Vec<String>,
     /// Whether it must be (re)staged; decided after planning.
     pub stale: bool,
 }
 
 impl<'a> LayerPlan<'a> {
-    pub fn new(layer: &'a Layer, layout: &Layout) -> Result<LayerPlan<'a>, BuildError> {
+    pub fn new(
+        layer: &'a Layer,
+        layout: &Layout,
+        code: &CodeReader,
+    ) -> Result<LayerPlan<'a>, BuildError> {
         let owner = Owner {
             logical_id: &layer.logical_id,
             property: "ContentUri",
         };
-        let tree = SourceTree::load_uri(
-            owner,
-            &layer.content_uri,
-            &layout.project_dir,
-            &layout.output_dir,
-            &[],
-        )?;
+        let tree = code.load_uri(owner, &layer.content_uri, &[])?;
         let method = layer.build_method.as_deref().unwrap_or_default();
-        let (subdir, tool, warning) = if method.starts_with("python") {
+        let (subdir, tool, method_warning) = if method.starts_with("python") {
             (
                 Some("python"),
                 tree.contains("requirements.txt").then_some(Tool::Pip),
@@ -78,6 +76,8 @@ impl<'a> LayerPlan<'a> {
             tool,
             into: target_dir,
         });
+        let mut warnings = tree.warnings.clone();
+        warnings.extend(method_warning);
         let mut hash = Fingerprint::default();
         let model = serde_json::to_vec(layer).unwrap_or_default();
         hash.field("layer", &model).tree(&tree);
@@ -88,7 +88,7 @@ impl<'a> LayerPlan<'a> {
             content_dir,
             subdir,
             install,
-            warning,
+            warnings,
             stale: false,
         })
     }
@@ -147,8 +147,21 @@ fn copy_dir(from: &Path, to: &Path) -> Result<(), BuildError> {
         if entry.file_type().is_dir() {
             std::fs::create_dir_all(&target).map_err(BuildError::io("create", &target))?;
         } else {
+            // A later layer's file replaces an earlier one's, as Lambda extracts layers over
+            // each other; the earlier copy kept its source's mode, which may be read-only, so
+            // it is removed rather than overwritten.
+            remove_file_if_present(&target)?;
             std::fs::copy(entry.path(), &target).map_err(BuildError::io("write", &target))?;
         }
     }
     Ok(())
+}
+
+fn remove_file_if_present(path: &Path) -> Result<(), BuildError> {
+    match std::fs::remove_file(path) {
+        Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+            Err(BuildError::io("remove", path)(err))
+        }
+        _ => Ok(()),
+    }
 }

@@ -52,6 +52,9 @@ pub struct BuildOptions {
     pub dry_run: bool,
     /// Rebuild every function even when its fingerprint is unchanged.
     pub no_cache: bool,
+    /// Copy a `CodeUri`/`ContentUri` outside the project directory, and symlinks in the code
+    /// that resolve outside it, instead of refusing them; dangling links are left out.
+    pub allow_outside_links: bool,
 }
 
 /// A template resolved with its `generator.yml`.

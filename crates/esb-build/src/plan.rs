@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use esb_model::{LayerRef, PackageType, Project};
 use indexmap::IndexMap;
 
+use crate::code::CodeReader;
 use crate::function::{Context, FunctionPlan};
 use crate::layers::{LayerPlan, remove_dir_if_present};
 use crate::layout::Layout;
@@ -32,6 +33,7 @@ impl<'a> Plan<'a> {
         let project = &resolved.loaded.project;
         check_names(project)?;
         let workers = parallel::file_workers();
+        let code = CodeReader::new(&layout, options.allow_outside_links)?;
         let used_layers: Vec<_> = project
             .layers
             .iter()
@@ -45,13 +47,14 @@ impl<'a> Plan<'a> {
             })
             .collect();
         let mut layers = parallel::map(&used_layers, workers, |layer| {
-            LayerPlan::new(layer, &layout)
+            LayerPlan::new(layer, &layout, &code)
         })
         .into_iter()
         .collect::<Result<Vec<_>, _>>()?;
         let stack_name = resolved.generator.stack_name(&resolved.project_dir);
         let context = Context {
             layout: &layout,
+            code: &code,
             base_images: &resolved.generator.base_images,
             stack_name: &stack_name,
             tag: resolved.generator.tag(),
@@ -114,7 +117,7 @@ impl<'a> Plan<'a> {
             ..BuildReport::default()
         };
         for layer in &self.layers {
-            report.warnings.extend(layer.warning.clone());
+            report.warnings.extend(layer.warnings.iter().cloned());
             report.layers.push(LayerReport {
                 logical_id: layer.layer.logical_id.clone(),
                 status: status(layer.stale),

@@ -545,3 +545,93 @@ fn a_failing_cargo_build_names_the_function_and_shows_the_compiler_error() {
         "cargo builds under the output dir"
     );
 }
+
+#[test]
+fn code_and_layers_outside_the_project_are_built_only_when_allowed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let project_dir = dir.path().join("project");
+    put(&project_dir, "fn/app.py", "A = 1\n");
+    put(dir.path(), "shared/python/util.py", "U = 1\n");
+    let mut with_layer = function("Fn", "python3.12", "fn");
+    with_layer.layers = vec![LayerRef::Local {
+        layer: "Shared".into(),
+    }];
+    let project = Project {
+        functions: vec![with_layer],
+        layers: vec![Layer {
+            logical_id: "Shared".into(),
+            name: "Shared".into(),
+            content_uri: "../shared".into(),
+            compatible_runtimes: vec![],
+            build_method: None,
+        }],
+        ..Project::default()
+    };
+    let err = build_resolved(
+        &resolved(&project_dir, project.clone()),
+        &BuildOptions::default(),
+    )
+    .expect_err("outside");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "Shared: ContentUri ../shared is outside the project ({})",
+            dir.path()
+                .join("shared")
+                .canonicalize()
+                .expect("canonical")
+                .display()
+        )
+    );
+
+    let allowed = BuildOptions {
+        allow_outside_links: true,
+        ..BuildOptions::default()
+    };
+    build_in(&project_dir, project, allowed);
+    assert!(
+        project_dir
+            .join(".esb/functions/Fn/opt/python/util.py")
+            .is_file()
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn modes_are_kept_in_task_and_opt_and_a_later_layer_replaces_a_read_only_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode_of = |path: &Path| std::fs::metadata(path).expect("meta").permissions().mode() & 0o777;
+    let chmod = |path: &Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    put(root, "fn/app.py", "");
+    put(root, "fn/key.pem", "key");
+    chmod(&root.join("fn/key.pem"), 0o600);
+    put(root, "first/bin/tool", "first");
+    chmod(&root.join("first/bin/tool"), 0o555);
+    put(root, "second/bin/tool", "second");
+    chmod(&root.join("second/bin/tool"), 0o755);
+    let mut fn_with_layers = function("Fn", "python3.12", "fn");
+    let layer = |id: &str| Layer {
+        logical_id: id.into(),
+        name: id.into(),
+        content_uri: id.to_lowercase(),
+        compatible_runtimes: vec![],
+        build_method: None,
+    };
+    fn_with_layers.layers = ["First", "Second"]
+        .map(|id| LayerRef::Local { layer: id.into() })
+        .to_vec();
+    let project = Project {
+        functions: vec![fn_with_layers],
+        layers: vec![layer("First"), layer("Second")],
+        ..Project::default()
+    };
+    build_in(root, project, BuildOptions::default());
+    let function_dir = root.join(".esb/functions/Fn");
+    assert_eq!(mode_of(&function_dir.join("task/key.pem")), 0o600);
+    let tool = function_dir.join("opt/bin/tool");
+    assert_eq!((read(&tool).as_str(), mode_of(&tool)), ("second", 0o755));
+}

@@ -144,6 +144,15 @@ impl TemplateArgs {
     }
 }
 
+/// How code is copied into the build, for every command that builds first.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct CopyArgs {
+    /// Copy a CodeUri/ContentUri or a symlink in the code that leads outside the project (the
+    /// template's directory) instead of refusing it; dangling symlinks are left out
+    #[arg(long)]
+    pub allow_outside_links: bool,
+}
+
 fn parse_key_value(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((key, value)) if !key.is_empty() => Ok((key.to_string(), value.to_string())),
@@ -173,5 +182,22 @@ mod tests {
         assert_eq!(overrides["A"], "1");
         assert_eq!(overrides["B"], "x=y");
         assert!(Cli::try_parse_from(["esb", "build", "--parameter-overrides", "novalue"]).is_err());
+    }
+
+    #[test]
+    fn every_command_that_builds_takes_allow_outside_links() {
+        let allowed = |args: &[&str]| {
+            match Cli::try_parse_from(args).expect("parse").command {
+                Command::Build(args) => args.copy,
+                Command::Up(args) => args.copy,
+                Command::Invoke(args) => args.copy,
+                _ => panic!("not a building command"),
+            }
+            .allow_outside_links
+        };
+        assert!(allowed(&["esb", "build", "--allow-outside-links"]));
+        assert!(allowed(&["esb", "up", "--allow-outside-links"]));
+        assert!(allowed(&["esb", "invoke", "Fn", "--allow-outside-links"]));
+        assert!(!allowed(&["esb", "build"]));
     }
 }

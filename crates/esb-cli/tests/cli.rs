@@ -189,6 +189,29 @@ fn a_second_build_reports_unchanged() {
         .stderr(predicate::str::contains("0 function(s), 1 unchanged"));
 }
 
+#[cfg(unix)]
+#[test]
+fn build_refuses_a_link_out_of_the_project_unless_allowed() {
+    let outside = tempfile::tempdir().expect("tempdir");
+    let secret = outside.path().join("secret");
+    std::fs::write(&secret, "secret\n").expect("write");
+    let dir = project();
+    std::os::unix::fs::symlink(&secret, dir.path().join("hello/secret")).expect("symlink");
+    // miette wraps lines at 80 columns: the message's first part, then the way out.
+    esb(dir.path()).arg("build").assert().code(1).stderr(
+        predicate::str::contains("HelloFunction: link hello/secret points outside the project")
+            .and(predicate::str::contains("pass --allow-outside-links")),
+    );
+    assert!(!dir.path().join(".esb").exists(), "nothing written");
+
+    esb(dir.path())
+        .args(["build", "--allow-outside-links"])
+        .assert()
+        .success();
+    let copied = dir.path().join(".esb/functions/HelloFunction/task/secret");
+    assert_eq!(std::fs::read_to_string(copied).expect("copied"), "secret\n");
+}
+
 #[test]
 fn build_dry_run_writes_nothing() {
     let dir = project();

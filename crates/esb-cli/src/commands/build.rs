@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 use esb_build::{BuildOptions, BuildReport, BuildRequest, BuildStatus};
 
-use crate::cli::TemplateArgs;
+use crate::cli::{CopyArgs, TemplateArgs};
 use crate::output;
 
 #[derive(Debug, Args)]
@@ -21,6 +21,8 @@ pub struct BuildArgs {
     /// Rebuild every function, even unchanged ones
     #[arg(long)]
     pub no_cache: bool,
+    #[command(flatten)]
+    pub copy: CopyArgs,
 }
 
 impl BuildArgs {
@@ -35,6 +37,7 @@ impl BuildArgs {
                 output_dir,
                 dry_run: self.dry_run,
                 no_cache: self.no_cache,
+                allow_outside_links: self.copy.allow_outside_links,
             },
         };
         let report = esb_build::build(&request)?;

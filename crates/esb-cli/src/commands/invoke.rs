@@ -21,7 +21,7 @@ use esb_model::artifacts::{self, FunctionArtifact, FunctionsFile};
 use indexmap::IndexMap;
 use miette::{IntoDiagnostic, miette};
 
-use crate::cli::TemplateArgs;
+use crate::cli::{CopyArgs, TemplateArgs};
 use crate::exit::FunctionFailed;
 use crate::function_log::{FunctionLog, Terminal};
 
@@ -44,6 +44,8 @@ pub struct InvokeArgs {
     #[command(flatten)]
     pub template: TemplateArgs,
     #[command(flatten)]
+    pub copy: CopyArgs,
+    #[command(flatten)]
     pub workers: WorkerArgs,
 }
 
@@ -58,7 +60,10 @@ impl InvokeArgs {
         let report = esb_build::build(&BuildRequest {
             template: template.clone(),
             parameter_overrides: self.template.overrides(),
-            options: BuildOptions::default(),
+            options: BuildOptions {
+                allow_outside_links: self.copy.allow_outside_links,
+                ..BuildOptions::default()
+            },
         })?;
         let project_dir = template
             .parent()

@@ -24,7 +24,7 @@ use esb_model::artifacts::{self, RoutingFile};
 use miette::{IntoDiagnostic, miette};
 
 use crate::box_process::{self, BoxLock, lock_path};
-use crate::cli::TemplateArgs;
+use crate::cli::{CopyArgs, TemplateArgs};
 use crate::commands::data_roles::{BoxCredentials, DataRoles, DataSettings};
 use crate::commands::workers::WorkerArgs;
 use crate::config::Layers;
@@ -45,6 +45,8 @@ pub struct UpArgs {
     /// Rebuild every function first, even unchanged ones
     #[arg(long)]
     pub build: bool,
+    #[command(flatten)]
+    pub copy: CopyArgs,
     /// Start afresh: stop a running box, delete its data and logs, rebuild everything
     #[arg(long)]
     pub reset: bool,
@@ -273,6 +275,7 @@ impl UpArgs {
             parameter_overrides: self.template.overrides(),
             options: BuildOptions {
                 no_cache: self.build || self.reset,
+                allow_outside_links: self.copy.allow_outside_links,
                 ..BuildOptions::default()
             },
         })?;
