@@ -58,6 +58,12 @@ pub struct GatewaySection {
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub drain_seconds: Option<u64>,
+    /// How long a client may take to send a request's headers (also a TLS handshake).
+    pub header_read_timeout_seconds: Option<f64>,
+    /// How long a client connection may stay open with nothing in flight and no traffic.
+    pub connection_idle_timeout_seconds: Option<f64>,
+    /// Client connections open at once.
+    pub max_connections: Option<usize>,
     /// Who may call the Lambda Invoke API: `loopback` (default), `any` or `off`.
     pub invoke_api: Option<String>,
 }

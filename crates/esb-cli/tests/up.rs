@@ -345,6 +345,14 @@ fn up_serves_https_with_the_local_ca_by_default() {
         "{body} {}",
         String::from_utf8_lossy(&fetched.stderr)
     );
+    // Plain HTTP to the HTTPS port is told so, not met with an empty reply.
+    let plain = send(box_addr(dir.path()), "GET", "/hello", &[], b"");
+    assert_eq!(plain.status, 400);
+    assert!(
+        plain.text().contains("This port speaks HTTPS"),
+        "{}",
+        plain.text()
+    );
     let cert = esb(dir.path(), home.path(), &["cert"]);
     assert!(String::from_utf8_lossy(&cert.stdout).contains(&ca.display().to_string()));
     let down = esb(dir.path(), home.path(), &["down"]);

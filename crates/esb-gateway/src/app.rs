@@ -17,10 +17,10 @@ use crate::boot::FunctionReadiness;
 use crate::breaker::CircuitBreakers;
 use crate::cors;
 use crate::function_url::{FunctionUrls, UrlMatch};
-use crate::lambda_api::{self, ApiRequest, LambdaApi, LambdaApiError, Operation};
+use crate::lambda_api::{self, ApiRequest, LambdaApi, LambdaApiError, MAX_SYNC_PAYLOAD, Operation};
 use crate::limits::Limits;
 use crate::metrics::{Metrics, Outcome, Status, WorkerInfo, WorkerState, containers_json};
-use crate::response::json_response;
+use crate::response::{json_response, payload_too_large};
 use crate::streamed;
 use crate::{
     EventContext, Matched, RouteMatch, Router, http_api_event, http_api_response,
@@ -205,14 +205,16 @@ impl App {
         json_response(StatusCode::OK, body)
     }
 
-    /// 413, before the body is read past API Gateway's limit.
-    pub fn too_large(&self, parts: &http::request::Parts, peer: SocketAddr) -> Response<Bytes> {
+    /// Answers a request refused before its body is whole (`response`: 413 past API Gateway's
+    /// limit, 400 for a malformed body), with its access-log line.
+    pub fn refuse(
+        &self,
+        parts: &http::request::Parts,
+        peer: SocketAddr,
+        mut response: Response<Bytes>,
+    ) -> Response<Bytes> {
         let started = Instant::now();
         let (request_id, trace_id) = ids(&parts.headers);
-        let mut response = json_response(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            r#"{"message":"Request Entity Too Large"}"#,
-        );
         self.finish(
             &mut response,
             Exchange {
@@ -353,6 +355,13 @@ impl App {
             permit.release();
             return internal_server_error().map(GatewayBody::from);
         };
+        // Lambda refuses an event over its synchronous limit (a body under API Gateway's 10 MB
+        // can still make one: headers, base64); API Gateway answers 413, the function never
+        // sees it.
+        if payload.len() > MAX_SYNC_PAYLOAD {
+            permit.release();
+            return payload_too_large().map(GatewayBody::from);
+        }
         let input = InvokeInput {
             request_id: request_id.to_string(),
             payload,

@@ -20,6 +20,7 @@ use crate::Router;
 use crate::app::{AccessLog, App};
 use crate::auth::{Auth, AuthConfig};
 use crate::breaker::{BreakerConfig, CircuitBreakers};
+use crate::connection::ConnectionLimits;
 use crate::function_url::FunctionUrls;
 use crate::lambda_api::{EventQueue, InvokeApiAccess, LambdaApi, RetryPolicy};
 use crate::limits::{self, ApiKeys, Limits, StageThrottling, Validators};
@@ -40,6 +41,8 @@ pub struct BootConfig {
     pub retry: RetryPolicy,
     /// How long in-flight requests may take to finish on shutdown.
     pub drain: Duration,
+    /// Header-read and idle timeouts and the connection cap of the public listener.
+    pub connections: ConnectionLimits,
     /// PEM certificate chain and key for HTTPS; `None` serves plain HTTP.
     pub tls: Option<(PathBuf, PathBuf)>,
     pub breaker: BreakerConfig,
@@ -249,6 +252,7 @@ pub async fn run(
             let _ = admin_stopped.await;
         },
         config.drain,
+        ConnectionLimits::default(),
     ));
     let quota_writer = app
         .limits
@@ -261,6 +265,7 @@ pub async fn run(
         Arc::clone(&app),
         shutdown,
         config.drain,
+        config.connections,
     )
     .await;
     let _ = stop_admin.send(());

@@ -61,6 +61,19 @@ pub fn internal_server_error() -> Response<Bytes> {
     json_response(StatusCode::BAD_GATEWAY, INTERNAL_SERVER_ERROR)
 }
 
+/// 413: a request body over API Gateway's limit, or an event over Lambda's.
+pub(crate) fn payload_too_large() -> Response<Bytes> {
+    json_response(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        r#"{"message":"Request Entity Too Large"}"#,
+    )
+}
+
+/// 400 for a request HTTP itself forbids (RFC 9112): a broken chunked body, no `Host`.
+pub(crate) fn bad_request() -> Response<Bytes> {
+    json_response(StatusCode::BAD_REQUEST, r#"{"message":"Bad Request"}"#)
+}
+
 /// A JSON body the gateway itself answers with (`Content-Type: application/json`).
 pub(crate) fn json_response(status: StatusCode, body: impl Into<Bytes>) -> Response<Bytes> {
     let mut response = Response::new(body.into());

@@ -18,6 +18,7 @@ use esb_gateway::app::AccessLog;
 use esb_gateway::auth::AuthConfig;
 use esb_gateway::boot::{BootConfig, FunctionReadiness, run, served_routes};
 use esb_gateway::breaker::BreakerConfig;
+use esb_gateway::connection::ConnectionLimits;
 use esb_gateway::lambda_api::{InvokeApiAccess, RetryPolicy};
 use esb_gateway::tls::LocalCertificates;
 use esb_model::artifacts::{self, RoutingFile};
@@ -123,6 +124,7 @@ struct UpSettings {
     tls: Option<(PathBuf, PathBuf)>,
     invoker: InvokerConfig,
     drain: Duration,
+    connections: ConnectionLimits,
     breaker: BreakerConfig,
     auth: AuthConfig,
     invoke_api: InvokeApiAccess,
@@ -185,6 +187,24 @@ impl UpArgs {
                 .map_or(defaults.janitor_interval, Duration::from_secs),
         };
         let drain = self.drain.or(file.gateway.drain_seconds).unwrap_or(10);
+        let connection_defaults = ConnectionLimits::default();
+        let connections = ConnectionLimits {
+            header_read_timeout: positive_seconds(
+                "header_read_timeout_seconds",
+                file.gateway.header_read_timeout_seconds,
+            )?
+            .unwrap_or(connection_defaults.header_read_timeout),
+            idle_timeout: positive_seconds(
+                "connection_idle_timeout_seconds",
+                file.gateway.connection_idle_timeout_seconds,
+            )?
+            .unwrap_or(connection_defaults.idle_timeout),
+            max_connections: file
+                .gateway
+                .max_connections
+                .unwrap_or(connection_defaults.max_connections)
+                .max(1),
+        };
         let breaker_defaults = BreakerConfig::default();
         let breaker = BreakerConfig {
             threshold: layers
@@ -203,6 +223,7 @@ impl UpArgs {
             tls,
             invoker,
             drain: Duration::from_secs(drain),
+            connections,
             breaker,
             auth: self.auth_config(layers)?,
             invoke_api: match layers.var::<InvokeApiAccess>("ESB_INVOKE_API")? {
@@ -361,6 +382,7 @@ impl UpArgs {
             driver: settings.driver,
             retry: RetryPolicy::default(),
             drain: settings.drain,
+            connections: settings.connections,
             tls: settings.tls,
             breaker: settings.breaker,
             auth: settings.auth,
@@ -623,6 +645,17 @@ fn display_addr(addr: SocketAddr) -> String {
         format!("localhost:{}", addr.port())
     } else {
         addr.to_string()
+    }
+}
+
+/// A `[gateway]` timeout from `esb.toml`, which must be a positive number of seconds.
+fn positive_seconds(name: &str, value: Option<f64>) -> miette::Result<Option<Duration>> {
+    match value {
+        None => Ok(None),
+        Some(s) if s.is_finite() && s > 0.0 && s < 1e9 => Ok(Some(Duration::from_secs_f64(s))),
+        Some(s) => Err(miette!(
+            "[gateway] {name} = {s} in esb.toml: expected a positive number of seconds"
+        )),
     }
 }
 

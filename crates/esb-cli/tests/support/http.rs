@@ -57,14 +57,6 @@ pub fn send(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Reply {
-    let started = Instant::now();
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .expect("timeout");
-    stream
-        .set_write_timeout(Some(Duration::from_secs(30)))
-        .expect("timeout");
     // A `Host` among `headers` replaces the default one.
     let host = if headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) {
         ""
@@ -78,12 +70,31 @@ pub fn send(
     head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
     let mut request = head.into_bytes();
     request.extend_from_slice(body);
-    let written = stream.write_all(&request);
+    send_raw(addr, &request)
+}
+
+/// Sends `request` as it is (it should ask for `Connection: close`) and reads the whole response.
+pub fn send_raw(addr: SocketAddr, request: &[u8]) -> Reply {
+    let started = Instant::now();
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    stream
+        .set_write_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    let written = stream.write_all(request);
     let mut response = Vec::new();
     let read = stream.read_to_end(&mut response);
     if response.is_empty() {
-        panic!("no response to {method} {path}: write {written:?}, read {read:?}");
+        let line = String::from_utf8_lossy(&request[..request.len().min(60)]).into_owned();
+        panic!("no response to {line:?}: write {written:?}, read {read:?}");
     }
+    parse_reply(&response, started)
+}
+
+/// One response's status, headers and body (everything after the head).
+pub fn parse_reply(response: &[u8], started: Instant) -> Reply {
     let split = response
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
