@@ -1,5 +1,5 @@
 //! `.esb/run/`: the running box's state file (pid and URL), its lock, its log, and a tiny HTTP
-//! probe used to wait for `/health` and read `/_esb/status`.
+//! probe used to wait for `/_esb/health` and read `/_esb/status`.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -23,7 +23,7 @@ pub struct RunState {
     pub url: String,
     /// The public listener.
     pub addr: SocketAddr,
-    /// The plain-HTTP loopback listener the CLI probes (`/health`, `/_esb/status`).
+    /// The plain-HTTP loopback listener the CLI probes (`/_esb/health`, `/_esb/status`).
     pub admin: SocketAddr,
     /// The S3 and DynamoDB endpoints the box uses (embedded or external).
     #[serde(default)]

@@ -627,6 +627,8 @@ Resources:
       Handler: app.hello
       Events:
         Get: {Type: Api, Properties: {Path: /hello, Method: get}}
+        # Takes over the box's short /health: the built-in stays at /_esb/health.
+        Health: {Type: Api, Properties: {Path: /health, Method: get}}
   Fail:
     Type: AWS::Serverless::Function
     Properties:
@@ -647,8 +649,9 @@ def fail(event, context):
     raise RuntimeError("always")
 "#;
 
-/// The original ESB's auth flow, the circuit breaker, CORS preflight and `/metrics`, configured
-/// through the original ESB's environment variables in `.env`.
+/// The original ESB's auth flow, the circuit breaker, CORS preflight and `/metrics` (behind the
+/// same login), configured through the original ESB's environment variables in `.env`; a
+/// template route on `/health` wins over the box's own.
 #[test]
 fn esb_auth_breaker_cors_and_metrics() {
     let dir = python_project(SECURED_TEMPLATE, SECURED_APP);
@@ -660,7 +663,14 @@ fn esb_auth_breaker_cors_and_metrics() {
     )
     .expect(".env");
     let home = shared_home();
-    let (_, addr) = up_http(dir.path(), &home);
+    let (up, addr) = up_http(dir.path(), &home);
+    assert!(
+        stderr(&up).contains(
+            "the template's route GET /health answers /health; the box's own endpoint stays at /_esb/health"
+        ),
+        "{}",
+        stderr(&up)
+    );
 
     let anonymous = send(addr, "GET", "/hello", &[], b"");
     let login_body = r#"{"AuthParameters":{"USERNAME":"alice","PASSWORD":"wonderland"}}"#;
@@ -707,7 +717,26 @@ fn esb_auth_breaker_cors_and_metrics() {
         ],
         b"",
     );
-    let metrics = send(addr, "GET", "/metrics", &[], b"");
+    let metrics = send(addr, "GET", "/metrics", &authorized, b"");
+    // The box's own endpoints need the login too, but for its health.
+    for path in [
+        "/metrics",
+        "/metrics/containers",
+        "/_esb/metrics",
+        "/_esb/status",
+    ] {
+        assert_eq!(send(addr, "GET", path, &[], b"").status, 401, "{path}");
+    }
+    let own_status = send(addr, "GET", "/_esb/status", &authorized, b"");
+    assert_eq!(own_status.status, 200, "{}", own_status.text());
+    assert_eq!(
+        send(addr, "GET", "/_esb/health", &[], b"").text(),
+        r#"{"status":"healthy"}"#
+    );
+    let template_health = send(addr, "GET", "/health", &authorized, b"");
+    assert_eq!(template_health.text(), r#"{"user": "alice"}"#);
+    let status = esb(dir.path(), &home, &["status"]);
+    assert!(String::from_utf8_lossy(&status.stdout).contains("esb is running"));
     let down = esb(dir.path(), &home, &["down"]);
     assert!(down.status.success());
 

@@ -15,12 +15,14 @@ use crate::auth::{Auth, AuthDecision, AuthorizerInvoker, InvokeFuture};
 use crate::body::GatewayBody;
 use crate::boot::FunctionReadiness;
 use crate::breaker::CircuitBreakers;
+use crate::builtin::Builtin;
 use crate::cors;
 use crate::function_url::{FunctionUrls, UrlMatch};
 use crate::lambda_api::{self, ApiRequest, LambdaApi, LambdaApiError, MAX_SYNC_PAYLOAD, Operation};
 use crate::limits::Limits;
 use crate::metrics::{Metrics, Outcome, Status, WorkerInfo, WorkerState, containers_json};
 use crate::response::{json_response, payload_too_large};
+use crate::server::Listener;
 use crate::streamed;
 use crate::{
     EventContext, Matched, RouteMatch, Router, http_api_event, http_api_response,
@@ -78,11 +80,19 @@ impl App {
         let method = request.method().clone();
         let path = request.uri().path().to_string();
         let mut function = None;
-        let mut response = if method == Method::GET && path == "/health" {
+        let builtin = self.builtin(&request);
+        // The CLI reads status through the loopback admin listener, which needs no login.
+        let refused = builtin
+            .filter(|b| b.needs_login())
+            .filter(|_| request.extensions().get::<Listener>() != Some(&Listener::Admin))
+            .and_then(|_| self.auth.builtin_refusal(&request));
+        let mut response = if let Some(refused) = refused {
+            refused.map(GatewayBody::from)
+        } else if builtin == Some(Builtin::Health) {
             json_response(StatusCode::OK, r#"{"status":"healthy"}"#).map(GatewayBody::from)
-        } else if method == Method::GET && path == "/_esb/status" {
+        } else if builtin == Some(Builtin::Status) {
             self.status().map(GatewayBody::from)
-        } else if method == Method::GET && path == "/metrics/containers" {
+        } else if builtin == Some(Builtin::Containers) {
             let workers: Vec<WorkerInfo> = self
                 .invoker
                 .workers()
@@ -102,7 +112,7 @@ impl App {
                 .collect();
             json_response(StatusCode::OK, containers_json(&workers, &self.isolation))
                 .map(GatewayBody::from)
-        } else if method == Method::GET && path == "/metrics" {
+        } else if builtin == Some(Builtin::Metrics) {
             let text = self.metrics.render(&self.invoker.stats(), &self.breakers);
             let mut response = Response::new(Bytes::from(text));
             response.headers_mut().insert(
@@ -155,6 +165,26 @@ impl App {
             },
         );
         response
+    }
+
+    /// The box's own endpoint a request asks for: at its reserved path always, at its short
+    /// path only when neither a route nor a function URL of the template takes the request.
+    fn builtin(&self, request: &Request<Bytes>) -> Option<Builtin> {
+        if request.method() != Method::GET {
+            return None;
+        }
+        let path = request.uri().path();
+        let (builtin, reserved) = Builtin::at(path)?;
+        if reserved {
+            return Some(builtin);
+        }
+        let host = request.headers().get("host").and_then(|h| h.to_str().ok());
+        let template_serves = self.function_urls.find(host, path).is_some()
+            || !matches!(
+                self.router.route(request.method(), path),
+                RouteMatch::NotFound
+            );
+        (!template_serves).then_some(builtin)
     }
 
     /// Stamps a response with its request and trace ids and writes the access-log record.

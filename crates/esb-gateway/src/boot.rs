@@ -245,6 +245,7 @@ pub async fn run(
     });
     let (stop_admin, admin_stopped) = tokio::sync::oneshot::channel::<()>();
     let admin_server = tokio::spawn(crate::server::serve(
+        crate::server::Listener::Admin,
         admin_listener,
         None,
         Arc::clone(&app),
@@ -260,6 +261,7 @@ pub async fn run(
         .meters_quotas()
         .then(|| tokio::spawn(write_quota_use(Arc::clone(&app))));
     crate::server::serve(
+        crate::server::Listener::Public,
         public_listener,
         tls,
         Arc::clone(&app),

@@ -16,6 +16,7 @@ mod binary;
 pub mod body;
 pub mod boot;
 pub mod breaker;
+pub mod builtin;
 pub mod connection;
 pub mod cors;
 mod events;

@@ -26,8 +26,18 @@ use crate::response::{bad_request, payload_too_large};
 /// API Gateway's payload limit: a larger request body gets 413.
 pub const MAX_REQUEST_BODY: usize = 10 * 1024 * 1024;
 
+/// Which of the box's listeners a request came through (a request extension).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listener {
+    /// The gateway's, where clients come.
+    Public,
+    /// Plain HTTP on loopback, for the CLI and the functions' SDKs.
+    Admin,
+}
+
 /// Serves `app` on `listener` until `shutdown` completes, then drains for up to `drain`.
 pub async fn serve(
+    kind: Listener,
     listener: TcpListener,
     tls: Option<Arc<rustls::ServerConfig>>,
     app: Arc<App>,
@@ -68,7 +78,7 @@ pub async fn serve(
                     let app = Arc::clone(&app);
                     let guard = requests.enter();
                     async move {
-                        let response = handle(&app, request, peer).await;
+                        let response = handle(&app, request, peer, kind).await;
                         Ok::<_, Infallible>(response.map(|body| Counted::new(body, guard)))
                     }
                 });
@@ -158,8 +168,10 @@ async fn handle(
     app: &App,
     request: hyper::Request<Incoming>,
     peer: SocketAddr,
+    kind: Listener,
 ) -> hyper::Response<GatewayBody> {
     let (mut parts, body) = request.into_parts();
+    parts.extensions.insert(kind);
     if crate::host::settle(&mut parts).is_err() {
         return app
             .refuse(&parts, peer, bad_request())

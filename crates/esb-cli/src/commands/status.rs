@@ -27,7 +27,8 @@ impl StatusArgs {
             }
             return Ok(());
         };
-        let healthy = http_get(state.admin, "/health").is_some_and(|(status, _)| status == 200);
+        let healthy =
+            http_get(state.admin, "/_esb/health").is_some_and(|(status, _)| status == 200);
         let functions: serde_json::Value = http_get(state.admin, "/_esb/status")
             .and_then(|(_, body)| serde_json::from_str(&body).ok())
             .unwrap_or(serde_json::Value::Null);

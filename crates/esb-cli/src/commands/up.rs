@@ -442,6 +442,7 @@ impl UpArgs {
                     )
                     .ok();
                     print_api_keys(&state_dir, routing.as_ref());
+                    print_shadowed_builtins(routing.as_ref());
                     print_readiness(&BoxStatus {
                         functions: listening.functions,
                         isolation: Some(listening.isolation),
@@ -515,7 +516,9 @@ impl UpArgs {
             }
             let healthy = RunState::read_live(output_dir)
                 .filter(|s| s.pid == child.id())
-                .filter(|s| http_get(s.admin, "/health").is_some_and(|(status, _)| status == 200));
+                .filter(|s| {
+                    http_get(s.admin, "/_esb/health").is_some_and(|(status, _)| status == 200)
+                });
             if let Some(state) = healthy {
                 print_up(&state, output_dir, Some(credentials));
                 return Ok(());
@@ -536,6 +539,16 @@ impl UpArgs {
     }
 }
 
+/// Warns about the box's own endpoints the template's routes take over.
+fn print_shadowed_builtins(routing: Option<&RoutingFile>) {
+    for clash in routing
+        .map(esb_gateway::builtin::shadowed)
+        .unwrap_or_default()
+    {
+        eprintln!("{} {clash}", output::warn("warning:"));
+    }
+}
+
 fn print_up(state: &RunState, output_dir: &Path, credentials: Option<&BoxCredentials>) {
     eprintln!(
         "{} esb is up at {} (pid {})",
@@ -549,6 +562,7 @@ fn print_up(state: &RunState, output_dir: &Path, credentials: Option<&BoxCredent
         eprintln!("  {method:<7} {}{path}  → {function}", state.url);
     }
     print_api_keys(output_dir, routing.as_ref());
+    print_shadowed_builtins(routing.as_ref());
     eprintln!(
         "  Invoke API: {}/2015-03-31/functions/<name>/invocations",
         state.url

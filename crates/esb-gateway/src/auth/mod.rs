@@ -152,6 +152,18 @@ impl Auth {
         esb.login(request, self.api_key_ok(request), self.now_secs())
     }
 
+    /// Why a request for the box's own endpoints (metrics, status) is refused: in ESB mode they
+    /// need the same token as the routes; otherwise nothing.
+    pub fn builtin_refusal(&self, request: &Request<Bytes>) -> Option<Response<Bytes>> {
+        let esb = self.esb.as_ref()?;
+        let token = identity::IdentitySource::Header("authorization".into())
+            .value(request)
+            .map(|v| identity::strip_bearer(&v).to_owned());
+        esb.check(token.as_deref(), self.now_secs())
+            .is_none()
+            .then(responses::unauthorized)
+    }
+
     /// Decides whether a matched request may reach its function. `context` is the event
     /// context the gateway is about to use (its `authorizer` is ignored); Lambda authorizer
     /// events are built from it.
