@@ -97,6 +97,19 @@ fn http_edges_and_connection_limits() {
         !both.to_ascii_lowercase().contains("content-length: 3\r"),
         "{both}"
     );
+    // Nor break HTTP/2, which forbids connection-specific headers outright.
+    let h2 = std::process::Command::new("curl")
+        .args(["-sS", "--max-time", "20", "--http2-prior-knowledge"])
+        .args(["-w", "\n%{http_version} %{http_code}"])
+        .arg(format!("http://{addr}/framing"))
+        .output()
+        .expect("curl");
+    assert_eq!(
+        String::from_utf8_lossy(&h2.stdout),
+        "hello world\n2 200",
+        "{}",
+        String::from_utf8_lossy(&h2.stderr)
+    );
 
     // A malformed chunked body is 400, with its access-log line.
     let broken = send_raw(
