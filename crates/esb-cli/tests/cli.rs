@@ -168,6 +168,25 @@ fn validate_reports_broken_yaml_with_line_and_column() {
     );
 }
 
+#[cfg(unix)]
+#[test]
+fn validate_refuses_an_endless_template_without_reading_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let started = std::time::Instant::now();
+    let output = esb(dir.path())
+        .args(["validate", "-t", "/dev/zero"])
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("larger than 1048576 bytes"), "{stderr}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
 #[test]
 fn a_second_build_reports_unchanged() {
     let dir = project();

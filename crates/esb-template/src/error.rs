@@ -13,6 +13,16 @@ pub enum TemplateError {
         error: std::io::Error,
     },
 
+    #[error("template {file} is larger than {limit} bytes")]
+    #[diagnostic(
+        code(esb::template::too_large),
+        help(
+            "CloudFormation refuses templates over 1 MB; move inline code or API definitions \
+             into files (CodeUri, DefinitionUri)"
+        )
+    )]
+    TooLarge { file: String, limit: u64 },
+
     #[error(transparent)]
     #[diagnostic(transparent)]
     Syntax(Box<SyntaxError>),

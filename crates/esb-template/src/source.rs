@@ -4,6 +4,7 @@
 //! `{"Ref": "X"}`, `!GetAtt A.B` → `{"Fn::GetAtt": ["A", "B"]}`, `!Sub s` →
 //! `{"Fn::Sub": s}`), so everything after this module sees a single representation.
 
+use std::io::Read;
 use std::path::Path;
 
 use miette::{NamedSource, SourceSpan};
@@ -12,10 +13,33 @@ use serde_json::{Map, Value};
 use crate::TemplateError;
 use crate::error::SyntaxError;
 
-pub(crate) fn read(path: &Path) -> Result<String, TemplateError> {
-    std::fs::read_to_string(path).map_err(|error| TemplateError::Read {
+/// Reads at most `limit` bytes: a larger file (or an endless one such as `/dev/zero`) is
+/// refused after reading one byte more, never read whole.
+pub(crate) fn read(path: &Path, limit: u64) -> Result<String, TemplateError> {
+    let read_error = |error| TemplateError::Read {
         path: path.to_owned(),
         error,
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|file| file.take(limit.saturating_add(1)).read_to_end(&mut bytes))
+        .map_err(read_error)?;
+    check_size(&path.display().to_string(), bytes.len(), limit)?;
+    String::from_utf8(bytes).map_err(|_| {
+        read_error(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        ))
+    })
+}
+
+pub(crate) fn check_size(file: &str, size: usize, limit: u64) -> Result<(), TemplateError> {
+    if u64::try_from(size).is_ok_and(|size| size <= limit) {
+        return Ok(());
+    }
+    Err(TemplateError::TooLarge {
+        file: file.to_string(),
+        limit,
     })
 }
 
@@ -266,6 +290,27 @@ mod tests {
     fn numeric_and_boolean_keys_become_strings() {
         let t = parse_ok("Mappings:\n  M:\n    123: {true: 1}\nResources: {}\n");
         assert_eq!(t["Mappings"]["M"]["123"]["true"], 1);
+    }
+
+    #[test]
+    fn files_over_the_limit_are_refused_unread() {
+        let path = std::env::temp_dir().join(format!("esb-size-{}.yaml", std::process::id()));
+        std::fs::write(&path, "Resources: {}\n").expect("write");
+        assert!(read(&path, 14).is_ok(), "exactly the limit is read");
+        let err = read(&path, 13).expect_err("one byte over");
+        assert!(
+            matches!(&err, TemplateError::TooLarge { limit: 13, .. }),
+            "{err:?}"
+        );
+        std::fs::remove_file(&path).expect("remove");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_endless_file_is_refused_at_the_limit() {
+        let err = read(Path::new("/dev/zero"), crate::DEFAULT_MAX_TEMPLATE_BYTES)
+            .expect_err("/dev/zero never ends");
+        assert!(err.to_string().contains("larger than 1048576 bytes"), "{err}");
     }
 
     #[test]

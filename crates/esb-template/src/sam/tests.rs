@@ -514,3 +514,17 @@ fn a_short_api_key_is_refused() {
     let error = load_err(&text).to_string();
     assert!(error.contains("at least 20 characters"), "{error}");
 }
+
+#[test]
+fn templates_over_the_size_limit_are_refused() {
+    let options = LoadOptions {
+        max_template_bytes: 16,
+        ..LoadOptions::default()
+    };
+    let err = load_str("big.yaml", "Resources: {}\n# padding\n", &options).expect_err("too big");
+    assert!(
+        matches!(&err, TemplateError::TooLarge { file, limit: 16 } if file == "big.yaml"),
+        "{err:?}"
+    );
+    assert!(load_str("small.yaml", "Resources: {}\n", &options).is_ok());
+}
