@@ -78,14 +78,14 @@ pub fn load_file(path: &Path, options: &LoadOptions) -> Result<Loaded, TemplateE
 /// Resolves a template given as text; `name` is used in error messages.
 pub fn load_str(name: &str, text: &str, options: &LoadOptions) -> Result<Loaded, TemplateError> {
     source::check_size(name, text.len(), options.max_template_bytes)?;
-    let template = source::parse(name, text)?;
-    sam::resolve(name, template, options)
+    let document = source::parse(name, text)?;
+    sam::resolve(document, options)
 }
 
 /// The template's `Parameters`, without resolving anything else.
 pub fn parameters_of_file(path: &Path) -> Result<Vec<ParameterInfo>, TemplateError> {
     let name = path.display().to_string();
     let text = source::read(path, DEFAULT_MAX_TEMPLATE_BYTES)?;
-    let template = source::parse(&name, &text)?;
-    intrinsics::declared_parameters(&template)
+    let document = source::parse(&name, &text)?;
+    intrinsics::declared_parameters(&document.template)
 }

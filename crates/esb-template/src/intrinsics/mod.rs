@@ -17,7 +17,8 @@ use std::collections::HashMap;
 use indexmap::IndexMap;
 use serde_json::{Map, Value};
 
-use crate::{LoadOptions, ParameterInfo, TemplateError, Warning};
+use crate::source::Positions;
+use crate::{LoadOptions, ParameterInfo, TemplateError, Warning, globals};
 
 pub(crate) use parameters::scalar_text;
 
@@ -38,6 +39,8 @@ pub(crate) struct Resolver<'t> {
     mappings: Map<String, Value>,
     conditions: Map<String, Value>,
     resources: &'t Map<String, Value>,
+    /// Where things are written, for errors and warnings.
+    positions: &'t Positions,
     partition: &'static str,
     /// `None` while a condition is being evaluated, to catch cycles.
     condition_cache: RefCell<HashMap<String, Option<bool>>>,
@@ -50,6 +53,7 @@ impl<'t> Resolver<'t> {
     pub(crate) fn new(
         template: &Map<String, Value>,
         resources: &'t Map<String, Value>,
+        positions: &'t Positions,
         options: &'t LoadOptions,
     ) -> Result<Self, TemplateError> {
         let mut warnings = Vec::new();
@@ -64,6 +68,7 @@ impl<'t> Resolver<'t> {
             mappings: section("Mappings"),
             conditions: section("Conditions"),
             resources,
+            positions,
             partition: parameters::partition(&options.region),
             condition_cache: RefCell::default(),
             name_cache: RefCell::default(),
@@ -79,11 +84,28 @@ impl<'t> Resolver<'t> {
         let warning = Warning {
             logical_id: Some(logical_id.to_string()),
             message,
+            location: self.positions.get(&["Resources", logical_id]),
         };
         let mut warnings = self.warnings.borrow_mut();
         if !warnings.contains(&warning) {
             warnings.push(warning);
         }
+    }
+
+    /// An error about property `path` of a resource, placed where the property is written
+    /// (or where Globals give it).
+    pub(crate) fn error(
+        &self,
+        logical_id: &str,
+        path: &str,
+        message: impl Into<String>,
+    ) -> TemplateError {
+        let section = self
+            .resource_type(logical_id)
+            .ok()
+            .and_then(globals::section_for);
+        let location = self.positions.property(logical_id, section, path);
+        TemplateError::resource(logical_id, path, message).at(location)
     }
 
     /// Resolves a value; `None` means `AWS::NoValue`.

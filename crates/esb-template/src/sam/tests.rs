@@ -528,3 +528,51 @@ fn templates_over_the_size_limit_are_refused() {
     );
     assert!(load_str("small.yaml", "Resources: {}\n", &options).is_ok());
 }
+
+#[test]
+fn errors_say_where_the_property_is_written() {
+    let err = load_err(
+        "Globals:\n  Function:\n    Timeout: 901\nResources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      Runtime: python3.12\n      MemorySize: lots\n",
+    );
+    assert!(
+        err.to_string()
+            .starts_with("template.yaml:9:7: resource F, property MemorySize:"),
+        "{err}"
+    );
+    let from_globals = load_err(
+        "Globals:\n  Function:\n    Timeout: 901\nResources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties: {Runtime: python3.12}\n",
+    );
+    assert!(
+        from_globals.to_string().starts_with("template.yaml:3:5: "),
+        "{from_globals}"
+    );
+}
+
+#[test]
+fn repeated_keys_are_accepted_with_the_last_value_and_a_warning() {
+    let yaml = load(
+        "Resources:\n  T:\n    Type: AWS::S3::Bucket\n    Properties:\n      BucketName: first\n      BucketName: second\n",
+    );
+    assert_eq!(yaml.project.buckets[0].name, "second");
+    assert!(
+        yaml.warnings.iter().any(|w| w
+            .to_string()
+            .starts_with("template.yaml:6:7: key BucketName repeats the one on line 5")),
+        "{:?}",
+        yaml.warnings
+    );
+    let json = load_str(
+        "template.json",
+        "{\"Resources\": {\"T\": {\"Type\": \"AWS::S3::Bucket\",\n  \"Properties\": {\"BucketName\": \"first\",\n    \"BucketName\": \"second\"}}}}",
+        &LoadOptions::default(),
+    )
+    .expect("loads");
+    assert_eq!(json.project.buckets[0].name, "second");
+    assert!(
+        json.warnings.iter().any(|w| w
+            .to_string()
+            .starts_with("template.json:3:5: key BucketName repeats the one on line 2")),
+        "{:?}",
+        json.warnings
+    );
+}
