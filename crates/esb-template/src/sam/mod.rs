@@ -4,7 +4,9 @@
 mod api;
 mod function;
 mod properties;
+mod runtime;
 mod storage;
+mod suggest;
 mod throttling;
 mod usage_plans;
 mod validation;

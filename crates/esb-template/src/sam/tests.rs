@@ -576,3 +576,75 @@ fn repeated_keys_are_accepted_with_the_last_value_and_a_warning() {
         json.warnings
     );
 }
+
+fn function_with_runtime(runtime: &str) -> String {
+    format!(
+        "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: src/\n      Handler: app.handler\n      Runtime: {runtime}\n"
+    )
+}
+
+#[test]
+fn an_unknown_runtime_is_an_error_that_suggests_the_nearest() {
+    let err = load_err(&function_with_runtime("python9.99")).to_string();
+    assert_eq!(
+        err,
+        "template.yaml:7:7: resource Fn, property Runtime: python9.99 is not a runtime AWS \
+         Lambda lists; did you mean python3.9?"
+    );
+    let far = load_err(&function_with_runtime("cobol")).to_string();
+    assert!(far.contains("esb runs python3.9, "), "{far}");
+}
+
+#[test]
+fn a_retired_runtime_is_an_error() {
+    let err = load_err(&function_with_runtime("nodejs12.x")).to_string();
+    assert!(
+        err.starts_with("template.yaml:7:7: resource Fn, property Runtime: nodejs12.x is retired"),
+        "{err}"
+    );
+    let go = load_err(&function_with_runtime("go1.x")).to_string();
+    assert!(go.contains("go1.x is retired"), "{go}");
+}
+
+#[test]
+fn every_served_runtime_is_accepted_and_current_unserved_ones_warn() {
+    for runtime in esb_model::runtime::served() {
+        let loaded = load(&function_with_runtime(&runtime));
+        assert!(
+            loaded.warnings.is_empty(),
+            "{runtime}: {:?}",
+            loaded.warnings
+        );
+    }
+    for runtime in ["provided", "provided.al2", "provided.al2023"] {
+        load(&function_with_runtime(runtime));
+    }
+    let java = load(&function_with_runtime("java21"));
+    assert_eq!(java.project.functions[0].runtime.as_deref(), Some("java21"));
+    assert!(
+        java.warnings[0]
+            .to_string()
+            .contains("runtime java21 runs on AWS Lambda but not here"),
+        "{:?}",
+        java.warnings
+    );
+}
+
+#[test]
+fn a_runtime_from_globals_is_reported_where_globals_set_it() {
+    let err = load_err(
+        "Globals:\n  Function:\n    Runtime: python3.99\nResources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties: {CodeUri: src/, Handler: app.handler}\n",
+    )
+    .to_string();
+    assert!(
+        err.starts_with("template.yaml:3:5: resource Fn, property Runtime: python3.99"),
+        "{err}"
+    );
+}
+
+#[test]
+fn image_functions_have_no_runtime_to_check() {
+    load(
+        "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties: {PackageType: Image, ImageUri: repo/fn:latest}\n",
+    );
+}
