@@ -4,6 +4,7 @@
 mod api;
 mod function;
 mod properties;
+mod resource_types;
 mod runtime;
 mod storage;
 mod suggest;
@@ -21,6 +22,7 @@ use crate::source::{Document, Positions};
 use crate::{LoadOptions, Loaded, TemplateError};
 use api::{ApiDefinition, IMPLICIT_HTTP_API, IMPLICIT_REST_API};
 use properties::Props;
+use resource_types::{is_served, misspelling_of};
 use usage_plans::UsagePlans;
 
 pub(crate) fn resolve(document: Document, options: &LoadOptions) -> Result<Loaded, TemplateError> {
@@ -238,25 +240,6 @@ fn resource_type(resource: &Value) -> &str {
         .unwrap_or_default()
 }
 
-/// The resource types this box turns into functions, layers, APIs, tables and buckets.
-fn is_served(resource_type: &str) -> bool {
-    matches!(
-        resource_type,
-        "AWS::Serverless::Function"
-            | "AWS::Lambda::Function"
-            | "AWS::Serverless::LayerVersion"
-            | "AWS::Lambda::LayerVersion"
-            | "AWS::Serverless::Api"
-            | "AWS::Serverless::HttpApi"
-            | "AWS::DynamoDB::Table"
-            | "AWS::Serverless::SimpleTable"
-            | "AWS::S3::Bucket"
-            | "AWS::ApiGateway::ApiKey"
-            | "AWS::ApiGateway::UsagePlan"
-            | "AWS::ApiGateway::UsagePlanKey"
-    )
-}
-
 fn is_layer(resource_type: &str) -> bool {
     matches!(
         resource_type,
@@ -270,7 +253,8 @@ fn exists(resolver: &Resolver, logical_id: &str) -> Result<bool, TemplateError> 
         .map_err(|m| resolver.error(logical_id, "Condition", m))
 }
 
-/// Every resource is a mapping with a string `Type`, under an alphanumeric logical id.
+/// Every resource is a mapping with a string `Type` that is not a misspelt known type, under an
+/// alphanumeric logical id.
 fn check_resources(
     resources: &Map<String, Value>,
     positions: &Positions,
@@ -290,7 +274,14 @@ fn check_resources(
             ));
         }
         match resource.get("Type") {
-            Some(Value::String(_)) => {}
+            Some(Value::String(resource_type)) => {
+                if let Some(known) = misspelling_of(resource_type) {
+                    return Err(error(
+                        "Type",
+                        &format!("{resource_type} is not a resource type; did you mean {known}?"),
+                    ));
+                }
+            }
             Some(_) => return Err(error("Type", "must be a string")),
             None => return Err(error("Type", "every resource needs a Type")),
         }

@@ -648,3 +648,36 @@ fn image_functions_have_no_runtime_to_check() {
         "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties: {PackageType: Image, ImageUri: repo/fn:latest}\n",
     );
 }
+
+#[test]
+fn a_misspelt_resource_type_is_an_error_with_a_suggestion() {
+    let err = load_err(
+        "Resources:\n  Fn:\n    Type: AWS::Serverless::Functon\n    Properties: {CodeUri: src/, Handler: a.b, Runtime: python3.12}\n",
+    );
+    assert_eq!(
+        err.to_string(),
+        "template.yaml:3:5: resource Fn, property Type: AWS::Serverless::Functon is not a \
+         resource type; did you mean AWS::Serverless::Function?"
+    );
+}
+
+#[test]
+fn types_that_are_not_near_misses_stay_listed_as_not_served() {
+    let loaded = load(
+        "Resources:\n  Q: {Type: AWS::SQS::Queue}\n  C: {Type: Custom::Thing}\n  S: {Type: AWS::Serverless::Connector}\n",
+    );
+    let types: Vec<&str> = loaded
+        .project
+        .unsupported
+        .iter()
+        .map(|u| u.resource_type.as_str())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "AWS::SQS::Queue",
+            "Custom::Thing",
+            "AWS::Serverless::Connector"
+        ]
+    );
+}
