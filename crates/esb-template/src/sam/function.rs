@@ -9,7 +9,7 @@ use indexmap::IndexMap;
 use serde_json::Value;
 
 use super::properties::{Props, as_string, as_string_map, as_strings, as_u32, code_location};
-use super::runtime;
+use super::zip_settings;
 use crate::TemplateError;
 
 /// What a function's `Layers` entries resolve to, keyed by the ARN each template layer has.
@@ -125,7 +125,7 @@ fn common_function(
         events: Vec::new(),
         build_method: props.build_method.clone(),
     };
-    runtime::check(props, &function)?;
+    zip_settings::check(props, &function)?;
     Ok(function)
 }
 

@@ -5,12 +5,12 @@ mod api;
 mod function;
 mod properties;
 mod resource_types;
-mod runtime;
 mod storage;
 mod suggest;
 mod throttling;
 mod usage_plans;
 mod validation;
+mod zip_settings;
 
 use esb_model::{ApiKind, Project, UnsupportedResource};
 use indexmap::IndexMap;

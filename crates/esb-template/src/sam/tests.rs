@@ -284,11 +284,11 @@ fn semantic_errors_name_resource_and_property() {
             "alphanumeric",
         ),
         (
-            "Resources: {F: {Type: AWS::Serverless::Function, Properties: {Events: {E: {Type: Api, Properties: {Path: /x}}}}}}",
+            "Resources: {F: {Type: AWS::Serverless::Function, Properties: {Runtime: python3.12, Handler: a.b, Events: {E: {Type: Api, Properties: {Path: /x}}}}}}",
             "Events.E.Properties.Method",
         ),
         (
-            "Resources: {A: {Type: AWS::Lambda::Function, Properties: {FunctionName: x}}, B: {Type: AWS::Lambda::Function, Properties: {FunctionName: x}}}",
+            "Resources: {A: {Type: AWS::Lambda::Function, Properties: {FunctionName: x, Runtime: python3.12, Handler: a.b}}, B: {Type: AWS::Lambda::Function, Properties: {FunctionName: x, Runtime: python3.12, Handler: a.b}}}",
             "must be unique",
         ),
         (
@@ -680,4 +680,42 @@ fn types_that_are_not_near_misses_stay_listed_as_not_served() {
             "AWS::Serverless::Connector"
         ]
     );
+}
+
+#[test]
+fn a_zip_function_needs_a_handler_and_a_runtime() {
+    let err = load_err(
+        "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties: {CodeUri: src/, Runtime: provided.al2023}\n",
+    );
+    assert!(
+        err.to_string().starts_with(
+            "template.yaml:2:3: resource Fn, property Handler: a zip function needs a Handler"
+        ),
+        "{err}"
+    );
+    let plain = load_err(
+        "Resources:\n  Fn:\n    Type: AWS::Lambda::Function\n    Properties: {Code: {ZipFile: x}, Runtime: python3.12}\n",
+    );
+    assert!(plain.to_string().contains("property Handler"), "{plain}");
+    let no_runtime = load_err(
+        "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties: {CodeUri: src/, Handler: a.b}\n",
+    );
+    assert!(
+        no_runtime
+            .to_string()
+            .contains("property Runtime: a zip function needs a Runtime"),
+        "{no_runtime}"
+    );
+}
+
+#[test]
+fn globals_can_give_the_handler_and_image_functions_need_none() {
+    let loaded = load(
+        "Globals:\n  Function: {Handler: bootstrap, Runtime: provided.al2023}\nResources:\n  Zip:\n    Type: AWS::Serverless::Function\n    Properties: {CodeUri: src/}\n  Image:\n    Type: AWS::Serverless::Function\n    Properties: {PackageType: Image, ImageUri: repo/fn:1}\n",
+    );
+    assert_eq!(
+        loaded.project.functions[0].handler.as_deref(),
+        Some("bootstrap")
+    );
+    assert_eq!(loaded.project.functions[1].package_type, PackageType::Image);
 }

@@ -1,6 +1,8 @@
-//! A zip function's `Runtime`, checked as Lambda checks it at deploy time: a name AWS Lambda
-//! does not list, or one it has retired, is an error (this box cannot run those either); a
-//! current runtime this box does not run is a warning, since the template is valid on AWS.
+//! What Lambda requires of a zip function, checked as AWS checks it at deploy time: a `Handler`
+//! and a `Runtime` (SAM: "Runtime and Handler needs to be present when PackageType is of type
+//! Zip", for `provided` runtimes too), and a runtime AWS Lambda lists and has not retired (this
+//! box cannot run the others either). A current runtime this box does not run is a warning,
+//! since the template is valid on AWS. Image functions have neither.
 
 use esb_model::runtime::{self, Support};
 use esb_model::{Function, PackageType};
@@ -13,9 +15,21 @@ use crate::TemplateError;
 const SUGGESTION_DISTANCE: usize = 3;
 
 pub(crate) fn check(props: &Props, function: &Function) -> Result<(), TemplateError> {
-    let (PackageType::Zip, Some(name)) = (function.package_type, function.runtime.as_deref())
-    else {
+    if function.package_type != PackageType::Zip {
         return Ok(());
+    }
+    if function.handler.is_none() {
+        return Err(props.error(
+            "Handler",
+            "a zip function needs a Handler (on the function or in Globals.Function; \
+             provided runtimes usually name their executable, `bootstrap`)",
+        ));
+    }
+    let Some(name) = function.runtime.as_deref() else {
+        return Err(props.error(
+            "Runtime",
+            "a zip function needs a Runtime (on the function or in Globals.Function)",
+        ));
     };
     let served: Vec<String> = runtime::served().collect();
     let served = served.iter().map(String::as_str);
