@@ -150,28 +150,37 @@ impl Resolver<'_> {
                 Some(value) => Ok(scalar_text(&self.resolved(value)?)),
             }
         };
-        let Some(function) = property("FunctionName")? else {
-            return Ok(None);
-        };
-        let arn = if function.starts_with("arn:") {
-            function
-        } else {
-            self.physical("AWS::Lambda::Function", &function).arn()
-        };
-        let qualifier = match qualifier_key {
-            None => "1".to_string(),
-            Some(key) => property(key)?.unwrap_or_else(|| "1".to_string()),
-        };
-        Ok(Some(format!("{arn}:{qualifier}")))
+        // Either property may refer back to this resource.
+        self.in_progress.guard(logical_id.to_string(), || {
+            let Some(function) = property("FunctionName")? else {
+                return Ok(None);
+            };
+            let arn = if function.starts_with("arn:") {
+                function
+            } else {
+                self.physical("AWS::Lambda::Function", &function).arn()
+            };
+            let qualifier = match qualifier_key {
+                None => None,
+                Some(key) => property(key)?,
+            };
+            Ok(Some(format!(
+                "{arn}:{}",
+                qualifier.as_deref().unwrap_or("1")
+            )))
+        })
     }
 
     fn alias_of(&self, function: &str) -> Result<String, EvalError> {
-        self.resources
+        let alias = self
+            .resources
             .get(function)
             .and_then(|r| r.get("Properties"))
-            .and_then(|p| p.get("AutoPublishAlias"))
-            .map(|alias| self.resolved(alias))
-            .transpose()?
+            .and_then(|p| p.get("AutoPublishAlias"));
+        self.in_progress
+            .guard(format!("{function}.Alias"), || {
+                alias.map(|alias| self.resolved(alias)).transpose()
+            })?
             .as_ref()
             .and_then(scalar_text)
             .ok_or_else(|| format!("{function}.Alias needs AutoPublishAlias on {function}"))
@@ -390,7 +399,11 @@ impl Resolver<'_> {
             .and_then(|m| m.get(&top))
             .and_then(|m| m.get(&second));
         match (found, items.get(3)) {
-            (Some(value), _) => self.resolved(value),
+            (Some(value), _) => self
+                .in_progress
+                .guard(format!("Mappings.{map_name}.{top}.{second}"), || {
+                    self.resolved(value)
+                }),
             // AWS::LanguageExtensions: [Map, Top, Second, {DefaultValue: x}]
             (None, Some(Value::Object(default))) if default.contains_key("DefaultValue") => {
                 self.resolved(&default["DefaultValue"])

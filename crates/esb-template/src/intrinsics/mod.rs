@@ -7,6 +7,7 @@
 //! evaluated when first used, so a condition that only guards what this box ignores (an
 //! IAM role, say) needs no parameter values.
 
+mod cycles;
 mod functions;
 mod names;
 mod parameters;
@@ -42,10 +43,9 @@ pub(crate) struct Resolver<'t> {
     /// Where things are written, for errors and warnings.
     positions: &'t Positions,
     partition: &'static str,
-    /// `None` while a condition is being evaluated, to catch cycles.
-    condition_cache: RefCell<HashMap<String, Option<bool>>>,
-    /// `None` while a name is being resolved, to catch cycles.
-    name_cache: RefCell<HashMap<String, Option<String>>>,
+    condition_cache: RefCell<HashMap<String, bool>>,
+    name_cache: RefCell<HashMap<String, String>>,
+    in_progress: cycles::InProgress,
     warnings: RefCell<Vec<Warning>>,
 }
 
@@ -72,6 +72,7 @@ impl<'t> Resolver<'t> {
             partition: parameters::partition(&options.region),
             condition_cache: RefCell::default(),
             name_cache: RefCell::default(),
+            in_progress: cycles::InProgress::default(),
             warnings: RefCell::new(warnings),
         })
     }
@@ -154,52 +155,34 @@ impl<'t> Resolver<'t> {
     /// The evaluated value of a named condition.
     pub(crate) fn condition(&self, name: &str) -> Result<bool, EvalError> {
         if let Some(cached) = self.condition_cache.borrow().get(name) {
-            return cached.ok_or_else(|| format!("condition {name} refers to itself"));
+            return Ok(*cached);
         }
         let definition = self
             .conditions
             .get(name)
             .ok_or_else(|| format!("no condition named {name} in Conditions"))?;
+        let value = self.in_progress.guard(format!("Conditions.{name}"), || {
+            self.condition_value(definition)
+        })?;
         self.condition_cache
             .borrow_mut()
-            .insert(name.to_string(), None);
-        let result = self.condition_value(definition);
-        match result {
-            Ok(value) => {
-                self.condition_cache
-                    .borrow_mut()
-                    .insert(name.to_string(), Some(value));
-            }
-            Err(_) => {
-                self.condition_cache.borrow_mut().remove(name);
-            }
-        }
-        result
+            .insert(name.to_string(), value);
+        Ok(value)
     }
 
     /// The name a resource has here.
     pub(crate) fn physical_name(&self, logical_id: &str) -> Result<String, EvalError> {
         if let Some(cached) = self.name_cache.borrow().get(logical_id) {
-            return cached
-                .clone()
-                .ok_or_else(|| format!("the name of {logical_id} depends on itself"));
+            return Ok(cached.clone());
         }
         let resource_type = self.resource_type(logical_id)?;
+        let name = self.in_progress.guard(logical_id.to_string(), || {
+            self.name_from_properties(logical_id, resource_type)
+        })?;
         self.name_cache
             .borrow_mut()
-            .insert(logical_id.to_string(), None);
-        let result = self.name_from_properties(logical_id, resource_type);
-        match &result {
-            Ok(name) => {
-                self.name_cache
-                    .borrow_mut()
-                    .insert(logical_id.to_string(), Some(name.clone()));
-            }
-            Err(_) => {
-                self.name_cache.borrow_mut().remove(logical_id);
-            }
-        }
-        result
+            .insert(logical_id.to_string(), name.clone());
+        Ok(name)
     }
 
     fn name_from_properties(

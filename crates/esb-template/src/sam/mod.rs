@@ -2,6 +2,7 @@
 //! buckets, with Globals merged and every property resolved.
 
 mod api;
+mod depends_on;
 mod function;
 mod properties;
 mod resource_types;
@@ -43,6 +44,7 @@ pub(crate) fn resolve(document: Document, options: &LoadOptions) -> Result<Loade
         }
     };
     check_resources(&resources, &positions)?;
+    depends_on::check(&resources, &positions)?;
     let resolver = Resolver::new(&template, &resources, &positions, options)?;
 
     let mut layer_arns = IndexMap::new();

@@ -719,3 +719,55 @@ fn globals_can_give_the_handler_and_image_functions_need_none() {
     );
     assert_eq!(loaded.project.functions[1].package_type, PackageType::Image);
 }
+
+#[test]
+fn circular_depends_on_is_an_error_naming_the_circle() {
+    let err = load_err(
+        "Resources:\n  A:\n    Type: AWS::S3::Bucket\n    DependsOn: B\n  B:\n    Type: AWS::SQS::Queue\n    DependsOn: [C]\n  C:\n    Type: AWS::SQS::Queue\n    DependsOn: [A]\n",
+    );
+    assert_eq!(
+        err.to_string(),
+        "template.yaml:4:5: resource A, property DependsOn: circular DependsOn: A -> B -> C -> A"
+    );
+    load(
+        "Resources:\n  A: {Type: AWS::S3::Bucket, DependsOn: [B, Elsewhere]}\n  B: {Type: AWS::SQS::Queue}\n",
+    );
+}
+
+#[test]
+fn circular_references_are_errors_naming_the_cycle() {
+    let names = load_err(
+        "Resources:\n  A:\n    Type: AWS::S3::Bucket\n    Properties:\n      BucketName: !Sub '${B}-a'\n  B:\n    Type: AWS::S3::Bucket\n    Properties:\n      BucketName: !Ref A\n",
+    );
+    assert_eq!(
+        names.to_string(),
+        "template.yaml:5:7: resource A, property BucketName: circular reference: A -> B -> A"
+    );
+    let alias = load_err(
+        "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: src/\n      Handler: a.b\n      Runtime: python3.12\n      AutoPublishAlias: !Select [6, !Split [':', !Ref Fn.Alias]]\n",
+    );
+    assert!(
+        alias
+            .to_string()
+            .contains("circular reference: Fn.Alias -> Fn.Alias"),
+        "{alias}"
+    );
+    let aliases = load_err(
+        "Resources:\n  A:\n    Type: AWS::Lambda::Alias\n    Properties: {FunctionName: !Ref B, Name: live}\n  B:\n    Type: AWS::Lambda::Alias\n    Properties: {FunctionName: !Ref A, Name: live}\n  Fn:\n    Type: AWS::Lambda::Function\n    Properties: {Runtime: python3.12, Handler: a.b, Code: {ZipFile: x}, Environment: {Variables: {A: !Ref A}}}\n",
+    );
+    assert!(
+        aliases
+            .to_string()
+            .contains("circular reference: A -> B -> A"),
+        "{aliases}"
+    );
+    let mapping = load_err(
+        "Mappings:\n  M:\n    a: {b: !FindInMap [M, a, b]}\nResources:\n  T:\n    Type: AWS::S3::Bucket\n    Properties: {BucketName: !FindInMap [M, a, b]}\n",
+    );
+    assert!(
+        mapping
+            .to_string()
+            .contains("circular reference: Mappings.M.a.b -> Mappings.M.a.b"),
+        "{mapping}"
+    );
+}
