@@ -510,3 +510,105 @@ fn retired_runtimes_are_the_only_new_refusals() {
         "the corpus has templates with retired runtimes"
     );
 }
+
+/// The logical ids the translator gave the resources SAM generates for functions and APIs
+/// (roles, aliases, versions, stages, deployments) in one output.
+fn generated_ids(output: &serde_json::Value, input: &str) -> Vec<String> {
+    let resources = output["Resources"].as_object().cloned().unwrap_or_default();
+    let in_input = |id: &str| input.contains(&format!("\n  {id}:"));
+    let target = |value: &serde_json::Value| value["Ref"].as_str().unwrap_or_default().to_string();
+    let mut ids = Vec::new();
+    for (id, resource) in &resources {
+        let properties = &resource["Properties"];
+        let of_sam = |owner: String| {
+            let owner_type = resources.get(&owner).map(|r| r["Type"].clone());
+            in_input(&owner)
+                || matches!(owner.as_str(), "ServerlessRestApi" | "ServerlessHttpApi")
+                    && owner_type.is_some()
+        };
+        let generated = match resource["Type"].as_str().unwrap_or_default() {
+            "AWS::IAM::Role" => id.strip_suffix("Role").is_some_and(|f| {
+                input.contains(&format!("\n  {f}:\n    Type: AWS::Serverless::Function"))
+            }),
+            "AWS::Lambda::Alias" | "AWS::Lambda::Version" => {
+                of_sam(target(&properties["FunctionName"]))
+            }
+            "AWS::ApiGateway::Stage" | "AWS::ApiGateway::Deployment" => {
+                of_sam(target(&properties["RestApiId"]))
+            }
+            "AWS::ApiGatewayV2::Stage" => {
+                let api = target(&properties["ApiId"]);
+                resources
+                    .get(&api)
+                    .is_some_and(|r| r["Properties"]["ProtocolType"] == "HTTP")
+                    && of_sam(api)
+            }
+            _ => false,
+        };
+        // A generated resource under a Condition is not created when it is false, here too.
+        if generated && !in_input(id) && resource.get("Condition").is_none() {
+            ids.push(id.clone());
+        }
+    }
+    ids
+}
+
+/// `text` with a function whose environment refers to each of `ids`, added first under
+/// `Resources` at the indentation the template uses there.
+fn with_probe(text: &str, ids: &[String]) -> Option<String> {
+    let at = text.find("\nResources:\n")? + "\nResources:\n".len();
+    let indent: String = text[at..]
+        .lines()
+        .find(|line| !line.trim().is_empty() && !line.trim_start().starts_with('#'))?
+        .chars()
+        .take_while(|c| *c == ' ')
+        .collect();
+    let variables: Vec<String> = ids
+        .iter()
+        .enumerate()
+        .map(|(n, id)| format!("P{n}: !Ref {id}"))
+        .collect();
+    let probe = format!(
+        "{indent}EsbProbe:\n{indent}  Type: AWS::Lambda::Function\n{indent}  Properties: \
+         {{Runtime: python3.12, Handler: a.b, Code: {{ZipFile: x}}, Environment: {{Variables: \
+         {{{}}}}}}}\n",
+        variables.join(", ")
+    );
+    Some(format!("{}{probe}{}", &text[..at], &text[at..]))
+}
+
+/// What `Ref` of a resource SAM generates resolves to is checked by the unit tests; here every
+/// such resource the translator made, under the logical id it gave it, must resolve at all.
+#[test]
+fn names_of_generated_resources_match_the_sam_translator() {
+    let dir = corpus_dir();
+    let (mut probed, mut failing) = (0, Vec::new());
+    for path in corpus_inputs(&dir) {
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default();
+        let Ok(output) = std::fs::read_to_string(dir.join("output").join(format!("{stem}.json")))
+        else {
+            continue;
+        };
+        let Ok(output) = serde_json::from_str::<serde_json::Value>(&output) else {
+            continue;
+        };
+        let input = with_current_runtimes(&std::fs::read_to_string(&path).expect("read input"));
+        let ids = generated_ids(&output, &input);
+        if ids.is_empty() || load_str(stem, &input, &LoadOptions::default()).is_err() {
+            continue;
+        }
+        let Some(probe) = with_probe(&input, &ids) else {
+            continue;
+        };
+        probed += 1;
+        if let Err(error) = load_str(stem, &probe, &LoadOptions::default()) {
+            failing.push(format!("{stem} {ids:?}: {error}"));
+        }
+    }
+    println!("corpus: {probed} templates' generated names probed");
+    assert!(probed >= 100, "too few templates probed: {probed}");
+    assert!(failing.is_empty(), "unresolved:\n{}", failing.join("\n"));
+}

@@ -6,6 +6,7 @@
 use base64::Engine;
 use serde_json::Value;
 
+use super::generated::Generated;
 use super::{EvalError, Resolver, intrinsic, names, parameters, scalar_text};
 
 impl Resolver<'_> {
@@ -73,7 +74,7 @@ impl Resolver<'_> {
     }
 
     /// Resolves a value that must not be `AWS::NoValue`.
-    fn resolved(&self, value: &Value) -> Result<Value, EvalError> {
+    pub(super) fn resolved(&self, value: &Value) -> Result<Value, EvalError> {
         self.resolve(value)?
             .ok_or_else(|| "AWS::NoValue cannot be used here".to_string())
     }
@@ -118,6 +119,11 @@ impl Resolver<'_> {
                     _ => return Err(format!("unknown reference {target}")),
                 })));
             }
+        }
+        if !self.resources.contains_key(target)
+            && let Some(Generated::Qualified(sam_reference)) = self.generated(target)?
+        {
+            return self.reference(&sam_reference);
         }
         let (resource_type, name) = self.target(target)?;
         if let Some(qualified) = self.qualified_function_arn(target, &resource_type)? {
@@ -171,12 +177,8 @@ impl Resolver<'_> {
         })
     }
 
-    fn alias_of(&self, function: &str) -> Result<String, EvalError> {
-        let alias = self
-            .resources
-            .get(function)
-            .and_then(|r| r.get("Properties"))
-            .and_then(|p| p.get("AutoPublishAlias"));
+    pub(super) fn alias_of(&self, function: &str) -> Result<String, EvalError> {
+        let alias = self.auto_publish_alias(function);
         self.in_progress
             .guard(format!("{function}.Alias"), || {
                 alias.map(|alias| self.resolved(alias)).transpose()
@@ -184,6 +186,19 @@ impl Resolver<'_> {
             .as_ref()
             .and_then(scalar_text)
             .ok_or_else(|| format!("{function}.Alias needs AutoPublishAlias on {function}"))
+    }
+
+    /// A function's `AutoPublishAlias`, from its properties or `Globals.Function`.
+    pub(super) fn auto_publish_alias(&self, function: &str) -> Option<&Value> {
+        self.resources
+            .get(function)
+            .and_then(|r| r.get("Properties"))
+            .and_then(|p| p.get("AutoPublishAlias"))
+            .or_else(|| {
+                self.globals
+                    .get("Function")
+                    .and_then(|g| g.get("AutoPublishAlias"))
+            })
     }
 
     /// The type and name of a referenced resource, including those SAM creates implicitly.
@@ -197,24 +212,27 @@ impl Resolver<'_> {
             let resource_type = self.resource_type(logical_id)?.to_string();
             return Ok((resource_type, self.physical_name(logical_id)?));
         }
-        if let Some(implicit) = self.implicit_resource(logical_id) {
-            return Ok((implicit.to_string(), logical_id.to_string()));
+        match self.generated(logical_id)? {
+            Some(Generated::Named {
+                resource_type,
+                name,
+            }) => Ok((resource_type.to_string(), name)),
+            Some(Generated::Qualified(sam_reference)) => {
+                let Some(Value::String(arn)) = self.reference(&sam_reference)? else {
+                    return Err(format!("{sam_reference} has no ARN"));
+                };
+                let resource_type = if sam_reference.ends_with(".Version") {
+                    "AWS::Lambda::Version"
+                } else {
+                    "AWS::Lambda::Alias"
+                };
+                Ok((resource_type.to_string(), arn))
+            }
+            None => Err(format!(
+                "refers to {logical_id}, which is neither a parameter nor a resource of this \
+                 template"
+            )),
         }
-        Err(format!(
-            "refers to {logical_id}, which is neither a parameter nor a resource of this template"
-        ))
-    }
-
-    /// Resources the SAM transform adds: the implicit APIs and each function's role.
-    fn implicit_resource(&self, logical_id: &str) -> Option<&'static str> {
-        match logical_id {
-            "ServerlessRestApi" => return Some("AWS::ApiGateway::RestApi"),
-            "ServerlessHttpApi" => return Some("AWS::ApiGatewayV2::Api"),
-            _ => {}
-        }
-        let function = logical_id.strip_suffix("Role")?;
-        (self.resource_type(function).ok()? == "AWS::Serverless::Function")
-            .then_some("AWS::IAM::Role")
     }
 
     fn get_att(&self, args: &Value) -> Result<Value, EvalError> {

@@ -9,6 +9,7 @@
 
 mod cycles;
 mod functions;
+mod generated;
 mod names;
 mod parameters;
 
@@ -39,6 +40,8 @@ pub(crate) struct Resolver<'t> {
     parameters: IndexMap<String, parameters::ParameterValue>,
     mappings: Map<String, Value>,
     conditions: Map<String, Value>,
+    /// The `Globals` section, for what SAM generates from it (stage names).
+    globals: Map<String, Value>,
     resources: &'t Map<String, Value>,
     /// Where things are written, for errors and warnings.
     positions: &'t Positions,
@@ -67,6 +70,7 @@ impl<'t> Resolver<'t> {
             parameters,
             mappings: section("Mappings"),
             conditions: section("Conditions"),
+            globals: section("Globals"),
             resources,
             positions,
             partition: parameters::partition(&options.region),

@@ -771,3 +771,88 @@ fn circular_references_are_errors_naming_the_cycle() {
         "{mapping}"
     );
 }
+
+const GENERATED_NAMES: &str = r#"
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src/
+      Handler: a.b
+      Runtime: python3.12
+      AutoPublishAlias: live_v-1
+      Environment:
+        Variables:
+          ROLE: !Ref FnRole
+          ROLE_ARN: !GetAtt FnRole.Arn
+          ALIAS: !Ref FnAliasliveUvD1
+          VERSION: !Ref FnVersion640128d35d
+          REST: !Ref ServerlessRestApi
+          REST_STAGE: !Ref ServerlessRestApiProdStage
+          HTTP_STAGE: !Ref ServerlessHttpApiApiGatewayDefaultStage
+          MY_STAGE: !Ref MyApiBetaStage
+          NAMED_STAGE: !Ref Namedv1Stage
+          DEPLOYMENT: !Ref MyApiDeployment0123456789
+          SUB: !Sub "${MyApiBetaStage} ${FnAliasliveUvD1}"
+  MyApi:
+    Type: AWS::Serverless::Api
+    Properties: {StageName: Beta}
+  Named:
+    Type: AWS::Serverless::HttpApi
+    Properties: {StageName: v1}
+"#;
+
+#[test]
+fn names_sam_generates_resolve_as_after_sam_deploy() {
+    let loaded = load(GENERATED_NAMES);
+    let env = &loaded.project.functions[0].environment;
+    let arn = "arn:aws:lambda:us-east-1:123456789012:function:Fn";
+    assert_eq!(env["ROLE"], "FnRole");
+    assert_eq!(env["ROLE_ARN"], "arn:aws:iam::123456789012:role/FnRole");
+    assert_eq!(env["ALIAS"], format!("{arn}:live_v-1"));
+    assert_eq!(env["VERSION"], format!("{arn}:1"));
+    assert_eq!(env["REST"], "ServerlessRestApi");
+    assert_eq!(env["REST_STAGE"], "Prod");
+    assert_eq!(env["HTTP_STAGE"], "$default");
+    assert_eq!(env["MY_STAGE"], "Beta");
+    assert_eq!(env["NAMED_STAGE"], "v1");
+    assert_eq!(env["DEPLOYMENT"], "MyApiDeployment0123456789");
+    assert_eq!(env["SUB"], format!("Beta {arn}:live_v-1"));
+}
+
+#[test]
+fn names_sam_does_not_generate_stay_unknown() {
+    for (property, reference) in [
+        ("Role: arn:aws:iam::123456789012:role/r", "FnRole"),
+        ("Description: no alias", "FnAliaslive"),
+        ("Description: no alias", "FnVersion640128d35d"),
+        ("Description: x", "ServerlessRestApiBetaStage"),
+        ("Description: x", "ServerlessRestApiDeploymentXYZ"),
+    ] {
+        let err = load_err(&format!(
+            "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: src/\n      Handler: a.b\n      Runtime: python3.12\n      {property}\n      Environment: {{Variables: {{X: !Ref {reference}}}}}\n"
+        ));
+        assert!(
+            err.to_string()
+                .contains("neither a parameter nor a resource"),
+            "{reference}: {err}"
+        );
+    }
+}
+
+#[test]
+fn generated_names_follow_globals_and_conditions() {
+    let loaded = load(
+        "Globals:\n  Function: {AutoPublishAlias: live}\nResources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: src/\n      Handler: a.b\n      Runtime: python3.12\n      Environment: {Variables: {A: !Ref FnAliaslive}}\n",
+    );
+    assert!(loaded.project.functions[0].environment["A"].ends_with("function:Fn:live"));
+    let err = load_err(
+        "Conditions:\n  Never: !Equals [a, b]\nResources:\n  Off:\n    Type: AWS::Serverless::Function\n    Condition: Never\n    Properties: {CodeUri: src/, Handler: a.b, Runtime: python3.12}\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: src/\n      Handler: a.b\n      Runtime: python3.12\n      Environment: {Variables: {A: !Ref OffRole}}\n",
+    );
+    assert!(
+        err.to_string().contains(
+            "refers to OffRole, which is not created because the Condition of Off is false"
+        ),
+        "{err}"
+    );
+}
