@@ -168,6 +168,121 @@ fn validate_reports_broken_yaml_with_line_and_column() {
     );
 }
 
+/// What a diagnostic on stderr says, with miette's line wrapping and margin undone.
+fn unwrapped(stderr: &[u8]) -> String {
+    String::from_utf8_lossy(stderr)
+        .replace('│', " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A function whose `Properties` block ends with `extra` (indented six spaces).
+fn function_template(extra: &str) -> String {
+    format!(
+        "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: src/\n{extra}"
+    )
+}
+
+#[test]
+fn validate_fails_where_aws_would_naming_the_place() {
+    let cycle = "Resources:\n  A:\n    Type: AWS::SQS::Queue\n    DependsOn: B\n  B:\n    Type: AWS::SQS::Queue\n    DependsOn: A\n";
+    let cases = [
+        (
+            function_template("      Handler: app.handler\n      Runtime: python9.99\n"),
+            "template.yaml:7:7: resource Fn, property Runtime: python9.99 is not a runtime AWS Lambda lists; did you mean python3.9?",
+        ),
+        (
+            function_template("      Handler: app.handler\n      Runtime: nodejs12.x\n"),
+            "template.yaml:7:7: resource Fn, property Runtime: nodejs12.x is retired",
+        ),
+        (
+            function_template("      Runtime: python3.12\n")
+                .replace("AWS::Serverless::Function", "AWS::Serverless::Functon"),
+            "template.yaml:3:5: resource Fn, property Type: AWS::Serverless::Functon is not a resource type; did you mean AWS::Serverless::Function?",
+        ),
+        (
+            function_template("      Runtime: python3.12\n"),
+            "template.yaml:2:3: resource Fn, property Handler: a zip function needs a Handler",
+        ),
+        (
+            cycle.to_string(),
+            "template.yaml:4:5: resource A, property DependsOn: circular DependsOn: A -> B -> A",
+        ),
+        (
+            function_template(
+                "      Handler: app.handler\n      Runtime: python3.12\n      FunctionName: !Sub '${Fn.Arn}-x'\n",
+            ),
+            "circular reference: Fn -> Fn",
+        ),
+    ];
+    for (template, expected) in cases {
+        let dir = support::project::project(&[("template.yaml", template.as_str())]);
+        let output = esb(dir.path()).arg("validate").output().expect("run");
+        let stderr = unwrapped(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{template}\n{stderr}");
+        assert!(
+            stderr.contains(expected),
+            "{template}\nwanted: {expected}\n{stderr}"
+        );
+    }
+}
+
+#[test]
+fn validate_accepts_what_aws_accepts() {
+    let template = function_template(
+        "      Handler: app.handler\n      Runtime: python3.12\n      Runtime: provided.al2023\n      AutoPublishAlias: live\n      Environment:\n        Variables:\n          ALIAS: !Ref FnAliaslive\n          STAGE: !Ref ServerlessRestApiProdStage\n      Events:\n        Get: {Type: Api, Properties: {Path: /x, Method: get}}\n  Queue:\n    Type: AWS::SQS::Queue\n",
+    );
+    let dir = support::project::project(&[("template.yaml", template.as_str())]);
+    let output = esb(dir.path())
+        .args(["validate", "--json"])
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    let function = &json["functions"][0];
+    assert_eq!(
+        function["runtime"], "provided.al2023",
+        "the last Runtime wins"
+    );
+    assert_eq!(function["environment"]["STAGE"], "Prod");
+    assert!(
+        function["environment"]["ALIAS"]
+            .as_str()
+            .is_some_and(|arn| arn.ends_with(":function:Fn:live")),
+        "{function}"
+    );
+    let repeated = "template.yaml:8:7: key Runtime repeats the one on line 7";
+    let warnings = json["warnings"].as_array().cloned().unwrap_or_default();
+    assert!(
+        warnings
+            .iter()
+            .filter_map(|w| w.as_str())
+            .any(|w| w.contains(repeated)),
+        "{warnings:?}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn validate_refuses_an_endless_template_without_reading_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let started = std::time::Instant::now();
+    let output = esb(dir.path())
+        .args(["validate", "-t", "/dev/zero"])
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("larger than 1048576 bytes"), "{stderr}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
 #[test]
 fn a_second_build_reports_unchanged() {
     let dir = project();

@@ -10,6 +10,7 @@ pub mod credentials;
 pub mod function;
 pub mod ids;
 pub mod project;
+pub mod runtime;
 pub mod storage;
 pub mod usage_plan;
 

@@ -13,6 +13,16 @@ pub enum TemplateError {
         error: std::io::Error,
     },
 
+    #[error("template {file} is larger than {limit} bytes")]
+    #[diagnostic(
+        code(esb::template::too_large),
+        help(
+            "CloudFormation refuses templates over 1 MB; move inline code or API definitions \
+             into files (CodeUri, DefinitionUri)"
+        )
+    )]
+    TooLarge { file: String, limit: u64 },
+
     #[error(transparent)]
     #[diagnostic(transparent)]
     Syntax(Box<SyntaxError>),
@@ -29,12 +39,14 @@ pub enum TemplateError {
         help: String,
     },
 
-    #[error("resource {logical_id}, property {property}: {message}")]
+    #[error("{}resource {logical_id}, property {property}: {message}", Location::prefix(.location.as_ref()))]
     #[diagnostic(code(esb::template::resource))]
     Resource {
         logical_id: String,
         property: String,
         message: String,
+        /// Where the property (or the resource, when the property is not written out) is.
+        location: Option<Location>,
     },
 
     #[error("no SAM template found in {searched} or its parent directories")]
@@ -73,7 +85,41 @@ impl TemplateError {
             logical_id: logical_id.to_string(),
             property: property.to_string(),
             message: message.into(),
+            location: None,
         }
+    }
+
+    /// The same error, placed at `at` when it is a resource error without a place yet.
+    pub(crate) fn at(mut self, at: Option<Location>) -> TemplateError {
+        if let TemplateError::Resource {
+            location: location @ None,
+            ..
+        } = &mut self
+        {
+            *location = at;
+        }
+        self
+    }
+}
+
+/// A place in a template file: 1-based line and column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl Location {
+    /// `file:line:column: ` before a message, or nothing when the place is unknown.
+    fn prefix(location: Option<&Location>) -> String {
+        location.map_or_else(String::new, |location| format!("{location}: "))
+    }
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
     }
 }
 
@@ -82,10 +128,12 @@ impl TemplateError {
 pub struct Warning {
     pub logical_id: Option<String>,
     pub message: String,
+    pub location: Option<Location>,
 }
 
 impl std::fmt::Display for Warning {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&Location::prefix(self.location.as_ref()))?;
         match &self.logical_id {
             Some(id) => write!(f, "resource {id}: {}", self.message),
             None => f.write_str(&self.message),

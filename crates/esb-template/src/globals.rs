@@ -177,6 +177,14 @@ impl Globals {
     }
 }
 
+/// The name of the `Globals` section that applies to `resource_type`, if one does.
+pub(crate) fn section_for(resource_type: &str) -> Option<&'static str> {
+    SECTIONS
+        .iter()
+        .find(|(_, applies_to, _)| *applies_to == resource_type)
+        .map(|(name, ..)| *name)
+}
+
 /// SAM's merge rule for one value.
 fn merge(global: Value, local: Value) -> Value {
     match (global, local) {

@@ -20,6 +20,10 @@ use indexmap::IndexMap;
 pub use discover::discover;
 pub use error::{SyntaxError, TemplateError, Warning};
 
+/// CloudFormation's limit on a template's size (a template uploaded to S3): larger ones are
+/// refused before they are read whole.
+pub const DEFAULT_MAX_TEMPLATE_BYTES: u64 = 1024 * 1024;
+
 /// Everything outside the template that shapes how it resolves.
 #[derive(Debug, Clone)]
 pub struct LoadOptions {
@@ -30,6 +34,8 @@ pub struct LoadOptions {
     pub account_id: String,
     /// Values for `{{resolve:ssm:NAME}}` and `Fn::ImportValue` NAME, keyed by NAME.
     pub resolve_values: IndexMap<String, String>,
+    /// Templates larger than this are refused.
+    pub max_template_bytes: u64,
 }
 
 impl Default for LoadOptions {
@@ -40,6 +46,7 @@ impl Default for LoadOptions {
             region: "us-east-1".to_string(),
             account_id: "123456789012".to_string(),
             resolve_values: IndexMap::new(),
+            max_template_bytes: DEFAULT_MAX_TEMPLATE_BYTES,
         }
     }
 }
@@ -64,19 +71,21 @@ pub struct ParameterInfo {
 
 /// Reads and resolves the template at `path`.
 pub fn load_file(path: &Path, options: &LoadOptions) -> Result<Loaded, TemplateError> {
-    let text = source::read(path)?;
+    let text = source::read(path, options.max_template_bytes)?;
     load_str(&path.display().to_string(), &text, options)
 }
 
 /// Resolves a template given as text; `name` is used in error messages.
 pub fn load_str(name: &str, text: &str, options: &LoadOptions) -> Result<Loaded, TemplateError> {
-    let template = source::parse(name, text)?;
-    sam::resolve(name, template, options)
+    source::check_size(name, text.len(), options.max_template_bytes)?;
+    let document = source::parse(name, text)?;
+    sam::resolve(document, options)
 }
 
 /// The template's `Parameters`, without resolving anything else.
 pub fn parameters_of_file(path: &Path) -> Result<Vec<ParameterInfo>, TemplateError> {
     let name = path.display().to_string();
-    let template = source::parse(&name, &source::read(path)?)?;
-    intrinsics::declared_parameters(&template)
+    let text = source::read(path, DEFAULT_MAX_TEMPLATE_BYTES)?;
+    let document = source::parse(&name, &text)?;
+    intrinsics::declared_parameters(&document.template)
 }

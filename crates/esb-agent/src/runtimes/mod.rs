@@ -10,6 +10,8 @@ mod python;
 use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 
+use esb_model::runtime::{NODE_MAJORS, PROVIDED, PYTHON_MINORS};
+
 pub use node::{NODE_RIC, NodeEnvironment};
 pub use node_sdk::{NODE_SDK, NodeSdk};
 pub use python::{PythonEnvironment, RIC_REQUIREMENTS};
@@ -28,11 +30,6 @@ impl RuntimeClients {
         RuntimeClients { cache_dir, strict }
     }
 }
-
-/// The Python minor versions served (`python3.9` … `python3.14`), as AWS Lambda lists them.
-pub const PYTHON_MINORS: RangeInclusive<u32> = 9..=14;
-/// The Node.js major versions served (`nodejs18.x` … `nodejs24.x`).
-pub const NODE_MAJORS: RangeInclusive<u32> = 18..=24;
 
 /// A runtime this box knows how to start.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,7 +61,7 @@ impl Runtime {
                 .map(|major| Runtime::Node { major })
                 .map_err(unsupported);
         }
-        if matches!(runtime, "provided" | "provided.al2" | "provided.al2023") {
+        if PROVIDED.contains(&runtime) {
             return Ok(Runtime::Provided);
         }
         let family = ["java", "dotnet", "ruby", "go"]

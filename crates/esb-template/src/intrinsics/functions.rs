@@ -6,6 +6,7 @@
 use base64::Engine;
 use serde_json::Value;
 
+use super::generated::Generated;
 use super::{EvalError, Resolver, intrinsic, names, parameters, scalar_text};
 
 impl Resolver<'_> {
@@ -73,7 +74,7 @@ impl Resolver<'_> {
     }
 
     /// Resolves a value that must not be `AWS::NoValue`.
-    fn resolved(&self, value: &Value) -> Result<Value, EvalError> {
+    pub(super) fn resolved(&self, value: &Value) -> Result<Value, EvalError> {
         self.resolve(value)?
             .ok_or_else(|| "AWS::NoValue cannot be used here".to_string())
     }
@@ -119,6 +120,11 @@ impl Resolver<'_> {
                 })));
             }
         }
+        if !self.resources.contains_key(target)
+            && let Some(Generated::Qualified(sam_reference)) = self.generated(target)?
+        {
+            return self.reference(&sam_reference);
+        }
         let (resource_type, name) = self.target(target)?;
         if let Some(qualified) = self.qualified_function_arn(target, &resource_type)? {
             return Ok(Some(Value::String(qualified)));
@@ -150,31 +156,49 @@ impl Resolver<'_> {
                 Some(value) => Ok(scalar_text(&self.resolved(value)?)),
             }
         };
-        let Some(function) = property("FunctionName")? else {
-            return Ok(None);
-        };
-        let arn = if function.starts_with("arn:") {
-            function
-        } else {
-            self.physical("AWS::Lambda::Function", &function).arn()
-        };
-        let qualifier = match qualifier_key {
-            None => "1".to_string(),
-            Some(key) => property(key)?.unwrap_or_else(|| "1".to_string()),
-        };
-        Ok(Some(format!("{arn}:{qualifier}")))
+        // Either property may refer back to this resource.
+        self.in_progress.guard(logical_id.to_string(), || {
+            let Some(function) = property("FunctionName")? else {
+                return Ok(None);
+            };
+            let arn = if function.starts_with("arn:") {
+                function
+            } else {
+                self.physical("AWS::Lambda::Function", &function).arn()
+            };
+            let qualifier = match qualifier_key {
+                None => None,
+                Some(key) => property(key)?,
+            };
+            Ok(Some(format!(
+                "{arn}:{}",
+                qualifier.as_deref().unwrap_or("1")
+            )))
+        })
     }
 
-    fn alias_of(&self, function: &str) -> Result<String, EvalError> {
+    pub(super) fn alias_of(&self, function: &str) -> Result<String, EvalError> {
+        let alias = self.auto_publish_alias(function);
+        self.in_progress
+            .guard(format!("{function}.Alias"), || {
+                alias.map(|alias| self.resolved(alias)).transpose()
+            })?
+            .as_ref()
+            .and_then(scalar_text)
+            .ok_or_else(|| format!("{function}.Alias needs AutoPublishAlias on {function}"))
+    }
+
+    /// A function's `AutoPublishAlias`, from its properties or `Globals.Function`.
+    pub(super) fn auto_publish_alias(&self, function: &str) -> Option<&Value> {
         self.resources
             .get(function)
             .and_then(|r| r.get("Properties"))
             .and_then(|p| p.get("AutoPublishAlias"))
-            .map(|alias| self.resolved(alias))
-            .transpose()?
-            .as_ref()
-            .and_then(scalar_text)
-            .ok_or_else(|| format!("{function}.Alias needs AutoPublishAlias on {function}"))
+            .or_else(|| {
+                self.globals
+                    .get("Function")
+                    .and_then(|g| g.get("AutoPublishAlias"))
+            })
     }
 
     /// The type and name of a referenced resource, including those SAM creates implicitly.
@@ -188,24 +212,27 @@ impl Resolver<'_> {
             let resource_type = self.resource_type(logical_id)?.to_string();
             return Ok((resource_type, self.physical_name(logical_id)?));
         }
-        if let Some(implicit) = self.implicit_resource(logical_id) {
-            return Ok((implicit.to_string(), logical_id.to_string()));
+        match self.generated(logical_id)? {
+            Some(Generated::Named {
+                resource_type,
+                name,
+            }) => Ok((resource_type.to_string(), name)),
+            Some(Generated::Qualified(sam_reference)) => {
+                let Some(Value::String(arn)) = self.reference(&sam_reference)? else {
+                    return Err(format!("{sam_reference} has no ARN"));
+                };
+                let resource_type = if sam_reference.ends_with(".Version") {
+                    "AWS::Lambda::Version"
+                } else {
+                    "AWS::Lambda::Alias"
+                };
+                Ok((resource_type.to_string(), arn))
+            }
+            None => Err(format!(
+                "refers to {logical_id}, which is neither a parameter nor a resource of this \
+                 template"
+            )),
         }
-        Err(format!(
-            "refers to {logical_id}, which is neither a parameter nor a resource of this template"
-        ))
-    }
-
-    /// Resources the SAM transform adds: the implicit APIs and each function's role.
-    fn implicit_resource(&self, logical_id: &str) -> Option<&'static str> {
-        match logical_id {
-            "ServerlessRestApi" => return Some("AWS::ApiGateway::RestApi"),
-            "ServerlessHttpApi" => return Some("AWS::ApiGatewayV2::Api"),
-            _ => {}
-        }
-        let function = logical_id.strip_suffix("Role")?;
-        (self.resource_type(function).ok()? == "AWS::Serverless::Function")
-            .then_some("AWS::IAM::Role")
     }
 
     fn get_att(&self, args: &Value) -> Result<Value, EvalError> {
@@ -390,7 +417,11 @@ impl Resolver<'_> {
             .and_then(|m| m.get(&top))
             .and_then(|m| m.get(&second));
         match (found, items.get(3)) {
-            (Some(value), _) => self.resolved(value),
+            (Some(value), _) => self
+                .in_progress
+                .guard(format!("Mappings.{map_name}.{top}.{second}"), || {
+                    self.resolved(value)
+                }),
             // AWS::LanguageExtensions: [Map, Top, Second, {DefaultValue: x}]
             (None, Some(Value::Object(default))) if default.contains_key("DefaultValue") => {
                 self.resolved(&default["DefaultValue"])

@@ -7,7 +7,9 @@
 //! evaluated when first used, so a condition that only guards what this box ignores (an
 //! IAM role, say) needs no parameter values.
 
+mod cycles;
 mod functions;
+mod generated;
 mod names;
 mod parameters;
 
@@ -17,7 +19,8 @@ use std::collections::HashMap;
 use indexmap::IndexMap;
 use serde_json::{Map, Value};
 
-use crate::{LoadOptions, ParameterInfo, TemplateError, Warning};
+use crate::source::Positions;
+use crate::{LoadOptions, ParameterInfo, TemplateError, Warning, globals};
 
 pub(crate) use parameters::scalar_text;
 
@@ -37,12 +40,15 @@ pub(crate) struct Resolver<'t> {
     parameters: IndexMap<String, parameters::ParameterValue>,
     mappings: Map<String, Value>,
     conditions: Map<String, Value>,
+    /// The `Globals` section, for what SAM generates from it (stage names).
+    globals: Map<String, Value>,
     resources: &'t Map<String, Value>,
+    /// Where things are written, for errors and warnings.
+    positions: &'t Positions,
     partition: &'static str,
-    /// `None` while a condition is being evaluated, to catch cycles.
-    condition_cache: RefCell<HashMap<String, Option<bool>>>,
-    /// `None` while a name is being resolved, to catch cycles.
-    name_cache: RefCell<HashMap<String, Option<String>>>,
+    condition_cache: RefCell<HashMap<String, bool>>,
+    name_cache: RefCell<HashMap<String, String>>,
+    in_progress: cycles::InProgress,
     warnings: RefCell<Vec<Warning>>,
 }
 
@@ -50,6 +56,7 @@ impl<'t> Resolver<'t> {
     pub(crate) fn new(
         template: &Map<String, Value>,
         resources: &'t Map<String, Value>,
+        positions: &'t Positions,
         options: &'t LoadOptions,
     ) -> Result<Self, TemplateError> {
         let mut warnings = Vec::new();
@@ -63,10 +70,13 @@ impl<'t> Resolver<'t> {
             parameters,
             mappings: section("Mappings"),
             conditions: section("Conditions"),
+            globals: section("Globals"),
             resources,
+            positions,
             partition: parameters::partition(&options.region),
             condition_cache: RefCell::default(),
             name_cache: RefCell::default(),
+            in_progress: cycles::InProgress::default(),
             warnings: RefCell::new(warnings),
         })
     }
@@ -79,11 +89,28 @@ impl<'t> Resolver<'t> {
         let warning = Warning {
             logical_id: Some(logical_id.to_string()),
             message,
+            location: self.positions.get(&["Resources", logical_id]),
         };
         let mut warnings = self.warnings.borrow_mut();
         if !warnings.contains(&warning) {
             warnings.push(warning);
         }
+    }
+
+    /// An error about property `path` of a resource, placed where the property is written
+    /// (or where Globals give it).
+    pub(crate) fn error(
+        &self,
+        logical_id: &str,
+        path: &str,
+        message: impl Into<String>,
+    ) -> TemplateError {
+        let section = self
+            .resource_type(logical_id)
+            .ok()
+            .and_then(globals::section_for);
+        let location = self.positions.property(logical_id, section, path);
+        TemplateError::resource(logical_id, path, message).at(location)
     }
 
     /// Resolves a value; `None` means `AWS::NoValue`.
@@ -132,52 +159,34 @@ impl<'t> Resolver<'t> {
     /// The evaluated value of a named condition.
     pub(crate) fn condition(&self, name: &str) -> Result<bool, EvalError> {
         if let Some(cached) = self.condition_cache.borrow().get(name) {
-            return cached.ok_or_else(|| format!("condition {name} refers to itself"));
+            return Ok(*cached);
         }
         let definition = self
             .conditions
             .get(name)
             .ok_or_else(|| format!("no condition named {name} in Conditions"))?;
+        let value = self.in_progress.guard(format!("Conditions.{name}"), || {
+            self.condition_value(definition)
+        })?;
         self.condition_cache
             .borrow_mut()
-            .insert(name.to_string(), None);
-        let result = self.condition_value(definition);
-        match result {
-            Ok(value) => {
-                self.condition_cache
-                    .borrow_mut()
-                    .insert(name.to_string(), Some(value));
-            }
-            Err(_) => {
-                self.condition_cache.borrow_mut().remove(name);
-            }
-        }
-        result
+            .insert(name.to_string(), value);
+        Ok(value)
     }
 
     /// The name a resource has here.
     pub(crate) fn physical_name(&self, logical_id: &str) -> Result<String, EvalError> {
         if let Some(cached) = self.name_cache.borrow().get(logical_id) {
-            return cached
-                .clone()
-                .ok_or_else(|| format!("the name of {logical_id} depends on itself"));
+            return Ok(cached.clone());
         }
         let resource_type = self.resource_type(logical_id)?;
+        let name = self.in_progress.guard(logical_id.to_string(), || {
+            self.name_from_properties(logical_id, resource_type)
+        })?;
         self.name_cache
             .borrow_mut()
-            .insert(logical_id.to_string(), None);
-        let result = self.name_from_properties(logical_id, resource_type);
-        match &result {
-            Ok(name) => {
-                self.name_cache
-                    .borrow_mut()
-                    .insert(logical_id.to_string(), Some(name.clone()));
-            }
-            Err(_) => {
-                self.name_cache.borrow_mut().remove(logical_id);
-            }
-        }
-        result
+            .insert(logical_id.to_string(), name.clone());
+        Ok(name)
     }
 
     fn name_from_properties(

@@ -21,6 +21,7 @@ pub(crate) fn values(
             warnings.push(Warning {
                 logical_id: None,
                 message: format!("parameter override {name} names no parameter of the template"),
+                location: None,
             });
         }
     }

@@ -2,6 +2,7 @@ use serde_json::{Value, json};
 
 use super::Resolver;
 use crate::LoadOptions;
+use crate::source::Positions;
 
 fn with_resolver<T>(
     template: Value,
@@ -13,7 +14,8 @@ fn with_resolver<T>(
         .as_object()
         .expect("resources")
         .clone();
-    let resolver = Resolver::new(&template, &resources, options).expect("resolver");
+    let positions = Positions::new("t.yaml");
+    let resolver = Resolver::new(&template, &resources, &positions, options).expect("resolver");
     check(&resolver)
 }
 
@@ -229,7 +231,8 @@ fn bad_parameters_fail_early_and_cyclic_conditions_on_use() {
         .as_object()
         .expect("resources")
         .clone();
-    let err = Resolver::new(&template, &resources, &options).expect_err("qa is not allowed");
+    let err = Resolver::new(&template, &resources, &Positions::new("t.yaml"), &options)
+        .expect_err("qa is not allowed");
     assert!(err.to_string().contains("AllowedValues"), "{err}");
 
     let cyclic = json!({
@@ -238,6 +241,9 @@ fn bad_parameters_fail_early_and_cyclic_conditions_on_use() {
     });
     with_resolver(cyclic, &LoadOptions::default(), |r| {
         let err = r.condition("A").expect_err("cycle");
-        assert!(err.contains("refers to itself"), "{err}");
+        assert_eq!(
+            err,
+            "circular reference: Conditions.A -> Conditions.B -> Conditions.A"
+        );
     });
 }

@@ -314,6 +314,7 @@ pub(crate) fn event_routes(
                          HttpApi of this template; its route is not served",
                         event.logical_id
                     ),
+                    location: None,
                 });
                 continue;
             };
@@ -322,6 +323,7 @@ pub(crate) fn event_routes(
                 skipped.push(Warning {
                     logical_id: Some(function.logical_id.clone()),
                     message: format!("event {}: {message}", event.logical_id),
+                    location: None,
                 })
             };
             let validation = match kind {

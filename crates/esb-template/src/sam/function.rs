@@ -9,6 +9,7 @@ use indexmap::IndexMap;
 use serde_json::Value;
 
 use super::properties::{Props, as_string, as_string_map, as_strings, as_u32, code_location};
+use super::zip_settings;
 use crate::TemplateError;
 
 /// What a function's `Layers` entries resolve to, keyed by the ARN each template layer has.
@@ -102,7 +103,7 @@ fn common_function(
     layer_arns: &LayerArns,
     code: CodeSource,
 ) -> Result<Function, TemplateError> {
-    Ok(Function {
+    let function = Function {
         logical_id: props.logical_id.to_string(),
         name: function_name(props)?,
         package_type: code.package_type,
@@ -123,7 +124,9 @@ fn common_function(
         function_url: None,
         events: Vec::new(),
         build_method: props.build_method.clone(),
-    })
+    };
+    zip_settings::check(props, &function)?;
+    Ok(function)
 }
 
 pub(crate) fn layer(props: &Props, resource_type: &str) -> Result<Layer, TemplateError> {

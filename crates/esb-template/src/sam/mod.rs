@@ -2,12 +2,16 @@
 //! buckets, with Globals merged and every property resolved.
 
 mod api;
+mod depends_on;
 mod function;
 mod properties;
+mod resource_types;
 mod storage;
+mod suggest;
 mod throttling;
 mod usage_plans;
 mod validation;
+mod zip_settings;
 
 use esb_model::{ApiKind, Project, UnsupportedResource};
 use indexmap::IndexMap;
@@ -15,16 +19,20 @@ use serde_json::{Map, Value};
 
 use crate::globals::Globals;
 use crate::intrinsics::Resolver;
+use crate::source::{Document, Positions};
 use crate::{LoadOptions, Loaded, TemplateError};
 use api::{ApiDefinition, IMPLICIT_HTTP_API, IMPLICIT_REST_API};
 use properties::Props;
+use resource_types::{is_served, misspelling_of};
 use usage_plans::UsagePlans;
 
-pub(crate) fn resolve(
-    file: &str,
-    template: Map<String, Value>,
-    options: &LoadOptions,
-) -> Result<Loaded, TemplateError> {
+pub(crate) fn resolve(document: Document, options: &LoadOptions) -> Result<Loaded, TemplateError> {
+    let Document {
+        template,
+        positions,
+        warnings: source_warnings,
+    } = document;
+    let file = positions.file();
     let globals = Globals::from_template(file, &template)?;
     let resources = match template.get("Resources") {
         Some(Value::Object(resources)) => resources.clone(),
@@ -35,15 +43,16 @@ pub(crate) fn resolve(
             });
         }
     };
-    check_resources(&resources)?;
-    let resolver = Resolver::new(&template, &resources, options)?;
+    check_resources(&resources, &positions)?;
+    depends_on::check(&resources, &positions)?;
+    let resolver = Resolver::new(&template, &resources, &positions, options)?;
 
     let mut layer_arns = IndexMap::new();
     for (id, resource) in &resources {
         if is_layer(resource_type(resource)) && exists(&resolver, id)? {
             let arn = resolver
                 .arn_of(id)
-                .map_err(|m| TemplateError::resource(id, "LayerName", m))?;
+                .map_err(|m| resolver.error(id, "LayerName", m))?;
             layer_arns.insert(arn, id.clone());
         }
     }
@@ -80,15 +89,11 @@ pub(crate) fn resolve(
         let raw = match resource.get("Properties") {
             None | Some(Value::Null) => Map::new(),
             Some(Value::Object(properties)) => properties.clone(),
-            Some(_) => {
-                return Err(TemplateError::resource(
-                    id,
-                    "Properties",
-                    "must be a mapping",
-                ));
-            }
+            Some(_) => return Err(resolver.error(id, "Properties", "must be a mapping")),
         };
-        let raw = globals.apply(id, resource.as_object().unwrap_or(&Map::new()), kind, raw)?;
+        let raw = globals
+            .apply(id, resource.as_object().unwrap_or(&Map::new()), kind, raw)
+            .map_err(|e| e.at(positions.get(&["Resources", id, "IgnoreGlobals"])))?;
         let build_method = resource
             .get("Metadata")
             .and_then(|m| m.get("BuildMethod"))
@@ -128,7 +133,7 @@ pub(crate) fn resolve(
             _ => {}
         }
     }
-    check_unique_names(&project)?;
+    check_unique_names(&project, &resolver)?;
 
     for (implicit_id, event_type, kind, globals_type) in [
         (
@@ -186,7 +191,7 @@ pub(crate) fn resolve(
             Ok((
                 resolver
                     .arn_of(&f.logical_id)
-                    .map_err(|m| TemplateError::resource(&f.logical_id, "FunctionName", m))?,
+                    .map_err(|m| resolver.error(&f.logical_id, "FunctionName", m))?,
                 f.clone(),
             ))
         })
@@ -224,7 +229,8 @@ pub(crate) fn resolve(
     project.apis = apis;
     (project.api_keys, project.usage_plans) = usage_plans.finish(&resolver, &project.apis)?;
 
-    let mut warnings = resolver.take_warnings();
+    let mut warnings = source_warnings;
+    warnings.extend(resolver.take_warnings());
     warnings.extend(skipped);
     Ok(Loaded { project, warnings })
 }
@@ -234,25 +240,6 @@ fn resource_type(resource: &Value) -> &str {
         .get("Type")
         .and_then(Value::as_str)
         .unwrap_or_default()
-}
-
-/// The resource types this box turns into functions, layers, APIs, tables and buckets.
-fn is_served(resource_type: &str) -> bool {
-    matches!(
-        resource_type,
-        "AWS::Serverless::Function"
-            | "AWS::Lambda::Function"
-            | "AWS::Serverless::LayerVersion"
-            | "AWS::Lambda::LayerVersion"
-            | "AWS::Serverless::Api"
-            | "AWS::Serverless::HttpApi"
-            | "AWS::DynamoDB::Table"
-            | "AWS::Serverless::SimpleTable"
-            | "AWS::S3::Bucket"
-            | "AWS::ApiGateway::ApiKey"
-            | "AWS::ApiGateway::UsagePlan"
-            | "AWS::ApiGateway::UsagePlanKey"
-    )
 }
 
 fn is_layer(resource_type: &str) -> bool {
@@ -265,44 +252,52 @@ fn is_layer(resource_type: &str) -> bool {
 fn exists(resolver: &Resolver, logical_id: &str) -> Result<bool, TemplateError> {
     resolver
         .resource_exists(logical_id)
-        .map_err(|m| TemplateError::resource(logical_id, "Condition", m))
+        .map_err(|m| resolver.error(logical_id, "Condition", m))
 }
 
-/// Every resource is a mapping with a string `Type`, under an alphanumeric logical id.
-fn check_resources(resources: &Map<String, Value>) -> Result<(), TemplateError> {
+/// Every resource is a mapping with a string `Type` that is not a misspelt known type, under an
+/// alphanumeric logical id.
+fn check_resources(
+    resources: &Map<String, Value>,
+    positions: &Positions,
+) -> Result<(), TemplateError> {
     for (id, resource) in resources {
         if id.starts_with("Fn::ForEach::") {
             continue;
         }
+        let error = |property: &str, message: &str| {
+            TemplateError::resource(id, property, message)
+                .at(positions.property(id, None, property))
+        };
         if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric()) {
-            return Err(TemplateError::resource(
-                id,
+            return Err(error(
                 "(logical id)",
                 "logical ids must be alphanumeric (A-Z, a-z, 0-9)",
             ));
         }
         match resource.get("Type") {
-            Some(Value::String(_)) => {}
-            Some(_) => return Err(TemplateError::resource(id, "Type", "must be a string")),
-            None => {
-                return Err(TemplateError::resource(
-                    id,
-                    "Type",
-                    "every resource needs a Type",
-                ));
+            Some(Value::String(resource_type)) => {
+                if let Some(known) = misspelling_of(resource_type) {
+                    return Err(error(
+                        "Type",
+                        &format!("{resource_type} is not a resource type; did you mean {known}?"),
+                    ));
+                }
             }
+            Some(_) => return Err(error("Type", "must be a string")),
+            None => return Err(error("Type", "every resource needs a Type")),
         }
     }
     Ok(())
 }
 
-fn check_unique_names(project: &Project) -> Result<(), TemplateError> {
+fn check_unique_names(project: &Project, resolver: &Resolver) -> Result<(), TemplateError> {
     for (i, function) in project.functions.iter().enumerate() {
         if let Some(other) = project.functions[..i]
             .iter()
             .find(|f| f.name == function.name)
         {
-            return Err(TemplateError::resource(
+            return Err(resolver.error(
                 &function.logical_id,
                 "FunctionName",
                 format!(

@@ -17,7 +17,7 @@ pub(crate) struct Props<'r, 't> {
 
 impl Props<'_, '_> {
     pub(crate) fn error(&self, property: &str, message: impl Into<String>) -> TemplateError {
-        TemplateError::resource(self.logical_id, property, message)
+        self.resolver.error(self.logical_id, property, message)
     }
 
     /// The resolved value of a property; `None` when absent or `AWS::NoValue`.

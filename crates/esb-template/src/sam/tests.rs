@@ -284,11 +284,11 @@ fn semantic_errors_name_resource_and_property() {
             "alphanumeric",
         ),
         (
-            "Resources: {F: {Type: AWS::Serverless::Function, Properties: {Events: {E: {Type: Api, Properties: {Path: /x}}}}}}",
+            "Resources: {F: {Type: AWS::Serverless::Function, Properties: {Runtime: python3.12, Handler: a.b, Events: {E: {Type: Api, Properties: {Path: /x}}}}}}",
             "Events.E.Properties.Method",
         ),
         (
-            "Resources: {A: {Type: AWS::Lambda::Function, Properties: {FunctionName: x}}, B: {Type: AWS::Lambda::Function, Properties: {FunctionName: x}}}",
+            "Resources: {A: {Type: AWS::Lambda::Function, Properties: {FunctionName: x, Runtime: python3.12, Handler: a.b}}, B: {Type: AWS::Lambda::Function, Properties: {FunctionName: x, Runtime: python3.12, Handler: a.b}}}",
             "must be unique",
         ),
         (
@@ -513,4 +513,346 @@ fn a_short_api_key_is_refused() {
     let text = GATEWAY_RULES.replace("abcdefghijklmnopqrstuvwxyz", "short");
     let error = load_err(&text).to_string();
     assert!(error.contains("at least 20 characters"), "{error}");
+}
+
+#[test]
+fn templates_over_the_size_limit_are_refused() {
+    let options = LoadOptions {
+        max_template_bytes: 16,
+        ..LoadOptions::default()
+    };
+    let err = load_str("big.yaml", "Resources: {}\n# padding\n", &options).expect_err("too big");
+    assert!(
+        matches!(&err, TemplateError::TooLarge { file, limit: 16 } if file == "big.yaml"),
+        "{err:?}"
+    );
+    assert!(load_str("small.yaml", "Resources: {}\n", &options).is_ok());
+}
+
+#[test]
+fn errors_say_where_the_property_is_written() {
+    let err = load_err(
+        "Globals:\n  Function:\n    Timeout: 901\nResources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      Runtime: python3.12\n      MemorySize: lots\n",
+    );
+    assert!(
+        err.to_string()
+            .starts_with("template.yaml:9:7: resource F, property MemorySize:"),
+        "{err}"
+    );
+    let from_globals = load_err(
+        "Globals:\n  Function:\n    Timeout: 901\nResources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties: {Runtime: python3.12}\n",
+    );
+    assert!(
+        from_globals.to_string().starts_with("template.yaml:3:5: "),
+        "{from_globals}"
+    );
+}
+
+#[test]
+fn repeated_keys_are_accepted_with_the_last_value_and_a_warning() {
+    let yaml = load(
+        "Resources:\n  T:\n    Type: AWS::S3::Bucket\n    Properties:\n      BucketName: first\n      BucketName: second\n",
+    );
+    assert_eq!(yaml.project.buckets[0].name, "second");
+    assert!(
+        yaml.warnings.iter().any(|w| w
+            .to_string()
+            .starts_with("template.yaml:6:7: key BucketName repeats the one on line 5")),
+        "{:?}",
+        yaml.warnings
+    );
+    let json = load_str(
+        "template.json",
+        "{\"Resources\": {\"T\": {\"Type\": \"AWS::S3::Bucket\",\n  \"Properties\": {\"BucketName\": \"first\",\n    \"BucketName\": \"second\"}}}}",
+        &LoadOptions::default(),
+    )
+    .expect("loads");
+    assert_eq!(json.project.buckets[0].name, "second");
+    assert!(
+        json.warnings.iter().any(|w| w
+            .to_string()
+            .starts_with("template.json:3:5: key BucketName repeats the one on line 2")),
+        "{:?}",
+        json.warnings
+    );
+}
+
+fn function_with_runtime(runtime: &str) -> String {
+    format!(
+        "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: src/\n      Handler: app.handler\n      Runtime: {runtime}\n"
+    )
+}
+
+#[test]
+fn an_unknown_runtime_is_an_error_that_suggests_the_nearest() {
+    let err = load_err(&function_with_runtime("python9.99")).to_string();
+    assert_eq!(
+        err,
+        "template.yaml:7:7: resource Fn, property Runtime: python9.99 is not a runtime AWS \
+         Lambda lists; did you mean python3.9?"
+    );
+    let far = load_err(&function_with_runtime("cobol")).to_string();
+    assert!(far.contains("esb runs python3.9, "), "{far}");
+}
+
+#[test]
+fn a_retired_runtime_is_an_error() {
+    let err = load_err(&function_with_runtime("nodejs12.x")).to_string();
+    assert!(
+        err.starts_with("template.yaml:7:7: resource Fn, property Runtime: nodejs12.x is retired"),
+        "{err}"
+    );
+    let go = load_err(&function_with_runtime("go1.x")).to_string();
+    assert!(go.contains("go1.x is retired"), "{go}");
+}
+
+#[test]
+fn every_served_runtime_is_accepted_and_current_unserved_ones_warn() {
+    for runtime in esb_model::runtime::served() {
+        let loaded = load(&function_with_runtime(&runtime));
+        assert!(
+            loaded.warnings.is_empty(),
+            "{runtime}: {:?}",
+            loaded.warnings
+        );
+    }
+    for runtime in ["provided", "provided.al2", "provided.al2023"] {
+        load(&function_with_runtime(runtime));
+    }
+    let java = load(&function_with_runtime("java21"));
+    assert_eq!(java.project.functions[0].runtime.as_deref(), Some("java21"));
+    assert!(
+        java.warnings[0]
+            .to_string()
+            .contains("runtime java21 runs on AWS Lambda but not here"),
+        "{:?}",
+        java.warnings
+    );
+}
+
+#[test]
+fn a_runtime_from_globals_is_reported_where_globals_set_it() {
+    let err = load_err(
+        "Globals:\n  Function:\n    Runtime: python3.99\nResources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties: {CodeUri: src/, Handler: app.handler}\n",
+    )
+    .to_string();
+    assert!(
+        err.starts_with("template.yaml:3:5: resource Fn, property Runtime: python3.99"),
+        "{err}"
+    );
+}
+
+#[test]
+fn image_functions_have_no_runtime_to_check() {
+    load(
+        "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties: {PackageType: Image, ImageUri: repo/fn:latest}\n",
+    );
+}
+
+#[test]
+fn a_misspelt_resource_type_is_an_error_with_a_suggestion() {
+    let err = load_err(
+        "Resources:\n  Fn:\n    Type: AWS::Serverless::Functon\n    Properties: {CodeUri: src/, Handler: a.b, Runtime: python3.12}\n",
+    );
+    assert_eq!(
+        err.to_string(),
+        "template.yaml:3:5: resource Fn, property Type: AWS::Serverless::Functon is not a \
+         resource type; did you mean AWS::Serverless::Function?"
+    );
+}
+
+#[test]
+fn types_that_are_not_near_misses_stay_listed_as_not_served() {
+    let loaded = load(
+        "Resources:\n  Q: {Type: AWS::SQS::Queue}\n  C: {Type: Custom::Thing}\n  S: {Type: AWS::Serverless::Connector}\n",
+    );
+    let types: Vec<&str> = loaded
+        .project
+        .unsupported
+        .iter()
+        .map(|u| u.resource_type.as_str())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "AWS::SQS::Queue",
+            "Custom::Thing",
+            "AWS::Serverless::Connector"
+        ]
+    );
+}
+
+#[test]
+fn a_zip_function_needs_a_handler_and_a_runtime() {
+    let err = load_err(
+        "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties: {CodeUri: src/, Runtime: provided.al2023}\n",
+    );
+    assert!(
+        err.to_string().starts_with(
+            "template.yaml:2:3: resource Fn, property Handler: a zip function needs a Handler"
+        ),
+        "{err}"
+    );
+    let plain = load_err(
+        "Resources:\n  Fn:\n    Type: AWS::Lambda::Function\n    Properties: {Code: {ZipFile: x}, Runtime: python3.12}\n",
+    );
+    assert!(plain.to_string().contains("property Handler"), "{plain}");
+    let no_runtime = load_err(
+        "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties: {CodeUri: src/, Handler: a.b}\n",
+    );
+    assert!(
+        no_runtime
+            .to_string()
+            .contains("property Runtime: a zip function needs a Runtime"),
+        "{no_runtime}"
+    );
+}
+
+#[test]
+fn globals_can_give_the_handler_and_image_functions_need_none() {
+    let loaded = load(
+        "Globals:\n  Function: {Handler: bootstrap, Runtime: provided.al2023}\nResources:\n  Zip:\n    Type: AWS::Serverless::Function\n    Properties: {CodeUri: src/}\n  Image:\n    Type: AWS::Serverless::Function\n    Properties: {PackageType: Image, ImageUri: repo/fn:1}\n",
+    );
+    assert_eq!(
+        loaded.project.functions[0].handler.as_deref(),
+        Some("bootstrap")
+    );
+    assert_eq!(loaded.project.functions[1].package_type, PackageType::Image);
+}
+
+#[test]
+fn circular_depends_on_is_an_error_naming_the_circle() {
+    let err = load_err(
+        "Resources:\n  A:\n    Type: AWS::S3::Bucket\n    DependsOn: B\n  B:\n    Type: AWS::SQS::Queue\n    DependsOn: [C]\n  C:\n    Type: AWS::SQS::Queue\n    DependsOn: [A]\n",
+    );
+    assert_eq!(
+        err.to_string(),
+        "template.yaml:4:5: resource A, property DependsOn: circular DependsOn: A -> B -> C -> A"
+    );
+    load(
+        "Resources:\n  A: {Type: AWS::S3::Bucket, DependsOn: [B, Elsewhere]}\n  B: {Type: AWS::SQS::Queue}\n",
+    );
+}
+
+#[test]
+fn circular_references_are_errors_naming_the_cycle() {
+    let names = load_err(
+        "Resources:\n  A:\n    Type: AWS::S3::Bucket\n    Properties:\n      BucketName: !Sub '${B}-a'\n  B:\n    Type: AWS::S3::Bucket\n    Properties:\n      BucketName: !Ref A\n",
+    );
+    assert_eq!(
+        names.to_string(),
+        "template.yaml:5:7: resource A, property BucketName: circular reference: A -> B -> A"
+    );
+    let alias = load_err(
+        "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: src/\n      Handler: a.b\n      Runtime: python3.12\n      AutoPublishAlias: !Select [6, !Split [':', !Ref Fn.Alias]]\n",
+    );
+    assert!(
+        alias
+            .to_string()
+            .contains("circular reference: Fn.Alias -> Fn.Alias"),
+        "{alias}"
+    );
+    let aliases = load_err(
+        "Resources:\n  A:\n    Type: AWS::Lambda::Alias\n    Properties: {FunctionName: !Ref B, Name: live}\n  B:\n    Type: AWS::Lambda::Alias\n    Properties: {FunctionName: !Ref A, Name: live}\n  Fn:\n    Type: AWS::Lambda::Function\n    Properties: {Runtime: python3.12, Handler: a.b, Code: {ZipFile: x}, Environment: {Variables: {A: !Ref A}}}\n",
+    );
+    assert!(
+        aliases
+            .to_string()
+            .contains("circular reference: A -> B -> A"),
+        "{aliases}"
+    );
+    let mapping = load_err(
+        "Mappings:\n  M:\n    a: {b: !FindInMap [M, a, b]}\nResources:\n  T:\n    Type: AWS::S3::Bucket\n    Properties: {BucketName: !FindInMap [M, a, b]}\n",
+    );
+    assert!(
+        mapping
+            .to_string()
+            .contains("circular reference: Mappings.M.a.b -> Mappings.M.a.b"),
+        "{mapping}"
+    );
+}
+
+const GENERATED_NAMES: &str = r#"
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src/
+      Handler: a.b
+      Runtime: python3.12
+      AutoPublishAlias: live_v-1
+      Environment:
+        Variables:
+          ROLE: !Ref FnRole
+          ROLE_ARN: !GetAtt FnRole.Arn
+          ALIAS: !Ref FnAliasliveUvD1
+          VERSION: !Ref FnVersion640128d35d
+          REST: !Ref ServerlessRestApi
+          REST_STAGE: !Ref ServerlessRestApiProdStage
+          HTTP_STAGE: !Ref ServerlessHttpApiApiGatewayDefaultStage
+          MY_STAGE: !Ref MyApiBetaStage
+          NAMED_STAGE: !Ref Namedv1Stage
+          DEPLOYMENT: !Ref MyApiDeployment0123456789
+          SUB: !Sub "${MyApiBetaStage} ${FnAliasliveUvD1}"
+  MyApi:
+    Type: AWS::Serverless::Api
+    Properties: {StageName: Beta}
+  Named:
+    Type: AWS::Serverless::HttpApi
+    Properties: {StageName: v1}
+"#;
+
+#[test]
+fn names_sam_generates_resolve_as_after_sam_deploy() {
+    let loaded = load(GENERATED_NAMES);
+    let env = &loaded.project.functions[0].environment;
+    let arn = "arn:aws:lambda:us-east-1:123456789012:function:Fn";
+    assert_eq!(env["ROLE"], "FnRole");
+    assert_eq!(env["ROLE_ARN"], "arn:aws:iam::123456789012:role/FnRole");
+    assert_eq!(env["ALIAS"], format!("{arn}:live_v-1"));
+    assert_eq!(env["VERSION"], format!("{arn}:1"));
+    assert_eq!(env["REST"], "ServerlessRestApi");
+    assert_eq!(env["REST_STAGE"], "Prod");
+    assert_eq!(env["HTTP_STAGE"], "$default");
+    assert_eq!(env["MY_STAGE"], "Beta");
+    assert_eq!(env["NAMED_STAGE"], "v1");
+    assert_eq!(env["DEPLOYMENT"], "MyApiDeployment0123456789");
+    assert_eq!(env["SUB"], format!("Beta {arn}:live_v-1"));
+}
+
+#[test]
+fn names_sam_does_not_generate_stay_unknown() {
+    for (property, reference) in [
+        ("Role: arn:aws:iam::123456789012:role/r", "FnRole"),
+        ("Description: no alias", "FnAliaslive"),
+        ("Description: no alias", "FnVersion640128d35d"),
+        ("Description: x", "ServerlessRestApiBetaStage"),
+        ("Description: x", "ServerlessRestApiDeploymentXYZ"),
+    ] {
+        let err = load_err(&format!(
+            "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: src/\n      Handler: a.b\n      Runtime: python3.12\n      {property}\n      Environment: {{Variables: {{X: !Ref {reference}}}}}\n"
+        ));
+        assert!(
+            err.to_string()
+                .contains("neither a parameter nor a resource"),
+            "{reference}: {err}"
+        );
+    }
+}
+
+#[test]
+fn generated_names_follow_globals_and_conditions() {
+    let loaded = load(
+        "Globals:\n  Function: {AutoPublishAlias: live}\nResources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: src/\n      Handler: a.b\n      Runtime: python3.12\n      Environment: {Variables: {A: !Ref FnAliaslive}}\n",
+    );
+    assert!(loaded.project.functions[0].environment["A"].ends_with("function:Fn:live"));
+    let err = load_err(
+        "Conditions:\n  Never: !Equals [a, b]\nResources:\n  Off:\n    Type: AWS::Serverless::Function\n    Condition: Never\n    Properties: {CodeUri: src/, Handler: a.b, Runtime: python3.12}\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: src/\n      Handler: a.b\n      Runtime: python3.12\n      Environment: {Variables: {A: !Ref OffRole}}\n",
+    );
+    assert!(
+        err.to_string().contains(
+            "refers to OffRole, which is not created because the Condition of Off is false"
+        ),
+        "{err}"
+    );
 }
