@@ -5,7 +5,7 @@ Brings up a small project in a temporary directory (plain HTTP, any free ports) 
 answer fast, fail, time out, and use the box's S3 and DynamoDB, with a short worker idle timeout
 so workers keep being reaped and cold-started. A few client threads send that mix for
 `--seconds` (default 600; an hour by hand: `--seconds 3600`). Every `--every` seconds (10) it
-records the box's resident memory, open file descriptors, threads and live workers.
+records the box's resident memory, open file descriptors, threads, live workers and cold starts.
 
 It fails (exit 1) when, after the first `--warmup` seconds, the last quarter of the samples
 grew beyond the bounds below over the first quarter's, or when a request got an answer the mix
@@ -126,6 +126,9 @@ def sample(pid, admin):
         for line in f:
             name, _, value = line.partition(":")
             status[name] = value.split()
+    _, metrics = get(admin, "/_esb/metrics")
+    cold_starts = sum(float(line.rsplit(" ", 1)[1]) for line in metrics.decode().splitlines()
+                      if line.startswith("esb_cold_starts_total"))
     _, body = get(admin, "/_esb/metrics/containers")
     workers = json.loads(body)["containers"]
     per_function = {}
@@ -138,6 +141,7 @@ def sample(pid, admin):
         "threads": int(status["Threads"][0]),
         "workers": len(workers),
         "max_workers_of_a_function": max(per_function.values(), default=0),
+        "cold_starts": int(cold_starts),
     }
 
 
