@@ -37,13 +37,46 @@ fn corpus_dir() -> PathBuf {
 }
 
 /// The corpus's input templates, in name order.
-fn corpus_inputs(dir: &Path) -> Vec<PathBuf> {
+/// One template of the corpus: its name, its input file and where the translator's output is.
+struct Case {
+    stem: String,
+    input: PathBuf,
+    output: PathBuf,
+}
+
+impl Case {
+    fn input_text(&self) -> String {
+        std::fs::read_to_string(&self.input).expect("read input")
+    }
+
+    /// The translator's CloudFormation, when it has one for this template.
+    fn output_text(&self) -> Option<String> {
+        std::fs::read_to_string(&self.output).ok()
+    }
+}
+
+fn corpus_cases(dir: &Path) -> Vec<Case> {
     let mut inputs: Vec<PathBuf> = std::fs::read_dir(dir.join("input"))
         .expect("read corpus input dir")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .collect();
     inputs.sort();
     inputs
+        .into_iter()
+        .map(|input| {
+            let stem = input
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default()
+                .to_string();
+            let output = dir.join("output").join(format!("{stem}.json"));
+            Case {
+                stem,
+                input,
+                output,
+            }
+        })
+        .collect()
 }
 
 /// `text` with every retired runtime name replaced by a current runtime of its family.
@@ -187,20 +220,17 @@ fn check_template(name: &str, input: &str, output: &str) -> Outcome {
 #[test]
 fn corpus_templates_resolve_and_agree_with_the_sam_translator() {
     let dir = corpus_dir();
-    let inputs = corpus_inputs(&dir);
+    let cases = corpus_cases(&dir);
 
     let (mut resolved, mut failed, mut compared, mut agreeing) = (0, 0, 0, 0);
     let mut panicked = Vec::new();
     let mut unclear = Vec::new();
     let mut disagreeing = Vec::new();
-    for path in &inputs {
-        let stem = path
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or_default()
-            .to_string();
-        let input = with_current_runtimes(&std::fs::read_to_string(path).expect("read input"));
-        let output = std::fs::read_to_string(dir.join("output").join(format!("{stem}.json")))
+    for case in &cases {
+        let stem = case.stem.clone();
+        let input = with_current_runtimes(&case.input_text());
+        let output = case
+            .output_text()
             .map(|output| with_current_runtimes(&output))
             .unwrap_or_default();
         match check_template(&stem, &input, &output) {
@@ -232,7 +262,7 @@ fn corpus_templates_resolve_and_agree_with_the_sam_translator() {
     let rate = agreeing as f64 / compared.max(1) as f64;
     println!(
         "corpus: {} templates, {resolved} resolved, {failed} failed with an error",
-        inputs.len()
+        cases.len()
     );
     println!(
         "corpus: {agreeing}/{compared} templates with Lambda functions agree with the SAM translator ({:.1} %)",
@@ -247,7 +277,7 @@ fn corpus_templates_resolve_and_agree_with_the_sam_translator() {
         "errors too short to be clear: {unclear:?}"
     );
     assert!(
-        inputs.len() >= 800,
+        cases.len() >= 800,
         "the corpus should hold the 831 templates"
     );
     assert!(
@@ -418,22 +448,17 @@ fn resolved_validators(project: &esb_model::Project) -> Validators {
 #[test]
 fn usage_plans_and_request_validators_agree_with_the_sam_translator() {
     let dir = corpus_dir();
-    let inputs = corpus_inputs(&dir);
     let (mut compared, mut disagreeing) = (0, Vec::new());
-    for path in &inputs {
-        let stem = path
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or_default();
-        let Ok(output) = std::fs::read_to_string(dir.join("output").join(format!("{stem}.json")))
-        else {
+    for case in corpus_cases(&dir) {
+        let stem = case.stem.as_str();
+        let Some(output) = case.output_text() else {
             continue;
         };
         let Ok(output) = serde_json::from_str::<serde_json::Value>(&with_current_runtimes(&output))
         else {
             continue;
         };
-        let input = with_current_runtimes(&std::fs::read_to_string(path).expect("read input"));
+        let input = with_current_runtimes(&case.input_text());
         let Ok(loaded) = load_str(stem, &input, &LoadOptions::default()) else {
             continue;
         };
@@ -481,12 +506,9 @@ fn retired_runtimes_are_the_only_new_refusals() {
     let dir = corpus_dir();
     let options = LoadOptions::default();
     let mut refused = 0;
-    for path in corpus_inputs(&dir) {
-        let stem = path
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or_default();
-        let original = std::fs::read_to_string(&path).expect("read input");
+    for case in corpus_cases(&dir) {
+        let stem = case.stem.as_str();
+        let original = case.input_text();
         let current = with_current_runtimes(&original);
         let (Err(error), current_result) = (
             load_str(stem, &original, &options),
@@ -583,19 +605,15 @@ fn with_probe(text: &str, ids: &[String]) -> Option<String> {
 fn names_of_generated_resources_match_the_sam_translator() {
     let dir = corpus_dir();
     let (mut probed, mut failing) = (0, Vec::new());
-    for path in corpus_inputs(&dir) {
-        let stem = path
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or_default();
-        let Ok(output) = std::fs::read_to_string(dir.join("output").join(format!("{stem}.json")))
-        else {
+    for case in corpus_cases(&dir) {
+        let stem = case.stem.as_str();
+        let Some(output) = case.output_text() else {
             continue;
         };
         let Ok(output) = serde_json::from_str::<serde_json::Value>(&output) else {
             continue;
         };
-        let input = with_current_runtimes(&std::fs::read_to_string(&path).expect("read input"));
+        let input = with_current_runtimes(&case.input_text());
         let ids = generated_ids(&output, &input);
         if ids.is_empty() || load_str(stem, &input, &LoadOptions::default()).is_err() {
             continue;
