@@ -231,6 +231,17 @@ pub fn discover_template(explicit: Option<&Path>, start_dir: &Path) -> Result<Pa
     if explicit.is_some() {
         return Ok(found);
     }
+    follow_sam_template(found)
+}
+
+/// The template of the project in `dir` itself, not in a parent, then `paths.sam_template`
+/// as [`discover_template`] follows it: the template of a project named by its directory
+/// (`esb project use`).
+pub fn project_template(dir: &Path) -> Result<PathBuf, BuildError> {
+    follow_sam_template(esb_template::discover(Some(dir), dir)?)
+}
+
+fn follow_sam_template(found: PathBuf) -> Result<PathBuf, BuildError> {
     let dir = found.parent().unwrap_or(Path::new("."));
     let generator = Generator::load_from_dir(dir)?;
     Ok(match generator.paths.sam_template {
@@ -291,6 +302,16 @@ mod tests {
         );
         let explicit = discover_template(Some(Path::new("template.yaml")), root).expect("found");
         assert_eq!(explicit, root.join("template.yaml"));
+        assert_eq!(
+            project_template(root).expect("found"),
+            root.join("other.yaml")
+        );
+        let inner = root.join("inner");
+        std::fs::create_dir(&inner).expect("mkdir");
+        assert!(
+            project_template(&inner).is_err(),
+            "a parent's template is not the project's"
+        );
     }
 
     #[test]

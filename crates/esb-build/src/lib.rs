@@ -32,6 +32,7 @@ pub use environments::{Environment, EnvironmentError, Ports};
 pub use error::BuildError;
 pub use generator::{
     DEFAULT_OUTPUT_DIR, GENERATOR_FILE, Generator, ParameterValue, discover_template,
+    project_template,
 };
 pub use report::{BuildReport, BuildStatus, FunctionReport, LayerReport, UnservedEvent};
 
