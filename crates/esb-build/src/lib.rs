@@ -34,6 +34,7 @@ pub use generator::{
     DEFAULT_OUTPUT_DIR, GENERATOR_FILE, Generator, ParameterValue, discover_template,
     project_template,
 };
+pub use layout::build_outputs;
 pub use report::{BuildReport, BuildStatus, FunctionReport, LayerReport, UnservedEvent};
 
 use crate::layout::Layout;
