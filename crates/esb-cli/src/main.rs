@@ -5,6 +5,7 @@ mod box_process;
 mod cli;
 mod commands;
 mod config;
+mod confirm;
 mod exit;
 mod function_log;
 mod line_writer;
