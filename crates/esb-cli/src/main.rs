@@ -11,6 +11,7 @@ mod function_log;
 mod line_writer;
 mod logging;
 mod output;
+mod projects;
 mod run_state;
 
 use clap::Parser;
