@@ -11,7 +11,7 @@ use esb_template::TemplateError;
 use indexmap::IndexMap;
 
 use crate::commands::{
-    BuildArgs, CertArgs, CompletionArgs, DownArgs, DynamodbArgs, InitArgs, InvokeArgs,
+    BuildArgs, CertArgs, CompletionArgs, DownArgs, DynamodbArgs, EnvArgs, InitArgs, InvokeArgs,
     ProjectArgs, S3Args, StatusArgs, UpArgs, ValidateArgs,
 };
 use crate::output;
@@ -76,6 +76,8 @@ pub enum Command {
     Status(StatusArgs),
     /// Show the local CA that signs the gateway's HTTPS certificate, and how to trust it
     Cert(CertArgs),
+    /// Manage the project's environments: named parameter values, ports and worker mode
+    Env(EnvArgs),
     /// Switch the project commands work on outside any project directory
     Project(ProjectArgs),
     /// The embedded S3-compatible object store on its own (`esb s3 serve`)
@@ -97,6 +99,7 @@ impl Command {
             Command::Down(args) => args.run(),
             Command::Status(args) => args.run(),
             Command::Cert(args) => args.run(),
+            Command::Env(args) => args.run(),
             Command::Project(args) => args.run(),
             Command::S3(args) => args.run(),
             Command::Dynamodb(args) => args.run(),
@@ -147,6 +150,21 @@ impl TemplateArgs {
     }
 }
 
+/// Which template, for commands that take no parameter values (`esb env`).
+#[derive(Debug, Clone, Args)]
+pub struct TemplatePath {
+    /// SAM template, or a directory holding one [default: template.yaml here or in a parent, else the current project]
+    #[arg(short, long, env = "ESB_TEMPLATE", value_name = "FILE")]
+    pub template: Option<PathBuf>,
+}
+
+impl TemplatePath {
+    /// The template path (see [`locate_template`]).
+    pub fn locate(&self) -> miette::Result<PathBuf> {
+        locate_template(self.template.as_deref())
+    }
+}
+
 /// The template: `explicit` (`--template`, `ESB_TEMPLATE`), else `template.yaml` in the
 /// current directory or a parent, else the current project's (`esb project use`), which is
 /// said on stderr so a command run in the wrong directory does not surprise.
@@ -177,7 +195,7 @@ pub struct CopyArgs {
     pub allow_outside_links: bool,
 }
 
-fn parse_key_value(text: &str) -> Result<(String, String), String> {
+pub fn parse_key_value(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((key, value)) if !key.is_empty() => Ok((key.to_string(), value.to_string())),
         _ => Err(format!("expected KEY=VALUE, got {text:?}")),
