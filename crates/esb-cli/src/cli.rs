@@ -12,7 +12,7 @@ use indexmap::IndexMap;
 
 use crate::commands::{
     BuildArgs, CertArgs, CompletionArgs, DownArgs, DynamodbArgs, EnvArgs, InitArgs, InvokeArgs,
-    ProjectArgs, S3Args, StatusArgs, UpArgs, ValidateArgs,
+    ProjectArgs, PruneArgs, S3Args, StatusArgs, UpArgs, ValidateArgs,
 };
 use crate::output;
 use crate::projects::Projects;
@@ -80,6 +80,8 @@ pub enum Command {
     Env(EnvArgs),
     /// Switch the project commands work on outside any project directory
     Project(ProjectArgs),
+    /// Delete what esb left on this machine for the project: build output, a stopped box's state
+    Prune(PruneArgs),
     /// The embedded S3-compatible object store on its own (`esb s3 serve`)
     S3(S3Args),
     /// The embedded DynamoDB-compatible database on its own (`esb dynamodb serve`)
@@ -101,6 +103,7 @@ impl Command {
             Command::Cert(args) => args.run(),
             Command::Env(args) => args.run(),
             Command::Project(args) => args.run(),
+            Command::Prune(args) => args.run(),
             Command::S3(args) => args.run(),
             Command::Dynamodb(args) => args.run(),
             Command::Completion(args) => args.run(),
@@ -150,7 +153,7 @@ impl TemplateArgs {
     }
 }
 
-/// Which template, for commands that take no parameter values (`esb env`).
+/// Which template, for commands that take no parameter values (`esb env`, `esb prune`).
 #[derive(Debug, Clone, Args)]
 pub struct TemplatePath {
     /// SAM template, or a directory holding one [default: template.yaml here or in a parent, else the current project]
