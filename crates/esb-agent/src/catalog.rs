@@ -95,13 +95,18 @@ fn wrap_launch(
     })
 }
 
-/// `~/.esb/runtimes`, or `$ESB_HOME/runtimes`.
-pub fn default_runtimes_dir() -> PathBuf {
+/// The user's esb home, `$ESB_HOME`, else `~/.esb`: what esb keeps per user rather than per
+/// project (runtimes, the local CA, the list of projects).
+pub fn esb_home() -> PathBuf {
     let home = std::env::var_os("ESB_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".esb")));
     home.unwrap_or_else(|| std::env::temp_dir().join("esb"))
-        .join("runtimes")
+}
+
+/// `~/.esb/runtimes`, or `$ESB_HOME/runtimes`.
+pub fn default_runtimes_dir() -> PathBuf {
+    esb_home().join("runtimes")
 }
 
 /// The spec for one built function. Blocking: a Python environment may be created.

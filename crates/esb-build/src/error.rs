@@ -13,6 +13,10 @@ pub enum BuildError {
     #[diagnostic(transparent)]
     Template(#[from] esb_template::TemplateError),
 
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Environment(#[from] crate::environments::EnvironmentError),
+
     #[error("cannot read {path}: {error}")]
     #[diagnostic(code(esb::build::generator))]
     GeneratorRead {
@@ -24,7 +28,7 @@ pub enum BuildError {
     #[diagnostic(
         code(esb::build::generator),
         help(
-            "known keys: app.name, app.tag, paths.sam_template, paths.output_dir, parameters, base_images"
+            "known keys: app.name, app.tag, app.last_env, paths.sam_template, paths.output_dir, parameters, values, base_images, environments"
         )
     )]
     GeneratorParse {

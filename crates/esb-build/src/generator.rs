@@ -1,5 +1,6 @@
 //! `generator.yml`: per-project build settings beside the template (stack name, image tag,
-//! paths, parameter values, base images). Every key is optional; unknown keys are errors.
+//! paths, parameter values, base images, environments). Every key is optional; unknown keys
+//! are errors.
 
 use std::path::{Path, PathBuf};
 
@@ -7,6 +8,7 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
 use crate::BuildError;
+use crate::environments::{self, Environment, EnvironmentError};
 
 /// The file name looked for beside the template.
 pub const GENERATOR_FILE: &str = "generator.yml";
@@ -34,6 +36,13 @@ pub struct Generator {
     /// Runtime → base image for the generated Dockerfiles.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub base_images: IndexMap<String, String>,
+    /// Named settings (`esb env`); `app.last_env` names the active one.
+    #[serde(
+        default,
+        deserialize_with = "environments::deserialize",
+        skip_serializing_if = "IndexMap::is_empty"
+    )]
+    pub environments: IndexMap<String, Environment>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -45,6 +54,9 @@ pub struct App {
     /// Image tag used in Dockerfiles and image names; `latest` when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
+    /// The active environment (`esb env use`); the original ESB's name for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_env: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -82,7 +94,7 @@ impl ParameterValue {
 
 impl App {
     fn is_empty(&self) -> bool {
-        self.name.is_none() && self.tag.is_none()
+        self.name.is_none() && self.tag.is_none() && self.last_env.is_none()
     }
 }
 
@@ -93,7 +105,6 @@ impl Paths {
 }
 
 impl Generator {
-    /// Reads `generator.yml` in `dir`; a missing file gives the defaults.
     /// The build output directory: `explicit` (`--output-dir`), else `paths.output_dir`, else
     /// `.esb`, relative to the project directory.
     pub fn output_dir(&self, project_dir: &Path, explicit: Option<&Path>) -> PathBuf {
@@ -103,6 +114,7 @@ impl Generator {
         project_dir.join(relative)
     }
 
+    /// Reads `generator.yml` in `dir`; a missing file gives the defaults.
     pub fn load_from_dir(dir: &Path) -> Result<Generator, BuildError> {
         let path = dir.join(GENERATOR_FILE);
         match std::fs::read_to_string(&path) {
@@ -123,18 +135,78 @@ impl Generator {
             })
     }
 
-    /// `parameters` as strings, overlaid with `overrides` (which win).
+    /// Writes this to `dir/generator.yml`, keeping the comment lines the existing file opens
+    /// with (serde keeps no comments, so those elsewhere are lost).
+    pub fn save(&self, dir: &Path) -> Result<PathBuf, BuildError> {
+        let path = dir.join(GENERATOR_FILE);
+        let existing = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(error) => return Err(BuildError::GeneratorRead { path, error }),
+        };
+        let header: String = existing
+            .lines()
+            .take_while(|line| line.trim_start().starts_with('#'))
+            .map(|line| format!("{line}\n"))
+            .collect();
+        self.write(&path, &header)?;
+        Ok(path)
+    }
+
+    /// Writes `header` then this as YAML to `path`, through a temporary file renamed over it,
+    /// so an interrupted write never leaves half a file.
+    pub(crate) fn write(&self, path: &Path, header: &str) -> Result<(), BuildError> {
+        let body = serde_yaml::to_string(self).map_err(|error| BuildError::GeneratorParse {
+            path: path.to_owned(),
+            error,
+        })?;
+        let tmp = path.with_extension("yml.tmp");
+        std::fs::write(&tmp, format!("{header}{body}")).map_err(BuildError::io("write", &tmp))?;
+        std::fs::rename(&tmp, path).map_err(BuildError::io("write", path))
+    }
+
+    /// The active environment (`app.last_env`) and its settings; an active name that
+    /// `environments` lacks is an error.
+    pub fn active_environment(&self) -> Result<Option<(&str, &Environment)>, EnvironmentError> {
+        let Some(name) = self.app.last_env.as_deref() else {
+            return Ok(None);
+        };
+        match self.environments.get_key_value(name) {
+            Some((name, environment)) => Ok(Some((name.as_str(), environment))),
+            None => Err(EnvironmentError::UnknownActive {
+                name: name.to_string(),
+                known: match self.environments.len() {
+                    0 => "none is defined".to_string(),
+                    _ => format!(
+                        "defined: {}",
+                        self.environments
+                            .keys()
+                            .map(String::as_str)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                },
+            }),
+        }
+    }
+
+    /// `parameters` as strings, overlaid with the active environment's, overlaid with
+    /// `overrides` (which win).
     pub fn parameter_overrides(
         &self,
         overrides: &IndexMap<String, String>,
-    ) -> IndexMap<String, String> {
+    ) -> Result<IndexMap<String, String>, EnvironmentError> {
+        let environment = self
+            .active_environment()?
+            .map(|(_, environment)| &environment.parameters);
         let mut merged: IndexMap<String, String> = self
             .parameters
             .iter()
+            .chain(environment.into_iter().flatten())
             .map(|(name, value)| (name.clone(), value.to_parameter_string()))
             .collect();
         merged.extend(overrides.iter().map(|(k, v)| (k.clone(), v.clone())));
-        merged
+        Ok(merged)
     }
 
     pub fn tag(&self) -> &str {
@@ -159,6 +231,17 @@ pub fn discover_template(explicit: Option<&Path>, start_dir: &Path) -> Result<Pa
     if explicit.is_some() {
         return Ok(found);
     }
+    follow_sam_template(found)
+}
+
+/// The template of the project in `dir` itself, not in a parent, then `paths.sam_template`
+/// as [`discover_template`] follows it: the template of a project named by its directory
+/// (`esb project use`).
+pub fn project_template(dir: &Path) -> Result<PathBuf, BuildError> {
+    follow_sam_template(esb_template::discover(Some(dir), dir)?)
+}
+
+fn follow_sam_template(found: PathBuf) -> Result<PathBuf, BuildError> {
     let dir = found.parent().unwrap_or(Path::new("."));
     let generator = Generator::load_from_dir(dir)?;
     Ok(match generator.paths.sam_template {
@@ -178,7 +261,7 @@ mod tests {
         assert_eq!(generator.tag(), "v1");
         assert_eq!(generator.stack_name(Path::new("/x/proj")), "demo");
         let overrides = [("A".to_string(), "cli".to_string())].into_iter().collect();
-        let merged = generator.parameter_overrides(&overrides);
+        let merged = generator.parameter_overrides(&overrides).expect("merged");
         assert_eq!(merged["A"], "cli");
         assert_eq!(merged["Port"], "8080");
         assert_eq!(merged["List"], "a,b");
@@ -219,5 +302,69 @@ mod tests {
         );
         let explicit = discover_template(Some(Path::new("template.yaml")), root).expect("found");
         assert_eq!(explicit, root.join("template.yaml"));
+        assert_eq!(
+            project_template(root).expect("found"),
+            root.join("other.yaml")
+        );
+        let inner = root.join("inner");
+        std::fs::create_dir(&inner).expect("mkdir");
+        assert!(
+            project_template(&inner).is_err(),
+            "a parent's template is not the project's"
+        );
+    }
+
+    #[test]
+    fn the_active_environment_wins_over_parameters_and_loses_to_overrides() {
+        let text = "app:\n  last_env: prod\nparameters:\n  Stage: dev\n  Greeting: Hi\nenvironments:\n  dev: process\n  prod:\n    parameters:\n      Stage: prod\n      Port: 8080\n";
+        let generator = Generator::parse(Path::new("generator.yml"), text).expect("parse");
+        assert_eq!(
+            generator
+                .active_environment()
+                .expect("known")
+                .map(|(name, _)| name),
+            Some("prod")
+        );
+        let overrides = [("Port".to_string(), "9090".to_string())]
+            .into_iter()
+            .collect();
+        let merged = generator.parameter_overrides(&overrides).expect("merged");
+        assert_eq!(merged["Stage"], "prod");
+        assert_eq!(merged["Greeting"], "Hi");
+        assert_eq!(merged["Port"], "9090");
+    }
+
+    #[test]
+    fn an_active_environment_that_is_not_defined_is_named() {
+        let text = "app:\n  last_env: staging\nenvironments:\n  dev: process\n  prod: process\n";
+        let generator = Generator::parse(Path::new("generator.yml"), text).expect("parse");
+        let error = generator
+            .parameter_overrides(&IndexMap::new())
+            .expect_err("unknown");
+        assert!(
+            error.to_string().contains("app.last_env is staging"),
+            "{error}"
+        );
+        let rendered = format!("{:?}", miette::Report::new(error));
+        assert!(rendered.contains("dev, prod"), "{rendered}");
+    }
+
+    #[test]
+    fn save_keeps_the_opening_comments_and_reads_back() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(GENERATOR_FILE);
+        std::fs::write(&path, "# mine\n# also mine\napp:\n  tag: v1 # lost\n").expect("write");
+        let mut generator = Generator::load_from_dir(dir.path()).expect("load");
+        generator
+            .environments
+            .insert("dev".into(), Environment::default());
+        generator.app.last_env = Some("dev".into());
+        generator.save(dir.path()).expect("save");
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(text.starts_with("# mine\n# also mine\napp:\n"), "{text}");
+        assert_eq!(
+            Generator::load_from_dir(dir.path()).expect("reload"),
+            generator
+        );
     }
 }

@@ -55,6 +55,7 @@ pub fn write_generator(
         app: App {
             name: answers.app_name.clone(),
             tag: Some(answers.tag.clone()),
+            last_env: None,
         },
         paths: Paths {
             sam_template: None,
@@ -67,12 +68,9 @@ pub fn write_generator(
             .collect(),
         values: IndexMap::new(),
         base_images: IndexMap::new(),
+        environments: IndexMap::new(),
     };
-    let body = serde_yaml::to_string(&generator).map_err(|error| BuildError::GeneratorParse {
-        path: path.clone(),
-        error,
-    })?;
-    std::fs::write(&path, format!("{HEADER}{body}")).map_err(BuildError::io("write", &path))?;
+    generator.write(&path, HEADER)?;
     Ok(path)
 }
 

@@ -8,6 +8,17 @@ use esb_model::artifacts::{FUNCTIONS_FILE, RESOURCES_FILE, ROUTING_FILE};
 /// The file in a function's (or staged layer's) directory that records its inputs' hash.
 pub const FINGERPRINT_FILE: &str = ".fingerprint";
 
+const CONFIG_DIR: &str = "config";
+const FUNCTIONS_DIR: &str = "functions";
+const LAYERS_DIR: &str = "layers";
+const CACHE_DIR: &str = "cache";
+
+/// Everything `esb build` writes directly under `output_dir`, for `esb prune` to remove: what
+/// the box stores beside them at run time (`run/`, `data/`, `logs/`) is not the build's.
+pub fn build_outputs(output_dir: &Path) -> [PathBuf; 4] {
+    [CONFIG_DIR, FUNCTIONS_DIR, LAYERS_DIR, CACHE_DIR].map(|name| output_dir.join(name))
+}
+
 #[derive(Debug, Clone)]
 pub struct Layout {
     pub project_dir: PathBuf,
@@ -36,12 +47,12 @@ impl Layout {
 
     /// `functions/`: one directory per function.
     pub fn functions_dir(&self) -> PathBuf {
-        self.output_dir.join("functions")
+        self.output_dir.join(FUNCTIONS_DIR)
     }
 
     /// `layers/`: each template layer staged once (content plus built dependencies).
     pub fn layers_dir(&self) -> PathBuf {
-        self.output_dir.join("layers")
+        self.output_dir.join(LAYERS_DIR)
     }
 
     pub fn function_dir(&self, name: &str) -> PathBuf {
@@ -70,7 +81,7 @@ impl Layout {
     /// `cache/cargo-target`: `CARGO_TARGET_DIR` for every Rust function of the project, kept
     /// between builds so recompiles are incremental and the code directory stays clean.
     pub fn cargo_target_dir(&self) -> PathBuf {
-        self.output_dir.join("cache").join("cargo-target")
+        self.output_dir.join(CACHE_DIR).join("cargo-target")
     }
 
     /// `path` relative to the project directory with `/` separators, as artifacts record it.
@@ -79,7 +90,7 @@ impl Layout {
     }
 
     fn config_dir(&self) -> PathBuf {
-        self.output_dir.join("config")
+        self.output_dir.join(CONFIG_DIR)
     }
 }
 
@@ -136,5 +147,23 @@ mod tests {
             layout.relative(&layout.layer_content_dir("Shared")),
             ".esb/layers/Shared/opt"
         );
+    }
+
+    #[test]
+    fn build_outputs_hold_every_directory_the_layout_writes() {
+        let layout = Layout::new("/p".into(), "/p/.esb".into());
+        let outputs = build_outputs(&layout.output_dir);
+        for written in [
+            layout.functions_file(),
+            layout.task_dir("Hello"),
+            layout.layer_content_dir("Shared"),
+            layout.cargo_target_dir(),
+        ] {
+            assert!(
+                outputs.iter().any(|output| written.starts_with(output)),
+                "{} is not under a build output",
+                written.display()
+            );
+        }
     }
 }

@@ -11,6 +11,7 @@ mod code;
 mod config;
 mod deps;
 mod dockerfile;
+pub mod environments;
 mod error;
 mod fingerprint;
 mod function;
@@ -27,8 +28,13 @@ use std::path::{Path, PathBuf};
 use esb_template::{LoadOptions, Loaded};
 use indexmap::IndexMap;
 
+pub use environments::{Environment, EnvironmentError, Ports};
 pub use error::BuildError;
-pub use generator::{DEFAULT_OUTPUT_DIR, GENERATOR_FILE, Generator, discover_template};
+pub use generator::{
+    DEFAULT_OUTPUT_DIR, GENERATOR_FILE, Generator, ParameterValue, discover_template,
+    project_template,
+};
+pub use layout::build_outputs;
 pub use report::{BuildReport, BuildStatus, FunctionReport, LayerReport, UnservedEvent};
 
 use crate::layout::Layout;
@@ -77,7 +83,7 @@ pub fn resolve(
     let project_dir = template.parent().unwrap_or(Path::new("/")).to_owned();
     let generator = Generator::load_from_dir(&project_dir)?;
     let options = LoadOptions {
-        parameter_overrides: generator.parameter_overrides(overrides),
+        parameter_overrides: generator.parameter_overrides(overrides)?,
         stack_name: generator.stack_name(&project_dir),
         resolve_values: generator.values.clone(),
         ..LoadOptions::default()
@@ -126,6 +132,7 @@ pub fn build_resolved(
     let plan = Plan::new(resolved, layout, options)?;
     let template_warnings = resolved.loaded.warnings.iter().map(ToString::to_string);
     let mut report = plan.report(template_warnings.collect(), options.dry_run);
+    report.environment = resolved.generator.app.last_env.clone();
     if !options.dry_run {
         report.warnings.extend(plan.execute()?);
     }

@@ -10,6 +10,8 @@ use serde::Serialize;
 #[serde(rename_all = "camelCase")]
 pub struct BuildReport {
     pub output_dir: PathBuf,
+    /// The active environment of `generator.yml`, whose parameter values the build used.
+    pub environment: Option<String>,
     pub dry_run: bool,
     /// In template order.
     pub functions: Vec<FunctionReport>,

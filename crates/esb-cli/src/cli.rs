@@ -1,16 +1,21 @@
 //! The command line: global flags, the shared template flags and the subcommands.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use esb_agent::catalog::esb_home;
+use esb_build::BuildError;
 use esb_model::credentials::{DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY};
+use esb_template::TemplateError;
 use indexmap::IndexMap;
 
 use crate::commands::{
-    BuildArgs, CertArgs, CompletionArgs, DownArgs, DynamodbArgs, InitArgs, InvokeArgs, S3Args,
-    StatusArgs, UpArgs, ValidateArgs,
+    BuildArgs, CertArgs, CompletionArgs, DownArgs, DynamodbArgs, EnvArgs, InitArgs, InvokeArgs,
+    ProjectArgs, PruneArgs, S3Args, StatusArgs, UpArgs, ValidateArgs,
 };
+use crate::output;
+use crate::projects::Projects;
 
 /// Edge Serverless Box: run AWS SAM applications on machines you own.
 #[derive(Debug, Parser)]
@@ -71,6 +76,12 @@ pub enum Command {
     Status(StatusArgs),
     /// Show the local CA that signs the gateway's HTTPS certificate, and how to trust it
     Cert(CertArgs),
+    /// Manage the project's environments: named parameter values, ports and worker mode
+    Env(EnvArgs),
+    /// Switch the project commands work on outside any project directory
+    Project(ProjectArgs),
+    /// Delete what esb left on this machine for the project: build output, a stopped box's state
+    Prune(PruneArgs),
     /// The embedded S3-compatible object store on its own (`esb s3 serve`)
     S3(S3Args),
     /// The embedded DynamoDB-compatible database on its own (`esb dynamodb serve`)
@@ -90,6 +101,9 @@ impl Command {
             Command::Down(args) => args.run(),
             Command::Status(args) => args.run(),
             Command::Cert(args) => args.run(),
+            Command::Env(args) => args.run(),
+            Command::Project(args) => args.run(),
+            Command::Prune(args) => args.run(),
             Command::S3(args) => args.run(),
             Command::Dynamodb(args) => args.run(),
             Command::Completion(args) => args.run(),
@@ -120,7 +134,7 @@ pub struct ServiceArgs {
 /// Which template, and its parameter values.
 #[derive(Debug, Clone, Args)]
 pub struct TemplateArgs {
-    /// SAM template, or a directory holding one [default: template.yaml here or in a parent]
+    /// SAM template, or a directory holding one [default: template.yaml here or in a parent, else the current project]
     #[arg(short, long, env = "ESB_TEMPLATE", value_name = "FILE")]
     pub template: Option<PathBuf>,
     /// Template parameter values, wins over generator.yml (e.g. Stage=prod Greeting=Hi)
@@ -129,18 +143,49 @@ pub struct TemplateArgs {
 }
 
 impl TemplateArgs {
-    /// The template path: `--template`/`ESB_TEMPLATE`, else discovered from the current dir.
+    /// The template path (see [`locate_template`]).
     pub fn locate(&self) -> miette::Result<PathBuf> {
-        let cwd = std::env::current_dir()
-            .map_err(|err| miette::miette!("cannot read the current directory: {err}"))?;
-        Ok(esb_build::discover_template(
-            self.template.as_deref(),
-            &cwd,
-        )?)
+        locate_template(self.template.as_deref())
     }
 
     pub fn overrides(&self) -> IndexMap<String, String> {
         self.parameter_overrides.iter().cloned().collect()
+    }
+}
+
+/// Which template, for commands that take no parameter values (`esb env`, `esb prune`).
+#[derive(Debug, Clone, Args)]
+pub struct TemplatePath {
+    /// SAM template, or a directory holding one [default: template.yaml here or in a parent, else the current project]
+    #[arg(short, long, env = "ESB_TEMPLATE", value_name = "FILE")]
+    pub template: Option<PathBuf>,
+}
+
+impl TemplatePath {
+    /// The template path (see [`locate_template`]).
+    pub fn locate(&self) -> miette::Result<PathBuf> {
+        locate_template(self.template.as_deref())
+    }
+}
+
+/// The template: `explicit` (`--template`, `ESB_TEMPLATE`), else `template.yaml` in the
+/// current directory or a parent, else the current project's (`esb project use`), which is
+/// said on stderr so a command run in the wrong directory does not surprise.
+fn locate_template(explicit: Option<&Path>) -> miette::Result<PathBuf> {
+    let cwd = std::env::current_dir()
+        .map_err(|err| miette::miette!("cannot read the current directory: {err}"))?;
+    match esb_build::discover_template(explicit, &cwd) {
+        Err(BuildError::Template(TemplateError::NotFound { searched })) if explicit.is_none() => {
+            let projects = Projects::load(&esb_home())?;
+            let (dir, template) = projects.current_template(&searched)?;
+            eprintln!(
+                "{} {} (the current project)",
+                output::dim("project:"),
+                dir.display()
+            );
+            Ok(template)
+        }
+        found => Ok(found?),
     }
 }
 
@@ -153,7 +198,7 @@ pub struct CopyArgs {
     pub allow_outside_links: bool,
 }
 
-fn parse_key_value(text: &str) -> Result<(String, String), String> {
+pub fn parse_key_value(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((key, value)) if !key.is_empty() => Ok((key.to_string(), value.to_string())),
         _ => Err(format!("expected KEY=VALUE, got {text:?}")),

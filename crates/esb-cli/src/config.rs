@@ -1,13 +1,14 @@
 //! Settings of `esb up`, layered as STYLE.md asks: built-in defaults, then the project's
-//! `esb.toml`, then its `.env` file, then the environment, then flags. Environment variable
-//! names are the original ESB's where they mean the same thing, so an existing `.env` carries
-//! over.
+//! `esb.toml`, then the active environment of its `generator.yml` (`esb env use`), then its
+//! `.env` file, then the environment, then flags. Environment variable names are the original
+//! ESB's where they mean the same thing, so an existing `.env` carries over.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+use esb_build::{BuildError, Environment, Generator};
 use indexmap::IndexMap;
 use serde::Deserialize;
 
@@ -127,6 +128,9 @@ pub enum ConfigError {
     #[error("{path}: {message}")]
     #[diagnostic(help("see docs/gateway.md for the keys esb.toml accepts"))]
     Parse { path: PathBuf, message: String },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Generator(#[from] BuildError),
     #[error("{name}={value:?} is not a valid value ({reason})")]
     #[diagnostic(help("fix it in the environment or in .env"))]
     Variable {
@@ -144,15 +148,20 @@ pub struct Layers {
 }
 
 impl Layers {
-    /// Reads `esb.toml` and `.env` in the project directory (both optional).
+    /// Reads `esb.toml`, the active environment of `generator.yml` and `.env` in the project
+    /// directory (all optional).
     pub fn load(project_dir: &Path) -> Result<Layers, ConfigError> {
-        let file = match read_optional(&project_dir.join(CONFIG_FILE))? {
+        let mut file = match read_optional(&project_dir.join(CONFIG_FILE))? {
             None => FileConfig::default(),
             Some((path, text)) => toml::from_str(&text).map_err(|e| ConfigError::Parse {
                 path,
                 message: e.to_string(),
             })?,
         };
+        let generator = Generator::load_from_dir(project_dir)?;
+        if let Some((_, environment)) = generator.active_environment().map_err(BuildError::from)? {
+            file.apply(environment);
+        }
         let dotenv = read_optional(&project_dir.join(".env"))?
             .map(|(_, text)| parse_dotenv(&text))
             .unwrap_or_default();
@@ -179,6 +188,21 @@ impl Layers {
                 value: value.clone(),
                 reason: e.to_string(),
             })
+    }
+}
+
+impl FileConfig {
+    /// Lays an environment over `esb.toml`: what the environment sets wins, so `esb env use`
+    /// switches ports and mode without editing files, and the environment variables and flags
+    /// read after this still win over both.
+    fn apply(&mut self, environment: &Environment) {
+        let ports = &environment.ports;
+        self.gateway.port = ports.gateway.or(self.gateway.port);
+        self.s3.port = ports.s3.or(self.s3.port);
+        self.dynamodb.port = ports.dynamodb.or(self.dynamodb.port);
+        if let Some(mode) = &environment.mode {
+            self.workers.driver = Some(mode.clone());
+        }
     }
 }
 
@@ -245,5 +269,37 @@ mod tests {
         std::fs::write(dir.path().join("esb.toml"), "[gateway]\nprot = 1\n").expect("write");
         let err = Layers::load(dir.path()).expect_err("unknown key");
         assert!(err.to_string().contains("esb.toml"), "{err}");
+    }
+
+    #[test]
+    fn the_active_environment_wins_over_esb_toml() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(
+            dir.path().join("esb.toml"),
+            "[gateway]\nport = 9443\n[s3]\nport = 9100\n[workers]\ndriver = \"process\"\n",
+        )
+        .expect("write");
+        std::fs::write(
+            dir.path().join("generator.yml"),
+            "app:\n  last_env: edge\nenvironments:\n  edge:\n    mode: docker\n    ports:\n      gateway: 10443\n      dynamodb: 18001\n  other:\n    ports:\n      s3: 1\n",
+        )
+        .expect("write");
+        let file = Layers::load(dir.path()).expect("loads").file;
+        assert_eq!(file.gateway.port, Some(10443));
+        assert_eq!(
+            file.s3.port,
+            Some(9100),
+            "esb.toml where the environment is silent"
+        );
+        assert_eq!(file.dynamodb.port, Some(18001));
+        assert_eq!(file.workers.driver.as_deref(), Some("docker"));
+
+        std::fs::write(dir.path().join("generator.yml"), "app:\n  last_env: gone\n")
+            .expect("write");
+        let error = Layers::load(dir.path()).expect_err("unknown environment");
+        assert!(
+            error.to_string().contains("app.last_env is gone"),
+            "{error}"
+        );
     }
 }

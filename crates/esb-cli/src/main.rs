@@ -5,11 +5,13 @@ mod box_process;
 mod cli;
 mod commands;
 mod config;
+mod confirm;
 mod exit;
 mod function_log;
 mod line_writer;
 mod logging;
 mod output;
+mod projects;
 mod run_state;
 
 use clap::Parser;

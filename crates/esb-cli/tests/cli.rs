@@ -58,7 +58,15 @@ fn help_and_version() {
         .assert()
         .success()
         .stdout(predicate::str::contains("build").and(predicate::str::contains("validate")));
-    for command in ["build", "validate", "init", "completion"] {
+    for command in [
+        "build",
+        "validate",
+        "init",
+        "completion",
+        "env",
+        "project",
+        "prune",
+    ] {
         esb(dir.path()).args([command, "--help"]).assert().success();
     }
     esb(dir.path())

@@ -17,6 +17,26 @@ pub enum DriverKind {
 }
 
 impl DriverKind {
+    pub const ALL: [DriverKind; 3] = [
+        DriverKind::Process,
+        DriverKind::Docker,
+        DriverKind::Containerd,
+    ];
+
+    /// The name `ESB_MODE`, `[workers] driver` and `--driver` spell it with.
+    pub fn name(self) -> &'static str {
+        match self {
+            DriverKind::Process => "process",
+            DriverKind::Docker => "docker",
+            DriverKind::Containerd => "containerd",
+        }
+    }
+
+    /// Whether this box can run workers this way yet ([`driver`] refuses the others).
+    pub fn is_built(self) -> bool {
+        matches!(self, DriverKind::Process)
+    }
+
     /// `process`, `docker` or `containerd` (the values of `ESB_MODE`).
     pub fn parse(value: &str) -> Result<DriverKind, DriverError> {
         match value.trim().to_ascii_lowercase().as_str() {
@@ -58,10 +78,7 @@ pub fn driver(settings: &DriverSettings) -> Result<Arc<dyn Driver>, DriverError>
         }
         DriverKind::Docker | DriverKind::Containerd => Err(DriverError::start(format!(
             "the {} driver is not built yet: use driver = \"process\" (ESB_MODE=process)",
-            match settings.kind {
-                DriverKind::Docker => "docker",
-                _ => "containerd",
-            }
+            settings.kind.name()
         ))),
     }
 }
@@ -93,6 +110,10 @@ mod tests {
         let error = driver(&settings).expect_err("not built");
         assert!(error.to_string().contains("not built yet"), "{error}");
         assert!(DriverKind::parse("firecracker").is_err());
+        for kind in DriverKind::ALL {
+            assert_eq!(DriverKind::parse(kind.name()).ok(), Some(kind));
+        }
+        assert!(DriverKind::Process.is_built() && !DriverKind::Docker.is_built());
     }
 
     #[test]

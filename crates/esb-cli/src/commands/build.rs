@@ -54,8 +54,13 @@ fn summary(report: &BuildReport) -> String {
         "Built"
     };
     let built = report.count(BuildStatus::Built) + report.count(BuildStatus::WouldBuild);
+    let environment = report
+        .environment
+        .as_ref()
+        .map(|name| format!(" (environment {name})"))
+        .unwrap_or_default();
     out.push_str(&format!(
-        "{} {built} function(s), {} unchanged, into {}\n",
+        "{} {built} function(s), {} unchanged, into {}{environment}\n",
         output::good(verb),
         report.count(BuildStatus::Unchanged),
         report.output_dir.display()

@@ -1,19 +1,17 @@
 //! `esb down`: stop the box `esb up` started — SIGTERM, so in-flight requests drain and every
 //! worker stops — and wait until it is gone.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use miette::{IntoDiagnostic, miette};
+use miette::miette;
 use rustix::process::Signal;
 
 use crate::box_process::BoxProcess;
 use crate::cli::TemplateArgs;
-use crate::exit::UsageError;
-use crate::output;
 use crate::run_state::{RunState, StopReport};
+use crate::{confirm, output};
 
 #[derive(Debug, Args)]
 pub struct DownArgs {
@@ -91,23 +89,9 @@ fn delete_volumes(output_dir: &Path, yes: bool) -> miette::Result<()> {
         .map(|d| d.display().to_string())
         .collect::<Vec<_>>()
         .join(", ");
-    if !yes {
-        if !std::io::stdin().is_terminal() {
-            return Err(UsageError {
-                message: format!("--volumes would delete {list}"),
-                help: "pass --yes to confirm without a terminal".to_string(),
-            }
-            .into());
-        }
-        let confirmed = dialoguer::Confirm::new()
-            .with_prompt(format!("Delete {list}?"))
-            .default(false)
-            .interact()
-            .into_diagnostic()?;
-        if !confirmed {
-            eprintln!("kept {list}");
-            return Ok(());
-        }
+    if !confirm::deletion("--volumes", &list, yes)? {
+        eprintln!("kept {list}");
+        return Ok(());
     }
     for dir in &present {
         std::fs::remove_dir_all(dir)
