@@ -44,9 +44,26 @@ use crate::plan::Plan;
 #[derive(Debug, Clone, Default)]
 pub struct BuildRequest {
     pub template: PathBuf,
+    pub input: TemplateInput,
+    pub options: BuildOptions,
+}
+
+/// What the command line says about reading the template, beside its path.
+#[derive(Debug, Clone)]
+pub struct TemplateInput {
     /// `--parameter-overrides`; wins over `generator.yml` `parameters`.
     pub parameter_overrides: IndexMap<String, String>,
-    pub options: BuildOptions,
+    /// `--max-template-bytes`: a larger template is refused before it is read whole.
+    pub max_template_bytes: u64,
+}
+
+impl Default for TemplateInput {
+    fn default() -> Self {
+        TemplateInput {
+            parameter_overrides: IndexMap::new(),
+            max_template_bytes: esb_template::DEFAULT_MAX_TEMPLATE_BYTES,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -74,18 +91,16 @@ pub struct Resolved {
 }
 
 /// Reads `generator.yml` beside `template` and resolves the template with its parameters
-/// (`overrides` win) and stack name.
-pub fn resolve(
-    template: &Path,
-    overrides: &IndexMap<String, String>,
-) -> Result<Resolved, BuildError> {
+/// (`input`'s overrides win) and stack name.
+pub fn resolve(template: &Path, input: &TemplateInput) -> Result<Resolved, BuildError> {
     let template = std::path::absolute(template).map_err(BuildError::io("resolve", template))?;
     let project_dir = template.parent().unwrap_or(Path::new("/")).to_owned();
     let generator = Generator::load_from_dir(&project_dir)?;
     let options = LoadOptions {
-        parameter_overrides: generator.parameter_overrides(overrides)?,
+        parameter_overrides: generator.parameter_overrides(&input.parameter_overrides)?,
         stack_name: generator.stack_name(&project_dir),
         resolve_values: generator.values.clone(),
+        max_template_bytes: input.max_template_bytes,
         ..LoadOptions::default()
     };
     let loaded = esb_template::load_file(&template, &options)?;
@@ -116,7 +131,7 @@ pub fn output_dir(template: &Path) -> Result<PathBuf, BuildError> {
 
 /// Resolves and builds.
 pub fn build(request: &BuildRequest) -> Result<BuildReport, BuildError> {
-    let resolved = resolve(&request.template, &request.parameter_overrides)?;
+    let resolved = resolve(&request.template, &request.input)?;
     build_resolved(&resolved, &request.options)
 }
 

@@ -22,7 +22,7 @@ fn check_example(name: &str) {
     }
     build(&BuildRequest {
         template: project.path().join("template.yaml"),
-        parameter_overrides: Default::default(),
+        input: Default::default(),
         options: BuildOptions::default(),
     })
     .unwrap_or_else(|e| panic!("example {name} should build: {e}"));

@@ -27,7 +27,7 @@ const RESPONSE: &str = "/2018-06-01/runtime/invocation/r1/response";
 fn build_project(project: &Path, no_cache: bool) -> BuildReport {
     build(&BuildRequest {
         template: project.join("template.yaml"),
-        parameter_overrides: Default::default(),
+        input: Default::default(),
         options: BuildOptions {
             no_cache,
             ..BuildOptions::default()

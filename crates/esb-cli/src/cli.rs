@@ -140,6 +140,10 @@ pub struct TemplateArgs {
     /// Template parameter values, wins over generator.yml (e.g. Stage=prod Greeting=Hi)
     #[arg(long, value_name = "KEY=VALUE", num_args = 1.., value_parser = parse_key_value)]
     pub parameter_overrides: Vec<(String, String)>,
+    /// Refuse a template larger than this many bytes, before reading it (CloudFormation's limit)
+    #[arg(long, env = "ESB_MAX_TEMPLATE_BYTES", value_name = "BYTES",
+          default_value_t = esb_template::DEFAULT_MAX_TEMPLATE_BYTES)]
+    pub max_template_bytes: u64,
 }
 
 impl TemplateArgs {
@@ -150,6 +154,14 @@ impl TemplateArgs {
 
     pub fn overrides(&self) -> IndexMap<String, String> {
         self.parameter_overrides.iter().cloned().collect()
+    }
+
+    /// What the flags say about reading the template.
+    pub fn input(&self) -> esb_build::TemplateInput {
+        esb_build::TemplateInput {
+            parameter_overrides: self.overrides(),
+            max_template_bytes: self.max_template_bytes,
+        }
     }
 }
 

@@ -291,6 +291,36 @@ fn validate_refuses_an_endless_template_without_reading_it() {
     );
 }
 
+/// The 1 MB cap is CloudFormation's; a site with larger templates raises it.
+#[test]
+fn the_template_size_cap_is_a_flag_and_an_environment_variable() {
+    let dir = project();
+    let size = std::fs::metadata(dir.path().join("template.yaml"))
+        .expect("template")
+        .len();
+    let below = (size - 1).to_string();
+    let refused = esb(dir.path())
+        .args(["validate", "--max-template-bytes", &below])
+        .output()
+        .expect("run");
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains(&format!("larger than {below} bytes")),
+        "{stderr}"
+    );
+    let by_env = esb(dir.path())
+        .env("ESB_MAX_TEMPLATE_BYTES", &below)
+        .arg("build")
+        .output()
+        .expect("run");
+    assert_eq!(by_env.status.code(), Some(1));
+    esb(dir.path())
+        .args(["validate", "--max-template-bytes", &size.to_string()])
+        .assert()
+        .success();
+}
+
 #[test]
 fn a_second_build_reports_unchanged() {
     let dir = project();

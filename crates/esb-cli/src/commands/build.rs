@@ -32,7 +32,7 @@ impl BuildArgs {
             .map(|dir| std::path::absolute(&dir).unwrap_or(dir));
         let request = BuildRequest {
             template: self.template.locate()?,
-            parameter_overrides: self.template.overrides(),
+            input: self.template.input(),
             options: BuildOptions {
                 output_dir,
                 dry_run: self.dry_run,

@@ -59,7 +59,7 @@ impl InvokeArgs {
         let template = self.template.locate()?;
         let report = esb_build::build(&BuildRequest {
             template: template.clone(),
-            parameter_overrides: self.template.overrides(),
+            input: self.template.input(),
             options: BuildOptions {
                 allow_outside_links: self.copy.allow_outside_links,
                 ..BuildOptions::default()

@@ -293,7 +293,7 @@ impl UpArgs {
         }
         let report = esb_build::build(&BuildRequest {
             template: template.clone(),
-            parameter_overrides: self.template.overrides(),
+            input: self.template.input(),
             options: BuildOptions {
                 no_cache: self.build || self.reset,
                 allow_outside_links: self.copy.allow_outside_links,
@@ -342,7 +342,7 @@ impl UpArgs {
         crate::commands::DownArgs {
             template: TemplateArgs {
                 template: Some(template.to_path_buf()),
-                parameter_overrides: self.template.parameter_overrides.clone(),
+                ..self.template.clone()
             },
             timeout: 30,
             volumes: true,

@@ -25,7 +25,7 @@ pub struct ValidateArgs {
 impl ValidateArgs {
     pub fn run(self) -> miette::Result<()> {
         let template = self.template.locate()?;
-        let resolved = esb_build::resolve(&template, &self.template.overrides())?;
+        let resolved = esb_build::resolve(&template, &self.template.input())?;
         let warnings: Vec<String> = resolved
             .loaded
             .warnings
