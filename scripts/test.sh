@@ -23,8 +23,27 @@ step() {
 }
 
 step "dependencies" scripts/install.sh --deps-only
+# The target dir outside the clone keeps runs incremental, but it only ever grows (old
+# dependency versions, incremental caches): past ESB_TARGET_LIMIT_GB it is trimmed, so CI never
+# fills the disk (a full disk fails every test that writes).
+trim_target_dir() {
+    local dir limit_kb
+    dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+    limit_kb=$(( ${ESB_TARGET_LIMIT_GB:-20} * 1024 * 1024 ))
+    [[ -d $dir/debug ]] || return 0
+    over() { (( $(du -sk "$dir" | cut -f1) > limit_kb )); }
+    if over; then
+        echo "$dir is over ${ESB_TARGET_LIMIT_GB:-20} GB: removing its incremental caches"
+        rm -rf "$dir"/debug/incremental
+    fi
+    if over; then
+        echo "$dir is still over the limit: removing its debug build (one full rebuild)"
+        rm -rf "$dir"/debug
+    fi
+}
 # install.sh may have found cargo in ~/.cargo/bin without it being on our PATH.
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+step "target dir size" trim_target_dir
 step "test tools (AWS CLI, moto_server)" scripts/test-tools.sh
 
 if [[ ! -d ../shared/corpus ]]; then
