@@ -12,6 +12,8 @@
 #                     reproducers (default /var/cache/esb/fuzz; scripts/test-tools.sh installs
 #                     cargo-fuzz there)
 #   ESB_FUZZ_SANITIZER  address (the default) or none: see docs/fuzzing.md
+#   ESB_FUZZ_MAX_CORPUS past this many inputs (default 2000), a target's cached corpus is
+#                     first merged down to the inputs that add coverage
 #
 # cargo-fuzz needs nightly compiler flags (-Zsanitizer, sanitizer coverage); RUSTC_BOOTSTRAP=1
 # lets the pinned stable compiler accept them, for this build only.
@@ -22,6 +24,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 seconds=${ESB_FUZZ_SECONDS:-30}
 cache=${ESB_FUZZ_CACHE:-/var/cache/esb/fuzz}
 sanitizer=${ESB_FUZZ_SANITIZER:-address}
+max_corpus=${ESB_FUZZ_MAX_CORPUS:-2000}
 export PATH="$cache/bin:${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 export RUSTC_BOOTSTRAP=1
 
@@ -51,6 +54,16 @@ for target in "${targets[@]}"; do
     artifacts="$cache/artifacts/$target"
     mkdir -p "$corpus" "$artifacts"
     echo "---- $target: ${seconds}s"
+    # libFuzzer replays the whole corpus before it mutates, outside -max_total_time: keep the
+    # corpus the cache grows from run to run small enough to replay in a few seconds.
+    if (($(find "$corpus" -type f | wc -l) > max_corpus)); then
+        rm -rf "$corpus.merged" && mkdir -p "$corpus.merged"
+        if cargo fuzz run "${build[@]}" "$target" "$corpus.merged" "$corpus" -- \
+            -merge=1 -timeout=10 -rss_limit_mb=2048 -detect_leaks=0 >"$cache/$target.merge.log" 2>&1; then
+            rm -rf "$corpus" && mv "$corpus.merged" "$corpus"
+            echo "merged the cached corpus down to $(find "$corpus" -type f | wc -l) inputs"
+        fi
+    fi
     # New inputs go to the first corpus directory (the cache); the checked-in seeds are read.
     # -timeout: one input running longer is a failure; -rss_limit_mb: so is a memory blow-up.
     # -detect_leaks=0: LeakSanitizer scans the heap after every input that allocated more than
