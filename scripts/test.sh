@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it (.ci/run): dependencies, formatting, lints, tests.
+# The whole test suite, as CI runs it (.ci/run): dependencies, formatting, lints, tests, then
+# every fuzz target for ESB_FUZZ_SECONDS (default 30) seconds each (scripts/fuzz.sh).
 # Stops at the first failure with a non-zero exit. Works from any directory.
 # The corpus tests read ../shared/corpus beside the repository.
 set -euo pipefail
@@ -44,14 +45,16 @@ trim_target_dir() {
 # install.sh may have found cargo in ~/.cargo/bin without it being on our PATH.
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 step "target dir size" trim_target_dir
-step "test tools (AWS CLI, moto_server)" scripts/test-tools.sh
+step "test tools (AWS CLI, moto_server, cargo-fuzz)" scripts/test-tools.sh
 
 if [[ ! -d ../shared/corpus ]]; then
     echo "note: ../shared/corpus not found beside the repository; corpus tests will not find it"
 fi
 
 step "format" cargo fmt --all -- --check
+step "format (fuzz targets)" cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 step "clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
 step "tests" cargo test --workspace --locked
+step "fuzz (${ESB_FUZZ_SECONDS:-30}s per target)" scripts/fuzz.sh
 
 section "all checks passed in $((SECONDS - suite_start))s"

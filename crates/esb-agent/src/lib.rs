@@ -10,6 +10,8 @@
 pub mod catalog;
 pub mod driver;
 pub mod environment;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod invoke;
 pub mod invoker;
 pub mod logs;

@@ -8,6 +8,8 @@
 mod body;
 pub mod engine;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod server;
 pub mod sigv4;
 mod wire;

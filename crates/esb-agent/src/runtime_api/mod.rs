@@ -120,6 +120,15 @@ impl RuntimeApi {
         Ok(addr)
     }
 
+    /// Serves one connection carried by `io` instead of one accepted from the listener, until
+    /// it closes: how the fuzz target feeds the routes raw bytes (`crate::fuzzing`).
+    pub(crate) async fn serve_io<IO>(&self, io: IO)
+    where
+        IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        serve_connection(io, Arc::clone(&self.shared)).await;
+    }
+
     /// The served `ip:port` as the box sees it (`0.0.0.0:0` before [`RuntimeApi::serve`]).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
@@ -261,18 +270,23 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stop_rx: watch::R
                 };
                 // Small request/response pairs on loopback: send each at once.
                 let _ = stream.set_nodelay(true);
-                let shared = Arc::clone(&shared);
-                connections.spawn(async move {
-                    let service = hyper::service::service_fn(move |req| {
-                        let shared = Arc::clone(&shared);
-                        async move { Ok::<_, std::convert::Infallible>(routes::handle(&shared, req).await) }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
+                connections.spawn(serve_connection(stream, Arc::clone(&shared)));
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
         }
     }
+}
+
+/// Serves one HTTP/1.1 connection of the worker until it closes.
+async fn serve_connection<IO>(io: IO, shared: Arc<Shared>)
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |req| {
+        let shared = Arc::clone(&shared);
+        async move { Ok::<_, std::convert::Infallible>(routes::handle(&shared, req).await) }
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(io), service)
+        .await;
 }
