@@ -37,9 +37,39 @@ def expect_error(code, status, fn, *args, **kwargs):
     raise AssertionError(f"expected {code}, call succeeded")
 
 
+def client(region="us-east-1", **kwargs):
+    return boto3.client(
+        "s3", endpoint_url=endpoint, aws_access_key_id=os.environ["ESB_S3_ACCESS_KEY"],
+        aws_secret_access_key=os.environ["ESB_S3_SECRET_KEY"], region_name=region,
+        config=Config(s3={"addressing_style": "path"}, signature_version="s3v4",
+                      retries={"max_attempts": 1}, **kwargs),
+    )
+
+
 B = "conformance"
 s3.create_bucket(Bucket=B)
-expect_error("BucketAlreadyOwnedByYou", 409, s3.create_bucket, Bucket=B)
+# Re-creating a bucket you own: 200 in us-east-1 (S3's legacy behaviour), 409 elsewhere.
+s3.create_bucket(Bucket=B)
+eu = client("eu-west-1")
+eu.create_bucket(Bucket="conformance-eu", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+expect_error("BucketAlreadyOwnedByYou", 409, eu.create_bucket, Bucket="conformance-eu",
+                   CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+expect_error("BucketAlreadyOwnedByYou", 409, s3.create_bucket, Bucket="conformance-eu")
+assert s3.get_bucket_location(Bucket="conformance-eu")["LocationConstraint"] == "eu-west-1"
+assert s3.head_bucket(Bucket="conformance-eu")["BucketRegion"] == "eu-west-1"
+# ListBuckets pages: MaxBuckets, Prefix, ContinuationToken.
+for i in range(3):
+    s3.create_bucket(Bucket=f"conformance-page-{i}")
+page = s3.list_buckets(MaxBuckets=2, Prefix="conformance-page-")
+assert [b["Name"] for b in page["Buckets"]] == ["conformance-page-0", "conformance-page-1"], page
+assert page["Prefix"] == "conformance-page-" and page["ContinuationToken"], page
+page = s3.list_buckets(MaxBuckets=2, Prefix="conformance-page-", ContinuationToken=page["ContinuationToken"])
+assert [b["Name"] for b in page["Buckets"]] == ["conformance-page-2"] and "ContinuationToken" not in page, page
+assert [b["Name"] for b in s3.list_buckets(Prefix="conformance-e")["Buckets"]] == ["conformance-eu"]
+expect_error("InvalidArgument", 400, s3.list_buckets, MaxBuckets=10001)
+expect_error("InvalidArgument", 400, s3.list_buckets, ContinuationToken="not a token!")
+for i in range(3):
+    s3.delete_bucket(Bucket=f"conformance-page-{i}")
 expect_error("InvalidBucketName", 400, s3.create_bucket, Bucket="Bad_Name")
 assert B in [b["Name"] for b in s3.list_buckets()["Buckets"]]
 s3.head_bucket(Bucket=B)

@@ -133,8 +133,12 @@ async fn sdk_buckets_and_errors() {
         .send()
         .await
         .unwrap();
-    let (c, status) = code(s3.create_bucket().bucket("sdk-buckets").send().await);
-    assert_eq!((c.as_str(), status), ("BucketAlreadyOwnedByYou", 409));
+    // S3 answers 200 to the owner re-creating a bucket in us-east-1 (409 elsewhere).
+    s3.create_bucket()
+        .bucket("sdk-buckets")
+        .send()
+        .await
+        .unwrap();
     let (c, status) = code(s3.create_bucket().bucket("Bad_Name").send().await);
     assert_eq!((c.as_str(), status), ("InvalidBucketName", 400));
     let listed = s3.list_buckets().send().await.unwrap();

@@ -52,7 +52,7 @@ impl S3 for EsbS3 {
         &self,
         req: S3Request<CreateBucketInput>,
     ) -> S3Result<S3Response<CreateBucketOutput>> {
-        buckets::create(&self.store, req.input).await
+        buckets::create(&self.store, req.input, req.region.as_ref()).await
     }
 
     async fn delete_bucket(

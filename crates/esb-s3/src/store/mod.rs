@@ -42,6 +42,10 @@ pub use versioning::VersioningState;
 
 use bucket::Bucket;
 
+/// The region of a bucket created without one, and the one S3 answers with an empty
+/// `LocationConstraint`.
+pub const DEFAULT_REGION: &str = "us-east-1";
+
 /// A bucket as listed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BucketInfo {
@@ -49,6 +53,18 @@ pub struct BucketInfo {
     pub name: String,
     /// creation time, unix milliseconds
     pub created_ms: i64,
+    /// the bucket's region; `None` is us-east-1
+    pub region: Option<String>,
+}
+
+impl BucketInfo {
+    fn of(bucket: &Bucket) -> Self {
+        Self {
+            name: bucket.name.clone(),
+            created_ms: bucket.created_ms,
+            region: bucket.region.clone(),
+        }
+    }
 }
 
 /// The object store rooted at a data directory.
@@ -141,37 +157,37 @@ impl Store {
     pub fn list_buckets(&self) -> Vec<BucketInfo> {
         self.buckets
             .read()
-            .map(|buckets| {
-                buckets
-                    .values()
-                    .map(|b| BucketInfo {
-                        name: b.name.clone(),
-                        created_ms: b.created_ms,
-                    })
-                    .collect()
-            })
+            .map(|buckets| buckets.values().map(|b| BucketInfo::of(b)).collect())
             .unwrap_or_default()
     }
 
     /// The bucket's record, or `NoSuchBucket`.
     pub fn head_bucket(&self, name: &str) -> StoreResult<BucketInfo> {
         let bucket = self.bucket(name)?;
-        Ok(BucketInfo {
-            name: bucket.name.clone(),
-            created_ms: bucket.created_ms,
-        })
+        Ok(BucketInfo::of(&bucket))
     }
 
-    /// Creates a bucket durably.
+    /// Creates a bucket durably in us-east-1.
     pub async fn create_bucket(&self, name: &str) -> StoreResult<()> {
+        self.create_bucket_in(name, None).await
+    }
+
+    /// Creates a bucket durably in `region` (`None` or `us-east-1`: us-east-1).
+    pub async fn create_bucket_in(&self, name: &str, region: Option<&str>) -> StoreResult<()> {
         validate_bucket_name(name)?;
+        let region = region
+            .filter(|r| !r.is_empty() && *r != DEFAULT_REGION)
+            .map(str::to_owned);
         let _admin = self.bucket_admin.lock().await;
         if self.bucket(name).is_ok() {
             return Err(StoreError::BucketAlreadyOwnedByYou(name.to_owned()));
         }
         let (root, tmp, owned) = (self.root.clone(), self.tmp.clone(), name.to_owned());
-        let created =
-            blocking(move || bucket::create_dir(&root, &tmp, &owned, meta::now_ms())).await??;
+        let record = bucket::BucketRecord {
+            created_ms: meta::now_ms(),
+            region,
+        };
+        let created = blocking(move || bucket::create_dir(&root, &tmp, &owned, record)).await??;
         if let Ok(mut buckets) = self.buckets.write() {
             buckets.insert(name.to_owned(), Arc::new(created));
         }

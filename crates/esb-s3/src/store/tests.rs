@@ -504,3 +504,39 @@ async fn large_bodies_are_checked_like_small_ones() {
     assert_eq!(meta.size, total);
     assert_eq!(read_all(&store, "bkt", "k").await.len() as u64, total);
 }
+
+#[tokio::test]
+async fn bucket_regions_persist_and_old_records_are_us_east_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    store
+        .create_bucket_in("in-eu", Some("eu-west-1"))
+        .await
+        .unwrap();
+    store
+        .create_bucket_in("in-us", Some("us-east-1"))
+        .await
+        .unwrap();
+    drop(store);
+    // A record written before regions were kept.
+    let legacy = dir.path().join("buckets/old");
+    std::fs::create_dir_all(legacy.join("keys")).unwrap();
+    std::fs::create_dir_all(legacy.join("blobs")).unwrap();
+    std::fs::write(legacy.join("bucket.json"), br#"{"created_ms":5}"#).unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    let regions: Vec<(String, Option<String>)> = store
+        .list_buckets()
+        .into_iter()
+        .map(|b| (b.name, b.region))
+        .collect();
+    assert_eq!(
+        regions,
+        [
+            ("in-eu".to_owned(), Some("eu-west-1".to_owned())),
+            ("in-us".to_owned(), None),
+            ("old".to_owned(), None)
+        ]
+    );
+    let record = std::fs::read_to_string(dir.path().join("buckets/in-us/bucket.json")).unwrap();
+    assert!(!record.contains("region"), "{record}");
+}
