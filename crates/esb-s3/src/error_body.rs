@@ -29,7 +29,7 @@ fn element<'a>(body: &'a str, name: &str) -> Option<&'a str> {
 
 /// S3's own message for an error code (XML-safe text); a plain sentence naming the code for
 /// codes S3 documents no fixed message for.
-fn message_for(code: &str) -> String {
+pub(crate) fn message_for(code: &str) -> String {
     let known = match code {
         "AccessDenied" => "Access Denied",
         "AuthorizationHeaderMalformed" => "The authorization header is malformed.",

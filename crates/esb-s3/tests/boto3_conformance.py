@@ -287,6 +287,10 @@ expect_error("BucketNotEmpty", 409, s3.delete_bucket, Bucket=B)
 s3.delete_object(Bucket=B, Key="fresh")
 s3.delete_object(Bucket=B, Key="fresh")
 expect_error("404", 404, s3.head_object, Bucket=B, Key="fresh")
+err = expect_error("MalformedXML", 400, s3.delete_objects, Bucket=B,
+                   Delete={"Objects": [{"Key": f"k{i}"} for i in range(1001)]})
+assert "did not validate against our published schema" in err.response["Error"]["Message"]
+expect_error("MalformedXML", 400, s3.delete_objects, Bucket=B, Delete={"Objects": []})
 all_keys = [o["Key"] for o in s3.list_objects_v2(Bucket=B)["Contents"]]
 d = s3.delete_objects(Bucket=B, Delete={"Objects": [{"Key": k} for k in all_keys]})
 assert sorted(x["Key"] for x in d["Deleted"]) == sorted(all_keys), d

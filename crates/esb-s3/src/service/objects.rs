@@ -434,10 +434,20 @@ pub(crate) async fn delete(
     }))
 }
 
+/// Most keys one DeleteObjects request may name.
+const MAX_DELETE_KEYS: usize = 1000;
+
 pub(crate) async fn delete_many(
     store: &Store,
     input: DeleteObjectsInput,
 ) -> S3Result<S3Response<DeleteObjectsOutput>> {
+    // S3 refuses a request naming no key or more than 1,000 with MalformedXML.
+    if input.delete.objects.is_empty() || input.delete.objects.len() > MAX_DELETE_KEYS {
+        return Err(S3Error::with_message(
+            S3ErrorCode::MalformedXML,
+            crate::error_body::message_for(S3ErrorCode::MalformedXML.as_str()),
+        ));
+    }
     store.head_bucket(&input.bucket)?;
     let quiet = input.delete.quiet.unwrap_or(false);
     let mut deleted = Vec::new();
