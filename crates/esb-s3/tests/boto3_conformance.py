@@ -52,8 +52,9 @@ s3.create_bucket(Bucket=B)
 s3.create_bucket(Bucket=B)
 eu = client("eu-west-1")
 eu.create_bucket(Bucket="conformance-eu", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
-expect_error("BucketAlreadyOwnedByYou", 409, eu.create_bucket, Bucket="conformance-eu",
+err = expect_error("BucketAlreadyOwnedByYou", 409, eu.create_bucket, Bucket="conformance-eu",
                    CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+assert "you already own it" in err.response["Error"]["Message"], err.response
 expect_error("BucketAlreadyOwnedByYou", 409, s3.create_bucket, Bucket="conformance-eu")
 assert s3.get_bucket_location(Bucket="conformance-eu")["LocationConstraint"] == "eu-west-1"
 assert s3.head_bucket(Bucket="conformance-eu")["BucketRegion"] == "eu-west-1"
@@ -112,7 +113,8 @@ expect_error("PreconditionFailed", 412, s3.get_object, Bucket=B, Key="dir/hello.
 assert s3.get_object(Bucket=B, Key="dir/hello.txt", IfMatch=f'"{md5}"')["Body"].read() == data
 future = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1)
 expect_error("304", 304, s3.get_object, Bucket=B, Key="dir/hello.txt", IfModifiedSince=future)
-expect_error("PreconditionFailed", 412, s3.put_object, Bucket=B, Key="dir/hello.txt", Body=b"x", IfNoneMatch="*")
+err = expect_error("PreconditionFailed", 412, s3.put_object, Bucket=B, Key="dir/hello.txt", Body=b"x", IfNoneMatch="*")
+assert err.response["Error"]["Message"] == "At least one of the pre-conditions you specified did not hold", err.response
 s3.put_object(Bucket=B, Key="fresh", Body=b"x", IfNoneMatch="*")
 
 # Copy: metadata COPY and REPLACE.
@@ -209,6 +211,9 @@ expect_error("InvalidPartOrder", 400, s3.complete_multipart_upload, Bucket=B, Ke
 done = s3.complete_multipart_upload(Bucket=B, Key="mp", UploadId=uid,
                                     MultipartUpload={"Parts": [{"PartNumber": 2, "ETag": e2}]})
 assert done["ETag"].endswith('-1"')
+# GET by part number: past the parts is 416 InvalidPartNumber, outside 1..10000 400.
+expect_error("InvalidPartNumber", 416, s3.get_object, Bucket=B, Key="mp", PartNumber=2)
+expect_error("InvalidArgument", 400, s3.get_object, Bucket=B, Key="mp", PartNumber=10001)
 g = s3.get_object(Bucket=B, Key="mp")
 assert g["Body"].read() == b"b" * 100 and g["ContentType"] == "application/x-mp" and g["Metadata"] == {"m": "1"}
 expect_error("NoSuchUpload", 404, s3.upload_part, Bucket=B, Key="mp", UploadId=uid, PartNumber=1, Body=b"x")

@@ -214,6 +214,12 @@ impl Window {
                 Ok(partial(r.start, r.end, None))
             }
             (None, Some(n)) => {
+                if !(1..=10_000).contains(&n) {
+                    return Err(s3_error!(
+                        InvalidArgument,
+                        "Part number must be an integer between 1 and 10000, inclusive"
+                    ));
+                }
                 let count = meta.part_sizes.len().max(1);
                 let index = usize::try_from(n)
                     .ok()
@@ -250,7 +256,8 @@ impl Window {
     }
 }
 
-/// S3's 416 for a part number past the object's parts (s3s has no constant for it).
+/// S3's 416 for a part number (1 to 10,000) past the object's parts (s3s has no constant for
+/// it).
 fn invalid_part_number() -> S3Error {
     let mut err = S3Error::with_message(
         S3ErrorCode::Custom("InvalidPartNumber".into()),
