@@ -211,6 +211,13 @@ expect_error("InvalidPartOrder", 400, s3.complete_multipart_upload, Bucket=B, Ke
 done = s3.complete_multipart_upload(Bucket=B, Key="mp", UploadId=uid,
                                     MultipartUpload={"Parts": [{"PartNumber": 2, "ETag": e2}]})
 assert done["ETag"].endswith('-1"')
+# A retried completion with the same parts answers as the first (SDKs retry it); other parts
+# find no upload.
+again = s3.complete_multipart_upload(Bucket=B, Key="mp", UploadId=uid,
+                                     MultipartUpload={"Parts": [{"PartNumber": 2, "ETag": e2}]})
+assert (again["ETag"], again["Key"]) == (done["ETag"], "mp"), again
+expect_error("NoSuchUpload", 404, s3.complete_multipart_upload, Bucket=B, Key="mp", UploadId=uid,
+             MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": e1}]})
 # GET by part number: past the parts is 416 InvalidPartNumber, outside 1..10000 400.
 expect_error("InvalidPartNumber", 416, s3.get_object, Bucket=B, Key="mp", PartNumber=2)
 expect_error("InvalidArgument", 400, s3.get_object, Bucket=B, Key="mp", PartNumber=10001)

@@ -34,7 +34,7 @@ pub use config::BucketConfig;
 pub use error::{StoreError, StoreResult};
 pub use list::{ListPage, ListParams, VersionPage};
 pub use meta::{NULL_VERSION, ObjectAttrs, ObjectMeta, now_ms};
-pub use multipart::{MIN_PART_SIZE, PartInfo, UploadInfo};
+pub use multipart::{COMPLETED_RETENTION_MS, MIN_PART_SIZE, PartInfo, UploadInfo};
 pub use object::{
     BodyStream, Deleted, MAX_KEY_LEN, ObjectReader, PutCondition, PutOptions, VersionRef,
 };

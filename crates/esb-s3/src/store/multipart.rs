@@ -8,7 +8,10 @@
 //!
 //! A part is written like an object (data file, fsync, then its sidecar by atomic rename),
 //! so a re-uploaded part replaces the old one whole. Completing concatenates the parts file
-//! to file into a new blob and commits it like a PUT, with the ETag `md5(part md5s)-N`.
+//! to file into a new blob and commits it like a PUT, with the ETag `md5(part md5s)-N`; then
+//! `completed.json` (the parts asked for and the object committed) replaces the upload's
+//! record and parts, so a retried completion with the same parts answers as the first did
+//! (S3 does, and SDKs retry it). Those records are pruned after [`COMPLETED_RETENTION_MS`].
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -33,6 +36,36 @@ use super::{Store, blocking};
 pub const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
 /// S3's part numbers.
 const PART_NUMBERS: std::ops::RangeInclusive<i32> = 1..=10_000;
+/// How long a completed upload answers a retried CompleteMultipartUpload.
+pub const COMPLETED_RETENTION_MS: i64 = 24 * 3_600_000;
+/// The record a completed upload leaves in its directory.
+const COMPLETED: &str = "completed.json";
+
+/// What a completed upload leaves behind for a retried completion.
+#[derive(Debug, Serialize, Deserialize)]
+struct CompletedRecord {
+    /// the parts the completion named: number and ETag (without quotes)
+    parts: Vec<(i32, String)>,
+    /// when it completed, unix milliseconds
+    completed_ms: i64,
+    /// the object it committed
+    object: ObjectMeta,
+}
+
+/// The parts of a complete request as they are compared: ETags without quotes.
+fn normalised(parts: &[(i32, String)]) -> Vec<(i32, String)> {
+    parts
+        .iter()
+        .map(|(n, etag)| (*n, etag.trim_matches('"').to_owned()))
+        .collect()
+}
+
+/// The object a completed upload committed, if `parts` are the ones it was completed with.
+fn repeated_completion(dir: &std::path::Path, parts: &[(i32, String)]) -> Option<ObjectMeta> {
+    let bytes = std::fs::read(dir.join(COMPLETED)).ok()?;
+    let record: CompletedRecord = serde_json::from_slice(&bytes).ok()?;
+    (record.parts == normalised(parts)).then_some(record.object)
+}
 
 /// An upload in progress.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -297,7 +330,16 @@ impl Store {
         let bucket = self.bucket(bucket_name)?;
         let dir = upload_dir(&bucket, upload_id)?;
         let _lock = bucket.upload_lock(upload_id).lock().await;
-        let (info, uploaded) = self.list_parts(bucket_name, upload_id).await?;
+        let (info, uploaded) = match self.list_parts(bucket_name, upload_id).await {
+            Err(StoreError::NoSuchUpload(id)) => {
+                let (dir, asked) = (dir.clone(), parts.clone());
+                return match blocking(move || repeated_completion(&dir, &asked)).await? {
+                    Some(object) => Ok(Arc::new(object)),
+                    None => Err(StoreError::NoSuchUpload(id)),
+                };
+            }
+            other => other?,
+        };
         if parts.is_empty() {
             return Err(StoreError::InvalidArgument(
                 "You must specify at least one part".into(),
@@ -354,8 +396,77 @@ impl Store {
         };
         let committed = self.commit(&bucket, meta, &condition).await?;
         guard.keep();
-        let _ = blocking(move || remove_upload(&dir)).await;
+        let record = CompletedRecord {
+            parts: normalised(&parts),
+            completed_ms: now_ms(),
+            object: (*committed).clone(),
+        };
+        let (json, tmp) = (
+            serde_json::to_vec(&record).unwrap_or_default(),
+            self.tmp.clone(),
+        );
+        // The object is committed whatever happens here; a crash before the record replaces
+        // the upload leaves the upload to complete again.
+        if let Err(err) = blocking(move || finish_upload(&tmp, &dir, &json)).await? {
+            tracing::warn!(%err, "could not record a completed multipart upload");
+        }
         Ok(committed)
+    }
+}
+
+/// Replaces a completed upload's record and parts by `completed.json`, durably: the
+/// completion record first, then the upload record (from then on the upload no longer
+/// exists), then the parts.
+fn finish_upload(tmp: &std::path::Path, dir: &std::path::Path, json: &[u8]) -> StoreResult<()> {
+    let ctx = format!("finishing upload {}", dir.display());
+    write_atomic(tmp, &dir.join(COMPLETED), json).map_err(StoreError::io(ctx.clone()))?;
+    std::fs::remove_file(dir.join("upload.json")).map_err(StoreError::io(ctx.clone()))?;
+    fsync_dir(dir).map_err(StoreError::io(ctx.clone()))?;
+    let entries = std::fs::read_dir(dir).map_err(StoreError::io(ctx))?;
+    for entry in entries.flatten() {
+        if entry.file_name() != COMPLETED {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Removes the records of uploads completed before `before_ms`; returns how many.
+    pub async fn prune_completed_uploads(&self, before_ms: i64) -> StoreResult<usize> {
+        let mut pruned = 0;
+        for info in self.list_buckets() {
+            let Ok(bucket) = self.bucket(&info.name) else {
+                continue;
+            };
+            let uploads = bucket.paths.dir.join("uploads");
+            pruned += blocking(move || {
+                let mut pruned = 0;
+                let Ok(entries) = std::fs::read_dir(&uploads) else {
+                    return 0;
+                };
+                for entry in entries.flatten() {
+                    let dir = entry.path();
+                    let Ok(bytes) = std::fs::read(dir.join(COMPLETED)) else {
+                        continue;
+                    };
+                    let done = serde_json::from_slice::<CompletedRecord>(&bytes)
+                        .map_or(i64::MIN, |r| r.completed_ms);
+                    if done < before_ms
+                        && !dir.join("upload.json").exists()
+                        && std::fs::remove_dir_all(&dir).is_ok()
+                    {
+                        pruned += 1;
+                    }
+                }
+                if pruned > 0 {
+                    let _ = fsync_dir(&uploads);
+                }
+                pruned
+            })
+            .await?;
+        }
+        Ok(pruned)
     }
 }
 

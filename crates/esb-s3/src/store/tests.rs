@@ -506,6 +506,74 @@ async fn large_bodies_are_checked_like_small_ones() {
 }
 
 #[tokio::test]
+async fn a_completed_upload_answers_a_retry_with_the_same_parts() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    store.create_bucket("bkt").await.unwrap();
+    let id = store
+        .create_multipart_upload("bkt", "mp", ObjectAttrs::default(), BTreeMap::new())
+        .await
+        .unwrap();
+    let part = store
+        .upload_part("bkt", &id, 1, body(&[b"abc"]), &BodyChecks::default())
+        .await
+        .unwrap();
+    let parts = vec![(1, format!("\"{}\"", part.etag))];
+    let first = store
+        .complete_multipart_upload("bkt", &id, parts.clone(), PutCondition::None)
+        .await
+        .unwrap();
+    // A retry (quotes or not) answers the same object without writing it again.
+    let again = store
+        .complete_multipart_upload("bkt", &id, vec![(1, part.etag.clone())], PutCondition::None)
+        .await
+        .unwrap();
+    assert_eq!((&again.key, &again.etag), (&first.key, &first.etag));
+    assert_eq!(read_all(&store, "bkt", "mp").await, b"abc");
+    // Other parts, an abort and a part upload find no upload; nothing lists.
+    let other = store
+        .complete_multipart_upload("bkt", &id, vec![(2, part.etag.clone())], PutCondition::None)
+        .await;
+    assert!(
+        matches!(other, Err(StoreError::NoSuchUpload(_))),
+        "{other:?}"
+    );
+    assert!(matches!(
+        store.abort_multipart_upload("bkt", &id).await,
+        Err(StoreError::NoSuchUpload(_))
+    ));
+    assert!(
+        store
+            .list_multipart_uploads("bkt", "")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // The record survives a restart, and goes once it is old enough.
+    drop(store);
+    let store = Store::open(dir.path()).await.unwrap();
+    store
+        .complete_multipart_upload("bkt", &id, parts.clone(), PutCondition::None)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .prune_completed_uploads(now_ms() - 60_000)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store.prune_completed_uploads(now_ms() + 1).await.unwrap(),
+        1
+    );
+    let gone = store
+        .complete_multipart_upload("bkt", &id, parts, PutCondition::None)
+        .await;
+    assert!(matches!(gone, Err(StoreError::NoSuchUpload(_))), "{gone:?}");
+}
+
+#[tokio::test]
 async fn bucket_regions_persist_and_old_records_are_us_east_1() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).await.unwrap();
