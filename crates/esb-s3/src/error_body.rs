@@ -20,6 +20,15 @@ pub fn completed(body: &str, request_id: &str) -> Option<String> {
     Some(format!("{}{additions}{}", &body[..end], &body[end..]))
 }
 
+/// A whole S3 XML error body, for the errors answered before s3s sees the request.
+pub fn rendered(code: &str, message: &str, request_id: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{}</Code><Message>{}</Message><RequestId>{request_id}</RequestId></Error>",
+        xml_text(code),
+        xml_text(message)
+    )
+}
+
 fn element<'a>(body: &'a str, name: &str) -> Option<&'a str> {
     let open = format!("<{name}>");
     let start = body.find(&open)? + open.len();

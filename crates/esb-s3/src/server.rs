@@ -152,7 +152,16 @@ pub async fn handle(
         .to_string()
         .to_ascii_uppercase();
     let request_id = request_id.get(..16).unwrap_or(&request_id);
-    let mut response = service.call(request).await?;
+    let mut response = if is_plain_chunked_upload(&request) {
+        error_response(
+            http::StatusCode::NOT_IMPLEMENTED,
+            "NotImplemented",
+            "A header you provided implies functionality that is not implemented",
+            request_id,
+        )
+    } else {
+        service.call(request).await?
+    };
     if response.status().is_client_error() || response.status().is_server_error() {
         stamp_error_body(&mut response, request_id);
     }
@@ -163,6 +172,40 @@ pub async fn handle(
         response.headers_mut().insert("x-amz-id-2", value);
     }
     Ok(response)
+}
+
+/// Whether `request` uploads a body with `Transfer-Encoding: chunked` and no length at all:
+/// neither `Content-Length` nor, for an aws-chunked body, `x-amz-decoded-content-length`.
+/// S3 refuses such a PUT with 501 `NotImplemented` (naming the `Transfer-Encoding` header).
+fn is_plain_chunked_upload(request: &http::Request<s3s::Body>) -> bool {
+    let headers = request.headers();
+    request.method() == http::Method::PUT
+        && headers
+            .get_all(http::header::TRANSFER_ENCODING)
+            .iter()
+            .any(|v| {
+                v.to_str()
+                    .is_ok_and(|v| v.to_ascii_lowercase().contains("chunked"))
+            })
+        && !headers.contains_key(http::header::CONTENT_LENGTH)
+        && !headers.contains_key("x-amz-decoded-content-length")
+}
+
+/// An S3 XML error response made here, before s3s sees the request.
+fn error_response(
+    status: http::StatusCode,
+    code: &str,
+    message: &str,
+    request_id: &str,
+) -> s3s::HttpResponse {
+    let body = crate::error_body::rendered(code, message, request_id);
+    let mut response = http::Response::new(s3s::Body::from(body));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/xml"),
+    );
+    response
 }
 
 /// Completes an S3 XML error body ([`crate::error_body::completed`]). s3s renders its errors

@@ -4,18 +4,27 @@ Run by tests/boto3.rs with ESB_S3_ENDPOINT, ESB_S3_ACCESS_KEY and ESB_S3_SECRET_
 Exits non-zero with a message on the first behaviour that differs from S3.
 """
 
+import base64
 import datetime
 import hashlib
+import http.client
 import os
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
+import zlib
 
 import boto3
+import botocore.handlers
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 endpoint = os.environ["ESB_S3_ENDPOINT"]
+host = urllib.parse.urlsplit(endpoint).netloc
 s3 = boto3.client(
     "s3",
     endpoint_url=endpoint,
@@ -290,6 +299,51 @@ s3.delete_object(Bucket=B, Key="sum")
 
 expect_error("InvalidArgument", 400, s3.get_object, Bucket=B, Key="tagged", VersionId="v123")
 assert s3.get_object(Bucket=B, Key="tagged", VersionId="null")["Body"].read() == b"t"
+
+# Bodies without a length: aws-chunked with Transfer-Encoding: chunked is accepted (its
+# decoded length is declared); a plain chunked PUT is 501 NotImplemented, as in S3.
+def signed_chunked_put(path, headers, body, payload_hash):
+    req = AWSRequest(method="PUT", url=endpoint + path, headers=headers)
+    req.headers["x-amz-content-sha256"] = payload_hash
+    SigV4Auth(Credentials(os.environ["ESB_S3_ACCESS_KEY"], os.environ["ESB_S3_SECRET_KEY"]), "s3",
+              "us-east-1").add_auth(req)
+    conn = http.client.HTTPConnection(host)
+    conn.putrequest("PUT", path, skip_accept_encoding=True)
+    for name, value in req.headers.items():
+        conn.putheader(name, value)
+    conn.putheader("Transfer-Encoding", "chunked")
+    conn.endheaders()
+    conn.send(b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body))
+    resp = conn.getresponse()
+    return resp.status, resp.read().decode()
+
+
+crc = base64.b64encode(zlib.crc32(b"streamed").to_bytes(4, "big")).decode()
+framed = b"8\r\nstreamed\r\n0\r\nx-amz-checksum-crc32:" + crc.encode() + b"\r\n\r\n"
+status, text = signed_chunked_put(
+    f"/{B}/aws-chunked", {"content-encoding": "aws-chunked", "x-amz-decoded-content-length": "8",
+                          "x-amz-trailer": "x-amz-checksum-crc32"},
+    framed, "STREAMING-UNSIGNED-PAYLOAD-TRAILER")
+assert status == 200, (status, text)
+assert s3.get_object(Bucket=B, Key="aws-chunked")["Body"].read() == b"streamed"
+status, text = signed_chunked_put(f"/{B}/plain-chunked", {}, b"plain", "UNSIGNED-PAYLOAD")
+assert status == 501 and "<Code>NotImplemented</Code>" in text, (status, text)
+assert "A header you provided implies functionality that is not implemented" in text, text
+expect_error("404", 404, s3.head_object, Bucket=B, Key="plain-chunked")
+
+# Content-Encoding is kept byte for byte; a listing without encoding-type has no EncodingType
+# and an empty delimiter is not echoed.
+s3.put_object(Bucket=B, Key="encoded", Body=b"e", ContentEncoding="gzip, br")
+assert s3.head_object(Bucket=B, Key="encoded")["ContentEncoding"] == "gzip, br"
+plain_list = client()
+plain_list.meta.events.unregister("before-parameter-build.s3.ListObjects",
+                                  botocore.handlers.set_list_objects_encoding_type_url)
+plain_list.meta.events.unregister("before-parameter-build.s3.ListObjectsV2",
+                                  botocore.handlers.set_list_objects_encoding_type_url)
+for listed in [plain_list.list_objects_v2(Bucket=B, Prefix="enc", Delimiter=""),
+               plain_list.list_objects(Bucket=B, Prefix="enc", Delimiter="")]:
+    assert "EncodingType" not in listed and "Delimiter" not in listed, listed
+    assert "enc/sp ace+plus" in [o["Key"] for o in listed["Contents"]], listed
 
 # Errors and deletes.
 expect_error("NoSuchKey", 404, s3.get_object, Bucket=B, Key="missing")

@@ -88,7 +88,7 @@ pub(crate) fn v2(
     Ok(S3Response::new(ListObjectsV2Output {
         name: Some(input.bucket),
         prefix: Some(encode_key(&params.prefix, url)),
-        delimiter: input.delimiter.map(|d| encode_key(&d, url)),
+        delimiter: echoed_delimiter(input.delimiter, url),
         max_keys: Some(input.max_keys.unwrap_or(MAX_KEYS)),
         key_count: Some(key_count),
         continuation_token: input.continuation_token,
@@ -117,9 +117,10 @@ pub(crate) fn v1(
     let objects = contents(&page, url);
     let common = prefixes(&page, url);
     // S3 sends NextMarker only with a delimiter; clients use the last key otherwise.
-    let next_marker = (page.is_truncated && input.delimiter.is_some())
-        .then(|| page.next_after.as_ref().map(|k| encode_key(k, url)))
-        .flatten();
+    let next_marker = (page.is_truncated
+        && input.delimiter.as_ref().is_some_and(|d| !d.is_empty()))
+    .then(|| page.next_after.as_ref().map(|k| encode_key(k, url)))
+    .flatten();
     Ok(S3Response::new(ListObjectsOutput {
         name: Some(input.bucket),
         prefix: Some(encode_key(&params.prefix, url)),
@@ -129,7 +130,7 @@ pub(crate) fn v1(
                 .map(|m| encode_key(&m, url))
                 .unwrap_or_default(),
         ),
-        delimiter: input.delimiter.map(|d| encode_key(&d, url)),
+        delimiter: echoed_delimiter(input.delimiter, url),
         max_keys: Some(input.max_keys.unwrap_or(MAX_KEYS)),
         is_truncated: Some(page.is_truncated),
         next_marker,
@@ -199,7 +200,7 @@ pub(crate) fn versions(
     Ok(S3Response::new(ListObjectVersionsOutput {
         name: Some(input.bucket),
         prefix: Some(encode_key(&params.prefix, url)),
-        delimiter: input.delimiter.map(|d| encode_key(&d, url)),
+        delimiter: echoed_delimiter(input.delimiter, url),
         key_marker: input.key_marker,
         version_id_marker: input.version_id_marker,
         max_keys: Some(input.max_keys.unwrap_or(MAX_KEYS)),
@@ -214,6 +215,13 @@ pub(crate) fn versions(
         common_prefixes: (!common.is_empty()).then_some(common),
         ..ListObjectVersionsOutput::default()
     }))
+}
+
+/// The `Delimiter` a listing echoes: S3 sends none for an empty one.
+fn echoed_delimiter(delimiter: Option<String>, url: bool) -> Option<String> {
+    delimiter
+        .filter(|d| !d.is_empty())
+        .map(|d| encode_key(&d, url))
 }
 
 /// The single owner of everything in this store.
