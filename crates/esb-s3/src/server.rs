@@ -152,7 +152,14 @@ pub async fn handle(
         .to_string()
         .to_ascii_uppercase();
     let request_id = request_id.get(..16).unwrap_or(&request_id);
-    let mut response = if is_plain_chunked_upload(&request) {
+    let mut response = if let Some(message) = presigned_expiry_error(request.uri()) {
+        error_response(
+            http::StatusCode::BAD_REQUEST,
+            "AuthorizationQueryParametersError",
+            message,
+            request_id,
+        )
+    } else if is_plain_chunked_upload(&request) {
         error_response(
             http::StatusCode::NOT_IMPLEMENTED,
             "NotImplemented",
@@ -189,6 +196,47 @@ fn is_plain_chunked_upload(request: &http::Request<s3s::Body>) -> bool {
             })
         && !headers.contains_key(http::header::CONTENT_LENGTH)
         && !headers.contains_key("x-amz-decoded-content-length")
+}
+
+/// Longest validity of a presigned URL (S3's limit: seven days).
+const MAX_PRESIGNED_EXPIRES: i64 = 604_800;
+
+/// S3's refusal of a SigV4 presigned URL whose `X-Amz-Expires` is not a number of seconds
+/// from 0 to seven days (s3s reads it as any `u32`). Expiry itself is checked by s3s
+/// (403 `AccessDenied`, "Request has expired").
+fn presigned_expiry_error(uri: &http::Uri) -> Option<&'static str> {
+    let query = uri.query()?;
+    let mut presigned = false;
+    let mut expires = None;
+    for (name, value) in form_urlencoded_pairs(query) {
+        if name == "X-Amz-Algorithm" {
+            presigned = true;
+        } else if name == "X-Amz-Expires" {
+            expires = Some(value);
+        }
+    }
+    let expires = expires.filter(|_| presigned)?;
+    match expires.parse::<i64>() {
+        Err(_) => Some("X-Amz-Expires should be a number"),
+        Ok(n) if n < 0 => Some("X-Amz-Expires must be non-negative"),
+        Ok(n) if n > MAX_PRESIGNED_EXPIRES => {
+            Some("X-Amz-Expires must be less than a week (in seconds) that is; 604800")
+        }
+        Ok(_) => None,
+    }
+}
+
+/// The `name=value` pairs of a query string, percent-decoded.
+fn form_urlencoded_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
+    query.split('&').map(|pair| {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        (decode(name), decode(value))
+    })
 }
 
 /// An S3 XML error response made here, before s3s sees the request.
