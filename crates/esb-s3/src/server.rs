@@ -152,6 +152,7 @@ pub async fn handle(
         .to_string()
         .to_ascii_uppercase();
     let request_id = request_id.get(..16).unwrap_or(&request_id);
+    let attributes = is_get_object_attributes(&request);
     let mut response = if let Some(message) = presigned_expiry_error(request.uri()) {
         error_response(
             http::StatusCode::BAD_REQUEST,
@@ -171,6 +172,8 @@ pub async fn handle(
     };
     if response.status().is_client_error() || response.status().is_server_error() {
         stamp_error_body(&mut response, request_id);
+    } else if attributes {
+        unquote_attributes_etag(&mut response);
     }
     if let Ok(value) = http::HeaderValue::from_str(request_id) {
         response
@@ -179,6 +182,44 @@ pub async fn handle(
         response.headers_mut().insert("x-amz-id-2", value);
     }
     Ok(response)
+}
+
+/// Whether `request` is a GetObjectAttributes (`GET /bucket/key?attributes`).
+fn is_get_object_attributes(request: &http::Request<s3s::Body>) -> bool {
+    request.method() == http::Method::GET
+        && request.uri().query().is_some_and(|q| {
+            q.split('&')
+                .any(|pair| pair == "attributes" || pair == "attributes=")
+        })
+}
+
+/// S3 answers GetObjectAttributes with the ETag unquoted (everywhere else it is quoted, and
+/// s3s always quotes it). The body is s3s's small in-memory XML document.
+fn unquote_attributes_etag(response: &mut s3s::HttpResponse) {
+    let Some(bytes) = response.body().bytes() else {
+        return;
+    };
+    let Ok(text) = std::str::from_utf8(&bytes) else {
+        return;
+    };
+    let Some(start) = text.find("<ETag>\"") else {
+        return;
+    };
+    let Some(len) = text[start..].find("\"</ETag>") else {
+        return;
+    };
+    let etag = &text[start + "<ETag>\"".len()..start + len];
+    let unquoted = format!(
+        "{}<ETag>{etag}</ETag>{}",
+        &text[..start],
+        &text[start + len + "\"</ETag>".len()..]
+    );
+    if let Ok(value) = http::HeaderValue::from_str(&unquoted.len().to_string()) {
+        response
+            .headers_mut()
+            .insert(http::header::CONTENT_LENGTH, value);
+    }
+    *response.body_mut() = s3s::Body::from(unquoted);
 }
 
 /// Whether `request` uploads a body with `Transfer-Encoding: chunked` and no length at all:

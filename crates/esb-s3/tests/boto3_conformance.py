@@ -269,6 +269,44 @@ expect_error("NoSuchUpload", 404, s3.list_parts, Bucket=B, Key="gone", UploadId=
 expect_error("NoSuchUpload", 404, s3.abort_multipart_upload, Bucket=B, Key="gone", UploadId="../../etc")
 assert "Uploads" not in s3.list_multipart_uploads(Bucket=B) or not s3.list_multipart_uploads(Bucket=B)["Uploads"]
 
+# GetObjectAttributes: the unquoted ETag, size, storage class, the checksum (boto3 sends a
+# CRC32 by default) and, for a multipart object, its parts (listed, and paged, only when they
+# carry checksums, as S3 does).
+ALL_ATTRS = ["ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize"]
+a = s3.get_object_attributes(Bucket=B, Key="dir/hello.txt", ObjectAttributes=ALL_ATTRS)
+assert a["ETag"] == md5 and a["ObjectSize"] == len(data) and a["StorageClass"] == "STANDARD", a
+crc = base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+assert a["Checksum"] == {"ChecksumCRC32": crc, "ChecksumType": "FULL_OBJECT"}, a
+assert "ObjectParts" not in a and "LastModified" in a, a
+a = s3.get_object_attributes(Bucket=B, Key="dir/hello.txt", ObjectAttributes=["ObjectSize"])
+assert "ETag" not in a and "Checksum" not in a and a["ObjectSize"] == len(data), a
+expect_error("NoSuchKey", 404, s3.get_object_attributes, Bucket=B, Key="missing", ObjectAttributes=["ETag"])
+expect_error("InvalidArgument", 400, s3.get_object_attributes, Bucket=B, Key="dir/hello.txt", ObjectAttributes=["Colour"])
+five = b"p" * (5 * 1024 * 1024)
+uid = s3.create_multipart_upload(Bucket=B, Key="attrs", ChecksumAlgorithm="SHA256")["UploadId"]
+done_parts = []
+for n, body in [(1, five), (2, five), (3, b"end")]:
+    r = s3.upload_part(Bucket=B, Key="attrs", UploadId=uid, PartNumber=n, Body=body, ChecksumAlgorithm="SHA256")
+    assert r["ChecksumSHA256"] == base64.b64encode(hashlib.sha256(body).digest()).decode(), r
+    done_parts.append({"PartNumber": n, "ETag": r["ETag"], "ChecksumSHA256": r["ChecksumSHA256"]})
+s3.complete_multipart_upload(Bucket=B, Key="attrs", UploadId=uid, MultipartUpload={"Parts": done_parts})
+a = s3.get_object_attributes(Bucket=B, Key="attrs", ObjectAttributes=ALL_ATTRS, MaxParts=2)
+assert a["ETag"].endswith("-3") and a["ObjectSize"] == 2 * len(five) + 3, a
+p = a["ObjectParts"]
+assert (p["TotalPartsCount"], p["MaxParts"], p["IsTruncated"], p["NextPartNumberMarker"]) == (3, 2, True, 2), p
+assert [(x["PartNumber"], x["Size"], x["ChecksumSHA256"]) for x in p["Parts"]] == \
+    [(d["PartNumber"], len(five), d["ChecksumSHA256"]) for d in done_parts[:2]], p
+p = s3.get_object_attributes(Bucket=B, Key="attrs", ObjectAttributes=["ObjectParts"], PartNumberMarker=2)["ObjectParts"]
+assert [x["PartNumber"] for x in p["Parts"]] == [3] and p["IsTruncated"] is False, p
+plain = client(request_checksum_calculation="when_required")
+uid = plain.create_multipart_upload(Bucket=B, Key="attrs-plain")["UploadId"]
+r = plain.upload_part(Bucket=B, Key="attrs-plain", UploadId=uid, PartNumber=1, Body=b"x")
+plain.complete_multipart_upload(Bucket=B, Key="attrs-plain", UploadId=uid,
+                                MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": r["ETag"]}]})
+a = s3.get_object_attributes(Bucket=B, Key="attrs-plain", ObjectAttributes=ALL_ATTRS)
+assert a["ObjectParts"] == {"TotalPartsCount": 1} and "Checksum" not in a, a
+s3.delete_objects(Bucket=B, Delete={"Objects": [{"Key": "attrs"}, {"Key": "attrs-plain"}]})
+
 # Tagging: on PUT, Put/Get/DeleteObjectTagging, copy keeps tags; bucket sub-resources.
 s3.put_object(Bucket=B, Key="tagged", Body=b"t", Tagging="env=dev&team=a%20b")
 assert s3.get_object(Bucket=B, Key="tagged")["TagCount"] == 2

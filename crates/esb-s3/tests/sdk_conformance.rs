@@ -22,7 +22,7 @@ use aws_sdk_s3::types::{
     BucketLifecycleConfiguration, BucketVersioningStatus, ChecksumAlgorithm, ChecksumMode,
     CompletedMultipartUpload, CompletedPart, CorsConfiguration, CorsRule, Delete, EncodingType,
     ExpirationStatus, LifecycleExpiration, LifecycleRule, LifecycleRuleFilter, MetadataDirective,
-    ObjectIdentifier, Tag, Tagging, VersioningConfiguration,
+    ObjectAttributes, ObjectIdentifier, StorageClass, Tag, Tagging, VersioningConfiguration,
 };
 use support::{TestServer, raw_request};
 
@@ -732,6 +732,43 @@ async fn sdk_multipart_and_part_numbers() {
             .await,
     );
     assert_eq!((c.as_str(), status), ("NoSuchUpload", 404));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sdk_object_attributes() {
+    let server = TestServer::start();
+    let s3 = server.sdk_client();
+    let b = "sdk-attributes";
+    s3.create_bucket().bucket(b).send().await.unwrap();
+    let etag = put(&s3, b, "k", b"hello").await;
+    let attrs = s3
+        .get_object_attributes()
+        .bucket(b)
+        .key("k")
+        .object_attributes(ObjectAttributes::Etag)
+        .object_attributes(ObjectAttributes::ObjectSize)
+        .object_attributes(ObjectAttributes::StorageClass)
+        .object_attributes(ObjectAttributes::Checksum)
+        .send()
+        .await
+        .unwrap();
+    // S3 answers this ETag without quotes.
+    assert_eq!(attrs.e_tag(), Some(etag.trim_matches('"')));
+    assert_eq!(attrs.object_size(), Some(5));
+    assert_eq!(attrs.storage_class(), Some(&StorageClass::Standard));
+    // The SDK sent its default CRC32 with the PUT.
+    let checksum = attrs.checksum().unwrap();
+    assert_eq!(checksum.checksum_crc32(), Some("NhCmhg=="));
+    assert!(attrs.object_parts().is_none() && attrs.last_modified().is_some());
+    let (c, status) = code(
+        s3.get_object_attributes()
+            .bucket(b)
+            .key("missing")
+            .object_attributes(ObjectAttributes::Etag)
+            .send()
+            .await,
+    );
+    assert_eq!((c.as_str(), status), ("NoSuchKey", 404));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,6 +2,7 @@
 //! store operation and the result into S3's output types. Operations not listed here answer
 //! `NotImplemented` (s3s's default).
 
+mod attributes;
 mod bucket_config;
 mod buckets;
 mod conditions;
@@ -96,6 +97,13 @@ impl S3 for EsbS3 {
         req: S3Request<HeadObjectInput>,
     ) -> S3Result<S3Response<HeadObjectOutput>> {
         objects::head(&self.store, req.input)
+    }
+
+    async fn get_object_attributes(
+        &self,
+        req: S3Request<GetObjectAttributesInput>,
+    ) -> S3Result<S3Response<GetObjectAttributesOutput>> {
+        attributes::get(&self.store, req.input)
     }
 
     async fn delete_object(

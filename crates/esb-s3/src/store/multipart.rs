@@ -392,6 +392,11 @@ impl Store {
             attrs: info.attrs,
             tags: info.tags,
             part_sizes: chosen.iter().map(|p| p.size).collect(),
+            part_checksums: if chosen.iter().any(|p| !p.checksums.is_empty()) {
+                chosen.iter().map(|p| p.checksums.clone()).collect()
+            } else {
+                Vec::new()
+            },
             ..ObjectMeta::default()
         };
         let committed = self.commit(&bucket, meta, &condition).await?;

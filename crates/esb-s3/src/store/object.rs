@@ -454,6 +454,7 @@ impl Store {
             tags: tags.unwrap_or_else(|| source.tags.clone()),
             checksums: source.checksums.clone(),
             part_sizes: source.part_sizes.clone(),
+            part_checksums: source.part_checksums.clone(),
             ..ObjectMeta::default()
         };
         let committed = self.commit(&dst, meta, &PutCondition::None).await?;
