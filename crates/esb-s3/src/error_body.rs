@@ -47,6 +47,10 @@ pub(crate) fn message_for(code: &str) -> String {
             "Your previous request to create the named bucket succeeded and you already own it."
         }
         "BucketNotEmpty" => "The bucket you tried to delete is not empty",
+        "ConditionalRequestConflict" => {
+            "A conflicting conditional operation is currently in progress against this \
+             resource. Please try again."
+        }
         "EntityTooLarge" => "Your proposed upload exceeds the maximum allowed object size.",
         "EntityTooSmall" => "Your proposed upload is smaller than the minimum allowed object size.",
         "IncompleteBody" => {

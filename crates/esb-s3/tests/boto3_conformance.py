@@ -125,6 +125,36 @@ expect_error("304", 304, s3.get_object, Bucket=B, Key="dir/hello.txt", IfModifie
 err = expect_error("PreconditionFailed", 412, s3.put_object, Bucket=B, Key="dir/hello.txt", Body=b"x", IfNoneMatch="*")
 assert err.response["Error"]["Message"] == "At least one of the pre-conditions you specified did not hold", err.response
 s3.put_object(Bucket=B, Key="fresh", Body=b"x", IfNoneMatch="*")
+# A 304 carries the object's ETag and Last-Modified (RFC 9110; S3 sends them).
+for call in (s3.get_object, s3.head_object):
+    err = expect_error("304", 304, call, Bucket=B, Key="dir/hello.txt", IfNoneMatch=f'"{md5}"')
+    headers = err.response["ResponseMetadata"]["HTTPHeaders"]
+    assert headers.get("etag") == f'"{md5}"' and "last-modified" in headers, headers
+# Conditional writes: If-Match on PUT (404 when there is no object), and both conditions on
+# CompleteMultipartUpload.
+fresh = s3.head_object(Bucket=B, Key="fresh")["ETag"]
+expect_error("PreconditionFailed", 412, s3.put_object, Bucket=B, Key="fresh", Body=b"y", IfMatch='"0000"')
+expect_error("NoSuchKey", 404, s3.put_object, Bucket=B, Key="never-was", Body=b"y", IfMatch=fresh)
+s3.put_object(Bucket=B, Key="fresh", Body=b"x", IfMatch=fresh)
+
+
+def conditional_complete(key, **condition):
+    uid = s3.create_multipart_upload(Bucket=B, Key=key)["UploadId"]
+    etag = s3.upload_part(Bucket=B, Key=key, UploadId=uid, PartNumber=1, Body=b"part")["ETag"]
+    return lambda: s3.complete_multipart_upload(
+        Bucket=B, Key=key, UploadId=uid, MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]},
+        **condition)
+
+
+expect_error("PreconditionFailed", 412, conditional_complete("fresh", IfNoneMatch="*"))
+expect_error("PreconditionFailed", 412, conditional_complete("fresh", IfMatch='"0000"'))
+expect_error("NoSuchKey", 404, conditional_complete("never-was", IfMatch=fresh))
+conditional_complete("fresh", IfMatch=fresh)()
+assert s3.get_object(Bucket=B, Key="fresh")["Body"].read() == b"part"
+conditional_complete("fresh-mp", IfNoneMatch="*")()
+s3.delete_object(Bucket=B, Key="fresh-mp")
+for upload in s3.list_multipart_uploads(Bucket=B).get("Uploads", []):
+    s3.abort_multipart_upload(Bucket=B, Key=upload["Key"], UploadId=upload["UploadId"])
 
 # Copy: metadata COPY and REPLACE.
 c = s3.copy_object(Bucket=B, Key="copy.txt", CopySource={"Bucket": B, "Key": "dir/hello.txt"})

@@ -39,6 +39,9 @@ impl From<StoreError> for S3Error {
             }
             StoreError::InvalidKey(_) => S3ErrorCode::InvalidArgument,
             StoreError::PreconditionFailed => return fixed(S3ErrorCode::PreconditionFailed),
+            StoreError::ConditionalRequestConflict => {
+                return fixed(S3ErrorCode::ConditionalRequestConflict);
+            }
             // s3s reports a body whose SHA-256 is not the signed `x-amz-content-sha256` as a
             // stream error; its text is all that reaches the store.
             StoreError::Body(why) if why.contains("Sha256Mismatch") => {
@@ -139,6 +142,11 @@ mod tests {
                 400,
             ),
             (StoreError::PreconditionFailed, "PreconditionFailed", 412),
+            (
+                StoreError::ConditionalRequestConflict,
+                "ConditionalRequestConflict",
+                409,
+            ),
             (
                 StoreError::InvalidKey("the key is longer than 1024 bytes"),
                 "KeyTooLongError",

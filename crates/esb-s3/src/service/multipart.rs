@@ -7,9 +7,9 @@ use s3s::{S3Response, S3Result, s3_error};
 use super::conditions::copy_source_conditions;
 use super::convert::{attrs_in, encode_key, timestamp, wants_url};
 use super::copy_source;
-use super::objects::{Sums, body_checks_of, body_or_empty};
+use super::objects::{Sums, body_checks_of, body_or_empty, write_condition};
+use crate::store::Store;
 use crate::store::{BodyChecks, TrailingChecksum};
-use crate::store::{PutCondition, Store};
 
 pub(crate) async fn create(
     store: &Store,
@@ -73,10 +73,7 @@ pub(crate) async fn complete(
             Ok((number, etag))
         })
         .collect::<S3Result<Vec<_>>>()?;
-    let condition = match input.if_none_match {
-        Some(ETagCondition::Any) => PutCondition::IfNoneMatchAny,
-        _ => PutCondition::None,
-    };
+    let condition = write_condition(input.if_none_match.as_ref(), input.if_match.as_ref())?;
     let meta = store
         .complete_multipart_upload(&input.bucket, &input.upload_id, parts, condition)
         .await?;

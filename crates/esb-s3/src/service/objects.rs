@@ -78,26 +78,7 @@ pub(crate) async fn put(
     input: PutObjectInput,
     trailing: Option<TrailingChecksum>,
 ) -> S3Result<S3Response<PutObjectOutput>> {
-    let condition = match (&input.if_none_match, &input.if_match) {
-        (Some(ETagCondition::Any), _) => PutCondition::IfNoneMatchAny,
-        (Some(_), _) => {
-            return Err(s3_error!(
-                NotImplemented,
-                "If-None-Match on PUT supports only '*'"
-            ));
-        }
-        (None, Some(ETagCondition::ETag(tag))) => PutCondition::IfMatch(tag.value().to_owned()),
-        (None, Some(ETagCondition::Any)) => PutCondition::IfMatch(String::new()),
-        (None, None) => PutCondition::None,
-    };
-    // `If-Match: *` means "exists, any ETag": check it here, the store checks ETags.
-    let condition = match condition {
-        PutCondition::IfMatch(tag) if tag.is_empty() => {
-            store.head_object(&input.bucket, &input.key)?;
-            PutCondition::None
-        }
-        other => other,
-    };
+    let condition = write_condition(input.if_none_match.as_ref(), input.if_match.as_ref())?;
     let options = PutOptions {
         attrs: attrs_in!(input).into(),
         condition,
@@ -120,6 +101,26 @@ pub(crate) async fn put(
         version_id: meta.version_header(),
         ..PutObjectOutput::default()
     }))
+}
+
+/// The condition of a PutObject or CompleteMultipartUpload: `If-None-Match: *` (S3 takes no
+/// other value there) or `If-Match` with an ETag or `*`.
+pub(crate) fn write_condition(
+    if_none_match: Option<&ETagCondition>,
+    if_match: Option<&ETagCondition>,
+) -> S3Result<PutCondition> {
+    Ok(match (if_none_match, if_match) {
+        (Some(ETagCondition::Any), _) => PutCondition::IfNoneMatchAny,
+        (Some(ETagCondition::ETag(_)), _) => {
+            return Err(s3_error!(
+                NotImplemented,
+                "A header you provided implies functionality that is not implemented"
+            ));
+        }
+        (None, Some(ETagCondition::ETag(tag))) => PutCondition::IfMatch(tag.value().to_owned()),
+        (None, Some(ETagCondition::Any)) => PutCondition::IfExists,
+        (None, None) => PutCondition::None,
+    })
 }
 
 /// The checksums to compute for a write: those the client sent (to check) and the one it

@@ -42,6 +42,10 @@ pub enum StoreError {
     /// and the key exists).
     #[error("precondition failed")]
     PreconditionFailed,
+    /// A conditional write whose condition held when it started found, at its commit, that
+    /// another write had changed the key meanwhile.
+    #[error("a concurrent write changed the key during this conditional write")]
+    ConditionalRequestConflict,
     /// The body is larger than one PUT or part may be (5 GiB).
     #[error("your proposed upload exceeds the maximum allowed object size (5 GiB per PUT or part)")]
     EntityTooLarge,

@@ -28,7 +28,7 @@ use super::bucket::Bucket;
 use super::checksum::ChecksumAlgorithm;
 use super::error::{StoreError, StoreResult};
 use super::meta::{ObjectAttrs, ObjectMeta, now_ms};
-use super::object::{BlobGuard, PutCondition, drain, validate_key};
+use super::object::{BlobGuard, PutCondition, check_condition, drain, validate_key};
 use super::paths::{fsync_dir, hex, write_atomic};
 use super::{Store, blocking};
 
@@ -345,6 +345,8 @@ impl Store {
                 "You must specify at least one part".into(),
             ));
         }
+        // 412 (or 404 for If-Match) now; a write that gets in before the commit is a 409.
+        check_condition(bucket.get(&info.key).as_deref(), &condition)?;
         let mut chosen = Vec::with_capacity(parts.len());
         if parts.windows(2).any(|pair| pair[0].0 >= pair[1].0) {
             return Err(StoreError::InvalidPartOrder);

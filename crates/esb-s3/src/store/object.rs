@@ -36,6 +36,8 @@ pub enum PutCondition {
     IfNoneMatchAny,
     /// `If-Match: <etag>`: only if the key exists with that ETag
     IfMatch(String),
+    /// `If-Match: *`: only if the key exists
+    IfExists,
 }
 
 /// How to write an object.
@@ -178,12 +180,18 @@ pub(crate) fn validate_key(key: &str) -> StoreResult<()> {
     Ok(())
 }
 
-fn check_condition(current: Option<&ObjectMeta>, condition: &PutCondition) -> StoreResult<()> {
+pub(crate) fn check_condition(
+    current: Option<&ObjectMeta>,
+    condition: &PutCondition,
+) -> StoreResult<()> {
     match (condition, current) {
         (PutCondition::None, _) => Ok(()),
         (PutCondition::IfNoneMatchAny, None) => Ok(()),
         (PutCondition::IfMatch(etag), Some(meta)) if meta.etag == *etag => Ok(()),
-        (PutCondition::IfMatch(_), None) => Err(StoreError::NoSuchKey(String::new())),
+        (PutCondition::IfExists, Some(_)) => Ok(()),
+        (PutCondition::IfMatch(_) | PutCondition::IfExists, None) => {
+            Err(StoreError::NoSuchKey(String::new()))
+        }
         _ => Err(StoreError::PreconditionFailed),
     }
 }
@@ -222,7 +230,7 @@ impl Store {
     {
         let early = validate_key(key).and_then(|()| {
             let bucket = self.bucket(bucket)?;
-            // Fail fast; the authoritative check is at commit.
+            // 412 (or 404 for If-Match) now; a write that gets in before the commit is a 409.
             check_condition(bucket.get(key).as_deref(), &options.condition)?;
             Ok(bucket)
         });
@@ -256,6 +264,9 @@ impl Store {
     /// Makes `meta` the key's latest version, all under the key's lock: it gets its version
     /// id per the bucket's versioning state, its sidecar goes to a temp file, fsync, rename,
     /// fsync dir; then the blob of a version it replaced (same version id) is freed.
+    ///
+    /// The caller checked `condition` before writing the body; if it no longer holds here,
+    /// another write got in meanwhile: `ConditionalRequestConflict`, as S3 answers it.
     pub(crate) async fn commit(
         &self,
         bucket: &Arc<Bucket>,
@@ -263,7 +274,8 @@ impl Store {
         condition: &PutCondition,
     ) -> StoreResult<Arc<ObjectMeta>> {
         let _lock = bucket.lock_for(&meta.key).lock().await;
-        check_condition(bucket.get(&meta.key).as_deref(), condition)?;
+        check_condition(bucket.get(&meta.key).as_deref(), condition)
+            .map_err(|_| StoreError::ConditionalRequestConflict)?;
         self.commit_locked(bucket, meta).await
     }
 

@@ -608,3 +608,72 @@ async fn bucket_regions_persist_and_old_records_are_us_east_1() {
     let record = std::fs::read_to_string(dir.path().join("buckets/in-us/bucket.json")).unwrap();
     assert!(!record.contains("region"), "{record}");
 }
+
+#[tokio::test]
+async fn a_conditional_write_overtaken_by_another_is_a_conflict() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    store.create_bucket("bkt").await.unwrap();
+    // If-None-Match: * holds when the body starts; another PUT creates the key before it ends.
+    let (tx, rx) = futures::channel::mpsc::unbounded::<Result<Bytes, std::io::Error>>();
+    let slow = {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move {
+            let options = PutOptions {
+                condition: PutCondition::IfNoneMatchAny,
+                ..PutOptions::default()
+            };
+            store.put_object("bkt", "k", rx, options).await
+        })
+    };
+    tx.unbounded_send(Ok(Bytes::from_static(b"slow"))).unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let winner = put(&store, "bkt", "k", b"fast").await;
+    drop(tx);
+    let lost = slow.await.unwrap();
+    assert!(
+        matches!(lost, Err(StoreError::ConditionalRequestConflict)),
+        "{lost:?}"
+    );
+    assert_eq!(read_all(&store, "bkt", "k").await, b"fast");
+    // If-Match on the winner's ETag, overtaken the same way.
+    let (tx, rx) = futures::channel::mpsc::unbounded::<Result<Bytes, std::io::Error>>();
+    let slow = {
+        let store = Arc::clone(&store);
+        let etag = winner.etag.clone();
+        tokio::spawn(async move {
+            let options = PutOptions {
+                condition: PutCondition::IfMatch(etag),
+                ..PutOptions::default()
+            };
+            store.put_object("bkt", "k", rx, options).await
+        })
+    };
+    tx.unbounded_send(Ok(Bytes::from_static(b"slow"))).unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    put(&store, "bkt", "k", b"faster").await;
+    drop(tx);
+    let lost = slow.await.unwrap();
+    assert!(
+        matches!(lost, Err(StoreError::ConditionalRequestConflict)),
+        "{lost:?}"
+    );
+    // A condition that fails from the start is 412, not a conflict.
+    let parts = [b"x".as_slice()];
+    let refused = store
+        .put_object(
+            "bkt",
+            "k",
+            body(&parts),
+            PutOptions {
+                condition: PutCondition::IfNoneMatchAny,
+                ..PutOptions::default()
+            },
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::PreconditionFailed)),
+        "{refused:?}"
+    );
+    assert_eq!(read_all(&store, "bkt", "k").await, b"faster");
+}
