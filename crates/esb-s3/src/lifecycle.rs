@@ -311,7 +311,13 @@ mod tests {
                 .unwrap();
         }
         let uid = store
-            .create_multipart_upload("bkt", "tmp/up", Default::default(), Default::default())
+            .create_multipart_upload(
+                "bkt",
+                "tmp/up",
+                Default::default(),
+                Default::default(),
+                None,
+            )
             .await
             .unwrap();
         let rule = LifecycleRule {

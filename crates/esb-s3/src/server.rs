@@ -15,7 +15,7 @@ use s3s::host::SingleDomain;
 use s3s::service::{S3Service, S3ServiceBuilder};
 use tokio::net::TcpListener;
 
-use crate::service::EsbS3;
+use crate::service::{EsbAccess, EsbS3};
 use crate::store::Store;
 
 /// How long in-flight requests may run after shutdown is requested.
@@ -61,13 +61,14 @@ pub enum ServerError {
 }
 
 /// Builds the HTTP service for `store`: SigV4 (header and presigned URL) against the
-/// configured key pair.
+/// configured key pair; unsigned requests are served where ACLs and policies allow.
 pub fn build_service(store: Arc<Store>, config: &S3ServerConfig) -> Result<S3Service, ServerError> {
-    let mut builder = S3ServiceBuilder::new(EsbS3::new(store));
+    let mut builder = S3ServiceBuilder::new(EsbS3::new(Arc::clone(&store)));
     builder.set_auth(SimpleAuth::from_single(
         config.access_key.clone(),
         config.secret_key.clone(),
     ));
+    builder.set_access(EsbAccess::new(store));
     if let Some(domain) = &config.virtual_host_domain {
         let host =
             SingleDomain::new(domain).map_err(|_| ServerError::InvalidDomain(domain.clone()))?;

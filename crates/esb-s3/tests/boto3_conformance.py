@@ -8,6 +8,7 @@ import base64
 import datetime
 import hashlib
 import http.client
+import json
 import os
 import sys
 import urllib.error
@@ -17,6 +18,7 @@ import zlib
 
 import boto3
 import botocore.handlers
+from botocore import UNSIGNED
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config
@@ -46,11 +48,11 @@ def expect_error(code, status, fn, *args, **kwargs):
     raise AssertionError(f"expected {code}, call succeeded")
 
 
-def client(region="us-east-1", **kwargs):
+def client(region="us-east-1", signature_version="s3v4", **kwargs):
     return boto3.client(
         "s3", endpoint_url=endpoint, aws_access_key_id=os.environ["ESB_S3_ACCESS_KEY"],
         aws_secret_access_key=os.environ["ESB_S3_SECRET_KEY"], region_name=region,
-        config=Config(s3={"addressing_style": "path"}, signature_version="s3v4",
+        config=Config(s3={"addressing_style": "path"}, signature_version=signature_version,
                       retries={"max_attempts": 1}, **kwargs),
     )
 
@@ -433,6 +435,135 @@ for listed in [plain_list.list_objects_v2(Bucket=B, Prefix="enc", Delimiter=""),
                plain_list.list_objects(Bucket=B, Prefix="enc", Delimiter="")]:
     assert "EncodingType" not in listed and "Delimiter" not in listed, listed
     assert "enc/sp ace+plus" in [o["Key"] for o in listed["Contents"]], listed
+
+# ACLs and anonymous access: an unsigned request is served exactly when the object's or the
+# bucket's ACL, or the bucket policy, allows it to everyone, within the public access block
+# and object ownership settings; missing buckets are NoSuchBucket, missing keys NoSuchKey only
+# to those who may list the bucket.
+anon = client(signature_version=UNSIGNED)
+A = "conformance-acl"
+ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
+s3.create_bucket(Bucket=A)
+expect_error("NoSuchBucket", 404, anon.get_object, Bucket="conformance-nothing", Key="k")
+expect_error("AccessDenied", 403, anon.list_buckets)
+s3.put_object(Bucket=A, Key="private", Body=b"p")
+for key in ("private", "missing"):
+    expect_error("AccessDenied", 403, anon.get_object, Bucket=A, Key=key)
+expect_error("AccessDenied", 403, anon.list_objects_v2, Bucket=A)
+expect_error("AccessDenied", 403, anon.put_object, Bucket=A, Key="anon", Body=b"x")
+
+
+def anon_get(key):
+    try:
+        with urllib.request.urlopen(f"{endpoint}/{A}/{key}") as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read()
+
+
+def grants(acl):
+    return sorted((g["Grantee"].get("URI") or g["Grantee"].get("ID"), g["Permission"]) for g in acl["Grants"])
+
+
+s3.put_object(Bucket=A, Key="pub", Body=b"public", ACL="public-read")
+assert anon_get("pub") == (200, b"public")
+assert anon.get_object(Bucket=A, Key="pub")["Body"].read() == b"public"
+acl = s3.get_object_acl(Bucket=A, Key="pub")
+assert acl["Owner"]["ID"] == "esb" and grants(acl) == [("esb", "FULL_CONTROL"), (ALL_USERS, "READ")], acl
+s3.put_object_acl(Bucket=A, Key="pub", ACL="private")
+assert anon_get("pub")[0] == 403 and grants(s3.get_object_acl(Bucket=A, Key="pub")) == [("esb", "FULL_CONTROL")]
+s3.put_object_acl(Bucket=A, Key="pub", GrantRead=f'uri="{ALL_USERS}"')
+assert anon_get("pub")[0] == 200
+s3.put_object_acl(Bucket=A, Key="pub", AccessControlPolicy={
+    "Owner": {"ID": "esb"},
+    "Grants": [{"Grantee": {"Type": "CanonicalUser", "ID": "esb"}, "Permission": "FULL_CONTROL"}]})
+assert anon_get("pub")[0] == 403
+expect_error("InvalidArgument", 400, s3.put_object_acl, Bucket=A, Key="pub", ACL="open-to-all")
+expect_error("UnresolvableGrantByEmailAddress", 400, s3.put_object_acl, Bucket=A, Key="pub",
+             GrantRead='emailAddress="someone@example.com"')
+s3.copy_object(Bucket=A, Key="copied", CopySource={"Bucket": A, "Key": "private"}, ACL="public-read")
+assert anon_get("copied") == (200, b"p")
+s3.copy_object(Bucket=A, Key="copied-again", CopySource={"Bucket": A, "Key": "copied"})
+assert anon_get("copied-again")[0] == 403, "a copy does not take the source's ACL"
+uid = s3.create_multipart_upload(Bucket=A, Key="mp-pub", ACL="public-read")["UploadId"]
+etag = s3.upload_part(Bucket=A, Key="mp-pub", UploadId=uid, PartNumber=1, Body=b"mp")["ETag"]
+s3.complete_multipart_upload(Bucket=A, Key="mp-pub", UploadId=uid,
+                             MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})
+assert anon_get("mp-pub") == (200, b"mp")
+# Bucket ACLs: public-read lists (and tells missing keys apart), public-read-write writes.
+s3.put_bucket_acl(Bucket=A, ACL="public-read")
+assert (ALL_USERS, "READ") in grants(s3.get_bucket_acl(Bucket=A))
+assert "pub" in [o["Key"] for o in anon.list_objects_v2(Bucket=A)["Contents"]]
+expect_error("NoSuchKey", 404, anon.get_object, Bucket=A, Key="missing")
+expect_error("AccessDenied", 403, anon.get_object, Bucket=A, Key="private")
+s3.put_bucket_acl(Bucket=A, ACL="public-read-write")
+anon.put_object(Bucket=A, Key="dropped", Body=b"anonymous")
+assert s3.get_object(Bucket=A, Key="dropped")["Body"].read() == b"anonymous"
+s3.put_bucket_acl(Bucket=A, ACL="private")
+expect_error("AccessDenied", 403, anon.list_objects_v2, Bucket=A)
+# Bucket policies.
+expect_error("NoSuchBucketPolicy", 404, s3.get_bucket_policy, Bucket=A)
+err = expect_error("MalformedPolicy", 400, s3.put_bucket_policy, Bucket=A, Policy="not json")
+assert "Policies must be valid JSON" in err.response["Error"]["Message"], err.response
+expect_error("MalformedPolicy", 400, s3.put_bucket_policy, Bucket=A, Policy=json.dumps({"Statement": [{
+    "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::elsewhere/*"}]}))
+site = {"Version": "2012-10-17", "Statement": [{"Sid": "PublicRead", "Effect": "Allow", "Principal": "*",
+                                                 "Action": ["s3:GetObject"], "Resource": [f"arn:aws:s3:::{A}/site/*"]}]}
+s3.put_bucket_policy(Bucket=A, Policy=json.dumps(site))
+assert json.loads(s3.get_bucket_policy(Bucket=A)["Policy"]) == site
+s3.put_object(Bucket=A, Key="site/index.html", Body=b"<h1>hi</h1>")
+assert anon_get("site/index.html") == (200, b"<h1>hi</h1>")
+assert anon_get("private")[0] == 403 and anon_get("site/missing.html")[0] == 403
+site["Statement"].append({"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "s3:ListBucket",
+                          "Resource": f"arn:aws:s3:::{A}"})
+site["Statement"].append({"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
+                          "Resource": f"arn:aws:s3:::{A}/site/secret*"})
+s3.put_bucket_policy(Bucket=A, Policy=json.dumps(site))
+s3.put_object(Bucket=A, Key="site/secret.txt", Body=b"no")
+assert anon_get("site/missing.html")[0] == 404 and anon_get("site/secret.txt")[0] == 403
+assert len(anon.list_objects_v2(Bucket=A, Prefix="site/")["Contents"]) == 2
+# Public access block: stored, returned and enforced.
+expect_error("NoSuchPublicAccessBlockConfiguration", 404, s3.get_public_access_block, Bucket=A)
+block = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True}
+s3.put_public_access_block(Bucket=A, PublicAccessBlockConfiguration=block)
+assert s3.get_public_access_block(Bucket=A)["PublicAccessBlockConfiguration"] == block
+assert anon_get("site/index.html")[0] == 403 and anon_get("copied")[0] == 403
+expect_error("AccessDenied", 403, s3.put_object, Bucket=A, Key="blocked", Body=b"x", ACL="public-read")
+expect_error("AccessDenied", 403, s3.put_bucket_policy, Bucket=A, Policy=json.dumps(site))
+s3.delete_public_access_block(Bucket=A)
+assert anon_get("site/index.html")[0] == 200 and anon_get("copied")[0] == 200
+# Object ownership: BucketOwnerEnforced turns ACLs off (a policy still applies).
+expect_error("OwnershipControlsNotFoundError", 404, s3.get_bucket_ownership_controls, Bucket=A)
+enforced = {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+s3.put_bucket_ownership_controls(Bucket=A, OwnershipControls=enforced)
+assert s3.get_bucket_ownership_controls(Bucket=A)["OwnershipControls"] == enforced
+err = expect_error("AccessControlListNotSupported", 400, s3.put_object, Bucket=A, Key="acl", Body=b"x",
+                   ACL="public-read")
+assert err.response["Error"]["Message"] == "The bucket does not allow ACLs", err.response
+s3.put_object(Bucket=A, Key="acl", Body=b"x", ACL="bucket-owner-full-control")
+assert anon_get("copied")[0] == 403 and anon_get("site/index.html")[0] == 200
+s3.delete_bucket_ownership_controls(Bucket=A)
+s3.delete_bucket_policy(Bucket=A)
+expect_error("NoSuchBucketPolicy", 404, s3.get_bucket_policy, Bucket=A)
+# Owner in listings: ListObjects always, ListObjectsV2 with FetchOwner, ListMultipartUploads.
+assert all(o["Owner"]["ID"] == "esb" for o in s3.list_objects(Bucket=A)["Contents"])
+assert all("Owner" not in o for o in s3.list_objects_v2(Bucket=A)["Contents"])
+assert all(o["Owner"]["ID"] == "esb" for o in s3.list_objects_v2(Bucket=A, FetchOwner=True)["Contents"])
+uid = s3.create_multipart_upload(Bucket=A, Key="pending")["UploadId"]
+u = s3.list_multipart_uploads(Bucket=A)["Uploads"][0]
+assert u["Owner"]["ID"] == "esb" and u["Initiator"]["ID"] == "esb", u
+s3.abort_multipart_upload(Bucket=A, Key="pending", UploadId=uid)
+# CreateBucket with a canned ACL; re-creating it (us-east-1) resets the ACL, as S3 does.
+s3.create_bucket(Bucket="conformance-acl-pub", ACL="public-read")
+assert anon.list_objects_v2(Bucket="conformance-acl-pub")["KeyCount"] == 0
+s3.create_bucket(Bucket="conformance-acl-pub")
+expect_error("AccessDenied", 403, anon.list_objects_v2, Bucket="conformance-acl-pub")
+expect_error("InvalidBucketAclWithObjectOwnership", 400, s3.create_bucket, Bucket="conformance-acl-enf",
+             ACL="public-read", ObjectOwnership="BucketOwnerEnforced")
+s3.delete_bucket(Bucket="conformance-acl-pub")
+keys = [o["Key"] for o in s3.list_objects_v2(Bucket=A)["Contents"]]
+s3.delete_objects(Bucket=A, Delete={"Objects": [{"Key": k} for k in keys]})
+s3.delete_bucket(Bucket=A)
 
 # Errors and deletes.
 expect_error("NoSuchKey", 404, s3.get_object, Bucket=B, Key="missing")

@@ -1,13 +1,16 @@
-//! Bucket operations: ListBuckets (with S3's paging), CreateBucket (S3's answer for a bucket
-//! you already own, per region), DeleteBucket, HeadBucket, GetBucketLocation.
+//! Bucket operations: ListBuckets (with S3's paging), CreateBucket (its ACL and object
+//! ownership, and S3's answer for a bucket you already own, per region), DeleteBucket,
+//! HeadBucket, GetBucketLocation.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use s3s::dto::*;
-use s3s::{S3Response, S3Result, s3_error};
+use s3s::{S3Error, S3ErrorCode, S3Response, S3Result, s3_error};
 
+use super::acl::{acl_headers, is_public, set_bucket_acl};
+use super::bucket_config::Ownership;
 use super::convert::timestamp;
-use crate::store::{DEFAULT_REGION, Store, StoreError};
+use crate::store::{BucketConfig, DEFAULT_REGION, Store, StoreError};
 
 /// S3's largest ListBuckets page, also its page size when paging is asked for without
 /// `max-buckets`.
@@ -72,7 +75,7 @@ pub(crate) fn list(
     Ok(S3Response::new(ListBucketsOutput {
         buckets: Some(buckets),
         continuation_token: next,
-        owner: Some(super::listing::owner()),
+        owner: Some(super::acl::owner()),
         prefix: input.prefix,
     }))
 }
@@ -96,13 +99,49 @@ pub(crate) async fn create(
     signed_for: Option<&s3s::region::Region>,
 ) -> S3Result<S3Response<CreateBucketOutput>> {
     let region = requested_region(&input, signed_for);
+    let acl = acl_headers!(input, write).acl()?;
+    let ownership = input
+        .object_ownership
+        .clone()
+        .map(|o| {
+            Ownership::of(&OwnershipControls {
+                rules: vec![OwnershipControlsRule {
+                    object_ownership: o,
+                }],
+            })
+        })
+        .transpose()?;
+    if let Some(ownership) = &ownership {
+        let enforced = ownership.enforced();
+        if enforced && acl.as_ref().is_some_and(|a| a.len() > 1 || is_public(a)) {
+            return Err(S3Error::with_message(
+                S3ErrorCode::InvalidBucketAclWithObjectOwnership,
+                "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting",
+            ));
+        }
+    }
     match store.create_bucket_in(&input.bucket, Some(&region)).await {
-        Ok(()) => {}
+        Ok(()) => {
+            if let Some(ownership) = &ownership {
+                ownership.store(store, &input.bucket).await?;
+            }
+        }
         // S3 answers 200 to the owner re-creating a us-east-1 bucket in us-east-1 (legacy
-        // behaviour) and 409 BucketAlreadyOwnedByYou everywhere else.
+        // behaviour, which also resets the bucket's ACL) and 409 BucketAlreadyOwnedByYou
+        // everywhere else.
         Err(StoreError::BucketAlreadyOwnedByYou(_))
-            if region == DEFAULT_REGION && store.head_bucket(&input.bucket)?.region.is_none() => {}
+            if region == DEFAULT_REGION && store.head_bucket(&input.bucket)?.region.is_none() =>
+        {
+            if acl.is_none() {
+                store
+                    .delete_bucket_config(&input.bucket, BucketConfig::Acl)
+                    .await?;
+            }
+        }
         Err(err) => return Err(err.into()),
+    }
+    if let Some(acl) = &acl {
+        set_bucket_acl(store, &input.bucket, acl).await?;
     }
     let location = format!("/{}", input.bucket);
     Ok(S3Response::new(CreateBucketOutput {

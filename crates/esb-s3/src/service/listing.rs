@@ -20,10 +20,13 @@ fn max_keys(requested: Option<i32>) -> S3Result<usize> {
     }
 }
 
-fn contents(page: &ListPage, url: bool) -> Vec<Object> {
+/// The page's objects; with their `Owner` when `owners` (always in v1, with `fetch-owner` in
+/// v2, as S3 does).
+fn contents(page: &ListPage, url: bool, owners: bool) -> Vec<Object> {
     page.objects
         .iter()
         .map(|meta| Object {
+            owner: owners.then(super::acl::owner),
             key: Some(encode_key(&meta.key, url)),
             size: i64::try_from(meta.size).ok(),
             e_tag: Some(etag(meta)),
@@ -78,7 +81,7 @@ pub(crate) fn v2(
     };
     let page = store.list_objects(&input.bucket, &params)?;
     let url = wants_url(input.encoding_type.as_ref());
-    let objects = contents(&page, url);
+    let objects = contents(&page, url, input.fetch_owner == Some(true));
     let common = prefixes(&page, url);
     let key_count = i32::try_from(objects.len() + common.len()).unwrap_or(i32::MAX);
     let next = page
@@ -114,7 +117,7 @@ pub(crate) fn v1(
     };
     let page = store.list_objects(&input.bucket, &params)?;
     let url = wants_url(input.encoding_type.as_ref());
-    let objects = contents(&page, url);
+    let objects = contents(&page, url, true);
     let common = prefixes(&page, url);
     // S3 sends NextMarker only with a delimiter; clients use the last key otherwise.
     let next_marker = (page.is_truncated
@@ -171,7 +174,7 @@ pub(crate) fn versions(
                 version_id,
                 is_latest: Some(*is_latest),
                 last_modified,
-                owner: Some(owner()),
+                owner: Some(super::acl::owner()),
             });
         } else {
             versions.push(ObjectVersion {
@@ -181,7 +184,7 @@ pub(crate) fn versions(
                 size: i64::try_from(meta.size).ok(),
                 e_tag: Some(etag(meta)),
                 last_modified,
-                owner: Some(owner()),
+                owner: Some(super::acl::owner()),
                 storage_class: Some(ObjectVersionStorageClass::from_static(
                     ObjectVersionStorageClass::STANDARD,
                 )),
@@ -222,12 +225,4 @@ fn echoed_delimiter(delimiter: Option<String>, url: bool) -> Option<String> {
     delimiter
         .filter(|d| !d.is_empty())
         .map(|d| encode_key(&d, url))
-}
-
-/// The single owner of everything in this store.
-pub(crate) fn owner() -> Owner {
-    Owner {
-        display_name: Some("esb".into()),
-        id: Some("esb".into()),
-    }
 }

@@ -4,6 +4,7 @@
 use s3s::dto::*;
 use s3s::{S3Response, S3Result, s3_error};
 
+use super::acl::{acl_headers, check_settable};
 use super::conditions::copy_source_conditions;
 use super::convert::{attrs_in, encode_key, timestamp, wants_url};
 use super::copy_source;
@@ -16,9 +17,11 @@ pub(crate) async fn create(
     input: CreateMultipartUploadInput,
 ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
     let tags = super::tagging::from_header(input.tagging.as_deref())?;
+    let acl = acl_headers!(input).acl()?;
+    check_settable(store, &input.bucket, acl.as_ref()).await?;
     let attrs = attrs_in!(input);
     let upload_id = store
-        .create_multipart_upload(&input.bucket, &input.key, attrs.into(), tags)
+        .create_multipart_upload(&input.bucket, &input.key, attrs.into(), tags, acl)
         .await?;
     Ok(S3Response::new(CreateMultipartUploadOutput {
         bucket: Some(input.bucket),
@@ -150,6 +153,11 @@ pub(crate) async fn list_uploads(
         .into_iter()
         .take(limit)
         .map(|u| MultipartUpload {
+            owner: Some(super::acl::owner()),
+            initiator: Some(Initiator {
+                display_name: Some(super::acl::OWNER_ID.into()),
+                id: Some(super::acl::OWNER_ID.into()),
+            }),
             initiated: Some(timestamp(u.initiated_ms)),
             key: Some(encode_key(&u.key, url)),
             upload_id: Some(u.upload_id),

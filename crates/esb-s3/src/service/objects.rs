@@ -7,6 +7,7 @@ use base64::Engine;
 use s3s::dto::*;
 use s3s::{S3Error, S3ErrorCode, S3Response, S3Result, s3_error};
 
+use super::acl::{acl_headers, check_settable};
 use super::conditions::{Conditions, copy_source_conditions};
 use super::convert::{attrs_in, etag, metadata, timestamp, timestamp_secs};
 use super::copy_source;
@@ -79,11 +80,14 @@ pub(crate) async fn put(
     trailing: Option<TrailingChecksum>,
 ) -> S3Result<S3Response<PutObjectOutput>> {
     let condition = write_condition(input.if_none_match.as_ref(), input.if_match.as_ref())?;
+    let acl = acl_headers!(input).acl()?;
+    check_settable(store, &input.bucket, acl.as_ref()).await?;
     let options = PutOptions {
-        attrs: attrs_in!(input).into(),
-        condition,
         tags: tagging::from_header(input.tagging.as_deref())?,
         checks: body_checks_of!(input, trailing)?,
+        attrs: attrs_in!(input).into(),
+        condition,
+        acl,
     };
     let body = body_or_empty(input.body);
     let meta = store
@@ -536,6 +540,8 @@ pub(crate) async fn copy(
             ));
         }
     };
+    let acl = acl_headers!(input).acl()?;
+    check_settable(store, &input.bucket, acl.as_ref()).await?;
     let attrs = replace.then(|| attrs_in!(input).into());
     let meta = store
         .copy_object(
@@ -548,6 +554,7 @@ pub(crate) async fn copy(
             &input.key,
             attrs,
             tags,
+            acl,
         )
         .await?;
     let result = CopyObjectResult {

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::acl::Acl;
 use super::checksum::ChecksumAlgorithm;
 use super::error::{StoreError, StoreResult};
 
@@ -73,6 +74,9 @@ pub struct ObjectMeta {
     /// This version is a delete marker: no body, hides older versions from plain reads.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub delete_marker: bool,
+    /// The version's access control list; `None` is `private` (the owner alone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acl: Option<Acl>,
     /// Commit order among the key's versions (the highest is the latest); 0 for every write
     /// to a bucket that never had versioning.
     #[serde(default, skip_serializing_if = "is_zero")]

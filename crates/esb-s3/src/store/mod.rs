@@ -11,6 +11,7 @@
 //! (an exclusive lock on `<data-dir>/lock`). Concurrent writes to one key commit one after the
 //! other under a per-key lock, so the key ends with one whole object.
 
+mod acl;
 mod blob;
 mod bucket;
 mod checksum;
@@ -27,6 +28,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
+pub use acl::{Acl, Grant, Grantee, Permission};
 pub use blob::BodyChecks;
 pub use bucket::validate_bucket_name;
 pub use checksum::{ChecksumAlgorithm, TrailingChecksum};

@@ -23,6 +23,7 @@ use futures::Stream;
 use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
 
+use super::acl::Acl;
 use super::blob::{BodyChecks, write_blob};
 use super::bucket::Bucket;
 use super::checksum::ChecksumAlgorithm;
@@ -82,6 +83,9 @@ pub struct UploadInfo {
     /// tags the object will get
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    /// the ACL the object will get (`None`: private)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acl: Option<Acl>,
 }
 
 /// An uploaded part.
@@ -161,13 +165,15 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
 }
 
 impl Store {
-    /// Starts a multipart upload; returns its id.
+    /// Starts a multipart upload of an object that will get `attrs`, `tags` and `acl`;
+    /// returns its id.
     pub async fn create_multipart_upload(
         &self,
         bucket: &str,
         key: &str,
         attrs: ObjectAttrs,
         tags: BTreeMap<String, String>,
+        acl: Option<Acl>,
     ) -> StoreResult<String> {
         validate_key(key)?;
         let bucket = self.bucket(bucket)?;
@@ -179,6 +185,7 @@ impl Store {
             initiated_ms: now_ms(),
             attrs,
             tags,
+            acl,
         };
         let json = serde_json::to_vec(&info).unwrap_or_default();
         let tmp = self.tmp.clone();
@@ -393,6 +400,7 @@ impl Store {
             last_modified_ms: now_ms(),
             attrs: info.attrs,
             tags: info.tags,
+            acl: info.acl,
             part_sizes: chosen.iter().map(|p| p.size).collect(),
             part_checksums: if chosen.iter().any(|p| !p.checksums.is_empty()) {
                 chosen.iter().map(|p| p.checksums.clone()).collect()

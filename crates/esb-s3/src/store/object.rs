@@ -11,6 +11,7 @@ use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use tokio::io::AsyncReadExt;
 
+use super::acl::Acl;
 use super::blob::{BodyChecks, write_blob};
 use super::bucket::Bucket;
 use super::error::{StoreError, StoreResult};
@@ -51,6 +52,8 @@ pub struct PutOptions {
     pub tags: BTreeMap<String, String>,
     /// what the body must match
     pub checks: BodyChecks,
+    /// the object's ACL (`None`: private)
+    pub acl: Option<Acl>,
 }
 
 /// An open object: its metadata and its body — the blob file (which stays readable even if
@@ -254,6 +257,7 @@ impl Store {
             attrs: options.attrs,
             tags: options.tags,
             checksums: written.checksums,
+            acl: options.acl,
             ..ObjectMeta::default()
         };
         let committed = self.commit(&bucket, meta, &options.condition).await?;
@@ -428,7 +432,8 @@ impl Store {
     }
 
     /// Server-side copy: the body is copied file to file (never through memory), the
-    /// metadata and tags kept (`None`) or replaced.
+    /// metadata and tags kept (`None`) or replaced; the copy gets `acl` (S3 never copies
+    /// an ACL).
     pub async fn copy_object(
         &self,
         src: VersionRef<'_>,
@@ -436,6 +441,7 @@ impl Store {
         dst_key: &str,
         attrs: Option<ObjectAttrs>,
         tags: Option<BTreeMap<String, String>>,
+        acl: Option<Acl>,
     ) -> StoreResult<Arc<ObjectMeta>> {
         validate_key(dst_key)?;
         let reader = self
@@ -467,6 +473,7 @@ impl Store {
             checksums: source.checksums.clone(),
             part_sizes: source.part_sizes.clone(),
             part_checksums: source.part_checksums.clone(),
+            acl,
             ..ObjectMeta::default()
         };
         let committed = self.commit(&dst, meta, &PutCondition::None).await?;
@@ -484,6 +491,31 @@ impl Store {
         version_id: Option<&str>,
         tags: BTreeMap<String, String>,
     ) -> StoreResult<Arc<ObjectMeta>> {
+        self.update_object(bucket, key, version_id, |meta| meta.tags = tags)
+            .await
+    }
+
+    /// Replaces the ACL of one version (`None`: the current object); the body is untouched.
+    pub async fn put_object_acl(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+        acl: Option<Acl>,
+    ) -> StoreResult<Arc<ObjectMeta>> {
+        self.update_object(bucket, key, version_id, |meta| meta.acl = acl)
+            .await
+    }
+
+    /// Rewrites the sidecar of one version (`None`: the current object) with `change`
+    /// applied, durably and under the key's lock.
+    async fn update_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+        change: impl FnOnce(&mut ObjectMeta),
+    ) -> StoreResult<Arc<ObjectMeta>> {
         let current = self.head_object_version(bucket, key, version_id)?;
         let bucket = self.bucket(bucket)?;
         let _lock = bucket.lock_for(key).lock().await;
@@ -491,10 +523,9 @@ impl Store {
         let current = bucket
             .version(key, current.version_id.as_deref())
             .ok_or_else(|| StoreError::NoSuchKey(key.to_owned()))?;
-        let meta = Arc::new(ObjectMeta {
-            tags,
-            ..(*current).clone()
-        });
+        let mut meta = (*current).clone();
+        change(&mut meta);
+        let meta = Arc::new(meta);
         let (tmp, dest, json) = (
             self.tmp.clone(),
             bucket
@@ -504,7 +535,7 @@ impl Store {
         );
         blocking(move || write_atomic(&tmp, &dest, &json))
             .await?
-            .map_err(StoreError::io(format!("tagging key {key:?}")))?;
+            .map_err(StoreError::io(format!("updating key {key:?}")))?;
         bucket.index_replace(Arc::clone(&meta));
         Ok(meta)
     }

@@ -271,12 +271,12 @@ async fn copy_keeps_or_replaces_metadata_and_ranges_stream() {
         version_id: None,
     };
     let copied = store
-        .copy_object(src, "bkt", "dst", None, None)
+        .copy_object(src, "bkt", "dst", None, None, None)
         .await
         .unwrap();
     assert_eq!(copied.attrs, attrs);
     let replaced = store
-        .copy_object(src, "bkt", "dst2", Some(ObjectAttrs::default()), None)
+        .copy_object(src, "bkt", "dst2", Some(ObjectAttrs::default()), None, None)
         .await
         .unwrap();
     assert!(replaced.attrs.user_metadata.is_empty());
@@ -511,7 +511,7 @@ async fn a_completed_upload_answers_a_retry_with_the_same_parts() {
     let store = Store::open(dir.path()).await.unwrap();
     store.create_bucket("bkt").await.unwrap();
     let id = store
-        .create_multipart_upload("bkt", "mp", ObjectAttrs::default(), BTreeMap::new())
+        .create_multipart_upload("bkt", "mp", ObjectAttrs::default(), BTreeMap::new(), None)
         .await
         .unwrap();
     let part = store
