@@ -311,13 +311,7 @@ mod tests {
                 .unwrap();
         }
         let uid = store
-            .create_multipart_upload(
-                "bkt",
-                "tmp/up",
-                Default::default(),
-                Default::default(),
-                None,
-            )
+            .create_multipart_upload("bkt", "tmp/up", Default::default())
             .await
             .unwrap();
         let rule = LifecycleRule {

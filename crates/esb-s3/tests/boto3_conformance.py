@@ -388,6 +388,74 @@ expect_error("BadDigest", 400, s3.put_object, Bucket=B, Key="sum2", Body=b"x", C
 expect_error("BadDigest", 400, s3.put_object, Bucket=B, Key="sum2", Body=b"x", ContentMD5="AAAAAAAAAAAAAAAAAAAAAA==")
 s3.delete_object(Bucket=B, Key="sum")
 
+# Multipart checksums as current SDKs use them: ChecksumAlgorithm on CreateMultipartUpload,
+# each part's checksum (ListParts lists them), the composite `…-N` or full-object checksum of the
+# completed object, returned with ChecksumMode=ENABLED (the part's for a read by part number).
+def b64(raw):
+    return base64.b64encode(raw).decode()
+
+
+def crc32(data):
+    return zlib.crc32(data).to_bytes(4, "big")
+
+
+five = os.urandom(5 * 1024 * 1024)
+chunks = [five, five[::-1], b"last part"]
+created = s3.create_multipart_upload(Bucket=B, Key="sha", ChecksumAlgorithm="SHA256")
+assert (created["ChecksumAlgorithm"], created["ChecksumType"]) == ("SHA256", "COMPOSITE"), created
+uid = created["UploadId"]
+sent = []
+for n, chunk in enumerate(chunks, 1):
+    r = s3.upload_part(Bucket=B, Key="sha", UploadId=uid, PartNumber=n, Body=chunk, ChecksumAlgorithm="SHA256")
+    sent.append({"PartNumber": n, "ETag": r["ETag"], "ChecksumSHA256": r["ChecksumSHA256"]})
+err = expect_error("InvalidRequest", 400, s3.upload_part, Bucket=B, Key="sha", UploadId=uid, PartNumber=4,
+                   Body=b"x", ChecksumAlgorithm="CRC32")
+assert "Checksum Type mismatch" in err.response["Error"]["Message"], err.response
+lp = s3.list_parts(Bucket=B, Key="sha", UploadId=uid)
+assert lp["ChecksumAlgorithm"] == "SHA256", lp
+assert [p["ChecksumSHA256"] for p in lp["Parts"]] == [b64(hashlib.sha256(c).digest()) for c in chunks], lp
+err = expect_error("InvalidRequest", 400, s3.complete_multipart_upload, Bucket=B, Key="sha", UploadId=uid,
+                   MultipartUpload={"Parts": [{"PartNumber": p["PartNumber"], "ETag": p["ETag"]} for p in sent]})
+assert "must include the checksum for each part" in err.response["Error"]["Message"], err.response
+wrong = [dict(sent[0], ChecksumSHA256=sent[1]["ChecksumSHA256"])] + sent[1:]
+expect_error("InvalidPart", 400, s3.complete_multipart_upload, Bucket=B, Key="sha", UploadId=uid,
+             MultipartUpload={"Parts": wrong})
+done = s3.complete_multipart_upload(Bucket=B, Key="sha", UploadId=uid, MultipartUpload={"Parts": sent})
+composite = b64(hashlib.sha256(b"".join(hashlib.sha256(c).digest() for c in chunks)).digest()) + "-3"
+assert (done["ChecksumSHA256"], done["ChecksumType"]) == (composite, "COMPOSITE"), done
+h = s3.head_object(Bucket=B, Key="sha", ChecksumMode="ENABLED")
+assert (h["ChecksumSHA256"], h["ChecksumType"]) == (composite, "COMPOSITE"), h
+part2 = s3.get_object(Bucket=B, Key="sha", PartNumber=2, ChecksumMode="ENABLED")
+assert part2["ChecksumSHA256"] == sent[1]["ChecksumSHA256"] and part2["Body"].read() == chunks[1]
+a = s3.get_object_attributes(Bucket=B, Key="sha", ObjectAttributes=["Checksum"])
+assert a["Checksum"] == {"ChecksumSHA256": composite, "ChecksumType": "COMPOSITE"}, a
+# Full-object CRC32: the CRC of the whole object, checked against the client's.
+uid = s3.create_multipart_upload(Bucket=B, Key="full", ChecksumAlgorithm="CRC32", ChecksumType="FULL_OBJECT")["UploadId"]
+sent = []
+for n, chunk in enumerate(chunks, 1):
+    r = s3.upload_part(Bucket=B, Key="full", UploadId=uid, PartNumber=n, Body=chunk, ChecksumAlgorithm="CRC32")
+    sent.append({"PartNumber": n, "ETag": r["ETag"], "ChecksumCRC32": r["ChecksumCRC32"]})
+whole = b64(crc32(b"".join(chunks)))
+expect_error("BadDigest", 400, s3.complete_multipart_upload, Bucket=B, Key="full", UploadId=uid,
+             MultipartUpload={"Parts": sent}, ChecksumCRC32=b64(crc32(b"other")), ChecksumType="FULL_OBJECT")
+done = s3.complete_multipart_upload(Bucket=B, Key="full", UploadId=uid, MultipartUpload={"Parts": sent},
+                                    ChecksumCRC32=whole, ChecksumType="FULL_OBJECT")
+assert (done["ChecksumCRC32"], done["ChecksumType"]) == (whole, "FULL_OBJECT"), done
+h = s3.head_object(Bucket=B, Key="full", ChecksumMode="ENABLED")
+assert (h["ChecksumCRC32"], h["ChecksumType"]) == (whole, "FULL_OBJECT"), h
+# S3's refusals of unsupported combinations.
+expect_error("InvalidRequest", 400, s3.create_multipart_upload, Bucket=B, Key="x", ChecksumAlgorithm="SHA256",
+             ChecksumType="FULL_OBJECT")
+expect_error("InvalidRequest", 400, s3.create_multipart_upload, Bucket=B, Key="x", ChecksumAlgorithm="CRC64NVME",
+             ChecksumType="COMPOSITE")
+# boto3's own managed upload (CRC32 by default) round-trips its composite checksum.
+tc = TransferConfig(multipart_threshold=5 * 1024 * 1024, multipart_chunksize=5 * 1024 * 1024)
+s3.upload_fileobj(io.BytesIO(b"".join(chunks)), B, "managed", Config=tc)
+h = s3.head_object(Bucket=B, Key="managed", ChecksumMode="ENABLED")
+assert h["ChecksumCRC32"] == b64(crc32(b"".join(crc32(c) for c in chunks))) + "-3", h
+assert s3.get_object(Bucket=B, Key="managed")["Body"].read() == b"".join(chunks)
+s3.delete_objects(Bucket=B, Delete={"Objects": [{"Key": k} for k in ("sha", "full", "managed")]})
+
 expect_error("InvalidArgument", 400, s3.get_object, Bucket=B, Key="tagged", VersionId="v123")
 assert s3.get_object(Bucket=B, Key="tagged", VersionId="null")["Body"].read() == b"t"
 

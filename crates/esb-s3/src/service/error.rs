@@ -67,6 +67,9 @@ impl From<StoreError> for S3Error {
             StoreError::InvalidPartOrder => return fixed(S3ErrorCode::InvalidPartOrder),
             StoreError::EntityTooSmall(_) => return fixed(S3ErrorCode::EntityTooSmall),
             StoreError::InvalidArgument(_) => S3ErrorCode::InvalidArgument,
+            StoreError::ChecksumTypeMismatch { .. } | StoreError::MissingPartChecksum { .. } => {
+                S3ErrorCode::InvalidRequest
+            }
             // S3 has no code for this; a full local disk is not worth retrying (clients retry
             // 500s) and the operator needs to know. 507 and the code are MinIO's.
             StoreError::Io { source, .. } if source.kind() == std::io::ErrorKind::StorageFull => {

@@ -176,13 +176,40 @@ impl Sums {
         }
     }
 
-    /// Only for `x-amz-checksum-mode: ENABLED` on the whole object, as S3 does.
-    fn when(meta: &ObjectMeta, mode: Option<&ChecksumMode>, whole: bool) -> Self {
-        if whole && mode.is_some_and(|m| m.as_str().eq_ignore_ascii_case(ChecksumMode::ENABLED)) {
-            Self::of(meta)
-        } else {
-            Self::default()
+    /// Only for `x-amz-checksum-mode: ENABLED`, as S3 does: the object's for the whole
+    /// object, the part's for a read by part number, none for a range.
+    fn when(meta: &ObjectMeta, mode: Option<&ChecksumMode>, window: &Window) -> Self {
+        if !mode.is_some_and(|m| m.as_str().eq_ignore_ascii_case(ChecksumMode::ENABLED)) {
+            return Self::default();
         }
+        match window.part {
+            Some(index) => meta
+                .part_checksums
+                .get(index)
+                .map(Self::from_map)
+                .unwrap_or_default(),
+            None if window.content_range.is_none() => Self::of(meta),
+            None => Self::default(),
+        }
+    }
+
+    /// `x-amz-checksum-type` to go with these checksums.
+    fn kind(&self, meta: &ObjectMeta, window: &Window) -> Option<s3s::dto::ChecksumType> {
+        let any = [
+            &self.crc32,
+            &self.crc32c,
+            &self.crc64nvme,
+            &self.sha1,
+            &self.sha256,
+        ]
+        .iter()
+        .any(|v| v.is_some());
+        let kind = if window.part.is_some() {
+            "FULL_OBJECT"
+        } else {
+            meta.checksum_type()
+        };
+        any.then(|| s3s::dto::ChecksumType::from_static(kind))
     }
 }
 
@@ -193,6 +220,8 @@ struct Window {
     len: u64,
     content_range: Option<String>,
     parts_count: Option<i32>,
+    /// the index of the part read by part number, for a multipart object
+    part: Option<usize>,
 }
 
 impl Window {
@@ -203,6 +232,7 @@ impl Window {
             len: end - start,
             content_range: Some(format!("bytes {start}-{}/{size}", end.saturating_sub(1))),
             parts_count,
+            part: None,
         };
         match (range, part_number) {
             (Some(_), Some(_)) => Err(s3_error!(
@@ -241,11 +271,10 @@ impl Window {
                 }
                 let start: u64 = meta.part_sizes[..index].iter().sum();
                 let end = start + meta.part_sizes[index];
-                Ok(partial(
-                    start,
-                    end,
-                    i32::try_from(meta.part_sizes.len()).ok(),
-                ))
+                Ok(Self {
+                    part: Some(index),
+                    ..partial(start, end, i32::try_from(meta.part_sizes.len()).ok())
+                })
             }
             (None, None) => Ok(Self::whole(meta)),
         }
@@ -257,6 +286,7 @@ impl Window {
             len: meta.size,
             content_range: None,
             parts_count: None,
+            part: None,
         }
     }
 }
@@ -302,7 +332,7 @@ fn read_window(
 ) -> S3Result<(Window, Sums)> {
     conditions.check(meta, false)?;
     let window = Window::of(meta, range, part_number)?;
-    let sums = Sums::when(meta, checksum_mode, window.content_range.is_none());
+    let sums = Sums::when(meta, checksum_mode, &window);
     Ok((window, sums))
 }
 
@@ -336,6 +366,7 @@ pub(crate) async fn get(
     };
     let attrs = &meta.attrs;
     let output = GetObjectOutput {
+        checksum_type: sums.kind(&meta, &window),
         checksum_crc32: sums.crc32,
         checksum_crc32c: sums.crc32c,
         checksum_crc64nvme: sums.crc64nvme,
@@ -396,6 +427,7 @@ pub(crate) fn head(
 fn head_output(meta: &ObjectMeta, window: Window, sums: Sums) -> HeadObjectOutput {
     let attrs = &meta.attrs;
     HeadObjectOutput {
+        checksum_type: sums.kind(meta, &window),
         checksum_crc32: sums.crc32,
         checksum_crc32c: sums.crc32c,
         checksum_crc64nvme: sums.crc64nvme,

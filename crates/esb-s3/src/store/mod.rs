@@ -31,12 +31,15 @@ use std::sync::{Arc, RwLock};
 pub use acl::{Acl, Grant, Grantee, Permission};
 pub use blob::BodyChecks;
 pub use bucket::validate_bucket_name;
-pub use checksum::{ChecksumAlgorithm, TrailingChecksum};
+pub use checksum::{ChecksumAlgorithm, ChecksumType, TrailingChecksum};
 pub use config::BucketConfig;
 pub use error::{StoreError, StoreResult};
 pub use list::{ListPage, ListParams, VersionPage};
 pub use meta::{NULL_VERSION, ObjectAttrs, ObjectMeta, now_ms};
-pub use multipart::{COMPLETED_RETENTION_MS, MIN_PART_SIZE, PartInfo, UploadInfo};
+pub use multipart::{
+    COMPLETED_RETENTION_MS, Completion, MIN_PART_SIZE, NewUpload, PartInfo, RequestedPart,
+    UploadChecksum, UploadInfo,
+};
 pub use object::{
     BodyStream, Deleted, MAX_KEY_LEN, ObjectReader, PutCondition, PutOptions, VersionRef,
 };

@@ -511,7 +511,7 @@ async fn a_completed_upload_answers_a_retry_with_the_same_parts() {
     let store = Store::open(dir.path()).await.unwrap();
     store.create_bucket("bkt").await.unwrap();
     let id = store
-        .create_multipart_upload("bkt", "mp", ObjectAttrs::default(), BTreeMap::new(), None)
+        .create_multipart_upload("bkt", "mp", NewUpload::default())
         .await
         .unwrap();
     let part = store
@@ -519,20 +519,31 @@ async fn a_completed_upload_answers_a_retry_with_the_same_parts() {
         .await
         .unwrap();
     let parts = vec![(1, format!("\"{}\"", part.etag))];
+    let complete = |parts: Vec<(i32, String)>| Completion {
+        parts: parts
+            .into_iter()
+            .map(|(number, etag)| RequestedPart {
+                number,
+                etag,
+                checksums: BTreeMap::new(),
+            })
+            .collect(),
+        ..Completion::default()
+    };
     let first = store
-        .complete_multipart_upload("bkt", &id, parts.clone(), PutCondition::None)
+        .complete_multipart_upload("bkt", &id, complete(parts.clone()))
         .await
         .unwrap();
     // A retry (quotes or not) answers the same object without writing it again.
     let again = store
-        .complete_multipart_upload("bkt", &id, vec![(1, part.etag.clone())], PutCondition::None)
+        .complete_multipart_upload("bkt", &id, complete(vec![(1, part.etag.clone())]))
         .await
         .unwrap();
     assert_eq!((&again.key, &again.etag), (&first.key, &first.etag));
     assert_eq!(read_all(&store, "bkt", "mp").await, b"abc");
     // Other parts, an abort and a part upload find no upload; nothing lists.
     let other = store
-        .complete_multipart_upload("bkt", &id, vec![(2, part.etag.clone())], PutCondition::None)
+        .complete_multipart_upload("bkt", &id, complete(vec![(2, part.etag.clone())]))
         .await;
     assert!(
         matches!(other, Err(StoreError::NoSuchUpload(_))),
@@ -553,7 +564,7 @@ async fn a_completed_upload_answers_a_retry_with_the_same_parts() {
     drop(store);
     let store = Store::open(dir.path()).await.unwrap();
     store
-        .complete_multipart_upload("bkt", &id, parts.clone(), PutCondition::None)
+        .complete_multipart_upload("bkt", &id, complete(parts.clone()))
         .await
         .unwrap();
     assert_eq!(
@@ -568,7 +579,7 @@ async fn a_completed_upload_answers_a_retry_with_the_same_parts() {
         1
     );
     let gone = store
-        .complete_multipart_upload("bkt", &id, parts, PutCondition::None)
+        .complete_multipart_upload("bkt", &id, complete(parts))
         .await;
     assert!(matches!(gone, Err(StoreError::NoSuchUpload(_))), "{gone:?}");
 }
