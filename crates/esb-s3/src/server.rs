@@ -203,17 +203,18 @@ fn unquote_attributes_etag(response: &mut s3s::HttpResponse) {
     let Ok(text) = std::str::from_utf8(&bytes) else {
         return;
     };
-    let Some(start) = text.find("<ETag>\"") else {
+    let (open, close) = ("<ETag>\"", "\"</ETag>");
+    let Some(start) = text.find(open).map(|i| i + open.len()) else {
         return;
     };
-    let Some(len) = text[start..].find("\"</ETag>") else {
+    let Some(len) = text[start..].find(close) else {
         return;
     };
-    let etag = &text[start + "<ETag>\"".len()..start + len];
     let unquoted = format!(
-        "{}<ETag>{etag}</ETag>{}",
-        &text[..start],
-        &text[start + len + "\"</ETag>".len()..]
+        "{}<ETag>{}</ETag>{}",
+        &text[..start - open.len()],
+        &text[start..start + len],
+        &text[start + len + close.len()..]
     );
     if let Ok(value) = http::HeaderValue::from_str(&unquoted.len().to_string()) {
         response
@@ -317,4 +318,48 @@ fn stamp_error_body(response: &mut s3s::HttpResponse, request_id: &str) {
             .insert(http::header::CONTENT_LENGTH, len);
     }
     *response.body_mut() = s3s::Body::from(stamped);
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn uri(query: &str) -> http::Uri {
+        format!("/b/k?{query}").parse().unwrap()
+    }
+
+    #[test]
+    fn presigned_expiry_bounds() {
+        let signed = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=";
+        assert_eq!(
+            presigned_expiry_error(&uri(&format!("{signed}604800"))),
+            None
+        );
+        assert_eq!(presigned_expiry_error(&uri(&format!("{signed}0"))), None);
+        for bad in ["604801", "-1", "soon", ""] {
+            assert!(
+                presigned_expiry_error(&uri(&format!("{signed}{bad}"))).is_some(),
+                "{bad}"
+            );
+        }
+        // Not a presigned URL: not ours to judge.
+        assert_eq!(presigned_expiry_error(&uri("X-Amz-Expires=x")), None);
+    }
+
+    #[test]
+    fn attributes_etag_is_unquoted_whatever_it_holds() {
+        for (body, want) in [
+            ("<R><ETag>\"abc\"</ETag></R>", "<R><ETag>abc</ETag></R>"),
+            ("<R><ETag>\"\"</ETag></R>", "<R><ETag></ETag></R>"),
+            ("<R><ETag>\"</ETag></R>", "<R><ETag>\"</ETag></R>"),
+            ("<R></R>", "<R></R>"),
+        ] {
+            let mut response = http::Response::new(s3s::Body::from(body.to_owned()));
+            unquote_attributes_etag(&mut response);
+            let got = response.body().bytes().unwrap();
+            assert_eq!(std::str::from_utf8(&got).unwrap(), want);
+        }
+    }
 }
