@@ -20,6 +20,15 @@ pub fn completed(body: &str, request_id: &str) -> Option<String> {
     Some(format!("{}{additions}{}", &body[..end], &body[end..]))
 }
 
+/// A whole S3 XML error body, for the errors answered before s3s sees the request.
+pub fn rendered(code: &str, message: &str, request_id: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{}</Code><Message>{}</Message><RequestId>{request_id}</RequestId></Error>",
+        xml_text(code),
+        xml_text(message)
+    )
+}
+
 fn element<'a>(body: &'a str, name: &str) -> Option<&'a str> {
     let open = format!("<{name}>");
     let start = body.find(&open)? + open.len();
@@ -29,7 +38,7 @@ fn element<'a>(body: &'a str, name: &str) -> Option<&'a str> {
 
 /// S3's own message for an error code (XML-safe text); a plain sentence naming the code for
 /// codes S3 documents no fixed message for.
-fn message_for(code: &str) -> String {
+pub(crate) fn message_for(code: &str) -> String {
     let known = match code {
         "AccessDenied" => "Access Denied",
         "AuthorizationHeaderMalformed" => "The authorization header is malformed.",
@@ -38,6 +47,10 @@ fn message_for(code: &str) -> String {
             "Your previous request to create the named bucket succeeded and you already own it."
         }
         "BucketNotEmpty" => "The bucket you tried to delete is not empty",
+        "ConditionalRequestConflict" => {
+            "A conflicting conditional operation is currently in progress against this \
+             resource. Please try again."
+        }
         "EntityTooLarge" => "Your proposed upload exceeds the maximum allowed object size.",
         "EntityTooSmall" => "Your proposed upload is smaller than the minimum allowed object size.",
         "IncompleteBody" => {

@@ -4,7 +4,8 @@
 //! `NoncurrentVersionExpiration` (`NoncurrentDays` counted from when the next version was
 //! written, `NewerNoncurrentVersions` kept) and `AbortIncompleteMultipartUpload` — to objects
 //! matching the rule's filter (prefix, tags, size bounds). Transitions have nothing to act on
-//! here (one storage class).
+//! here (one storage class). Each sweep also drops the records that let a retried
+//! CompleteMultipartUpload succeed, once they are a day old.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -13,7 +14,9 @@ use std::time::Duration;
 use s3s::dto::{BucketLifecycleConfiguration, ExpirationStatus, LifecycleRule};
 
 use crate::service::convert::unix_secs;
-use crate::store::{BucketConfig, ListParams, ObjectMeta, Store, StoreResult};
+use crate::store::{
+    BucketConfig, COMPLETED_RETENTION_MS, ListParams, ObjectMeta, Store, StoreResult,
+};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -26,6 +29,8 @@ pub struct SweepReport {
     pub aborted: usize,
     /// noncurrent versions and lone delete markers removed
     pub noncurrent: usize,
+    /// records of completed multipart uploads past [`COMPLETED_RETENTION_MS`] removed
+    pub completed_uploads: usize,
 }
 
 /// The filter of a rule, flattened.
@@ -254,6 +259,9 @@ pub async fn sweep(store: &Store, now_ms: i64) -> StoreResult<SweepReport> {
             }
         }
     }
+    report.completed_uploads = store
+        .prune_completed_uploads(now_ms.saturating_sub(COMPLETED_RETENTION_MS))
+        .await?;
     Ok(report)
 }
 
@@ -303,7 +311,7 @@ mod tests {
                 .unwrap();
         }
         let uid = store
-            .create_multipart_upload("bkt", "tmp/up", Default::default(), Default::default())
+            .create_multipart_upload("bkt", "tmp/up", Default::default())
             .await
             .unwrap();
         let rule = LifecycleRule {
@@ -339,7 +347,7 @@ mod tests {
             SweepReport {
                 expired: 2,
                 aborted: 1,
-                noncurrent: 0
+                ..SweepReport::default()
             }
         );
         let left = store

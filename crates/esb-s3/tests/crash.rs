@@ -1,7 +1,8 @@
-//! Crash test: concurrent boto3 PUTs (to a plain and to a versioned bucket) against a server
-//! process that is `kill -9`ed at a random moment, several rounds; after each restart every
-//! acknowledged object and version must be whole and present, nothing half-written listed,
-//! and no orphan blob or temp file left.
+//! Crash test: concurrent boto3 writes (PUTs to a plain and to a versioned bucket, multipart
+//! uploads, PUT-then-DELETE) against a server process that is `kill -9`ed at a random moment,
+//! several rounds; after each restart every acknowledged object, version and completed upload
+//! must be whole and present, every acknowledged delete still deleted, nothing half-written
+//! listed, and no orphan blob or temp file left.
 //! The server is this test binary re-executed (the ignored `crash_server_child` test).
 //! The clients run on the test tools' Python (scripts/test-tools.sh).
 

@@ -1,12 +1,14 @@
 """Crash-test client for the embedded S3 server, run by tests/crash.rs.
 
   crash_client.py write <endpoint> <acked-file> <round>
-      Concurrent PUTs (unique keys and contended shared keys, plus contended keys of a
-      versioned bucket) until the server dies; every acknowledged unique key, and every
-      acknowledged version id, is appended to <acked-file>.
+      Concurrent writes until the server dies: PUTs (unique keys and contended shared keys,
+      plus contended keys of a versioned bucket), multipart uploads, and PUT-then-DELETE of
+      unique keys; every acknowledged unique key, version id, completed upload and delete is
+      appended to <acked-file>.
   crash_client.py verify <endpoint> <acked-file>
-      Every listed object and version must be whole (self-checking body) and every
-      acknowledged key and version present with exactly the bytes written.
+      Every listed object and version must be whole (self-checking body), every
+      acknowledged key, version and completed upload present with exactly the bytes written,
+      and every acknowledged delete still deleted.
 """
 
 import hashlib
@@ -78,6 +80,33 @@ def write(endpoint, acked_path, round_no):
                     acked.write(f"V\t{name}\t{round_no}.{t}.{i}\t{vid}\n")
                     acked.flush()
                 continue
+            if t == 4:
+                # Multipart: a completed upload must survive whole.
+                name = f"mp/r{round_no}/k{i}"
+                data = body_for(name, f"{round_no}.{t}.{i}")
+                try:
+                    uid = c.create_multipart_upload(Bucket=BUCKET, Key=name)["UploadId"]
+                    etag = c.upload_part(Bucket=BUCKET, Key=name, UploadId=uid, PartNumber=1, Body=data)["ETag"]
+                    c.complete_multipart_upload(Bucket=BUCKET, Key=name, UploadId=uid, MultipartUpload={
+                        "Parts": [{"PartNumber": 1, "ETag": etag}]})
+                except Exception:
+                    return
+                with lock:
+                    acked.write(name + "\t" + f"{round_no}.{t}.{i}" + "\n")
+                    acked.flush()
+                continue
+            if t == 5:
+                # PUT then DELETE: an acknowledged delete must stay deleted.
+                name = f"del/r{round_no}/k{i}"
+                try:
+                    c.put_object(Bucket=BUCKET, Key=name, Body=body_for(name, "gone"))
+                    c.delete_object(Bucket=BUCKET, Key=name)
+                except Exception:
+                    return
+                with lock:
+                    acked.write(f"D\t{name}\n")
+                    acked.flush()
+                continue
             name = f"r{round_no}/t{t}/k{i}" if i % 3 else f"shared/{i % 5}"
             data = body_for(name, f"{round_no}.{t}.{i}")
             try:
@@ -112,9 +141,14 @@ def verify(endpoint, acked_path):
         data = s3.get_object(Bucket=VERSIONED, Key=key, VersionId=vid)["Body"].read()
         assert is_whole(data), f"{key}@{vid} is not whole ({len(data)} bytes)"
     listed_versions = set(versions)
-    count = 0
+    count = deletes = uploads = 0
     for line in open(acked_path):
         fields = line.rstrip("\n").split("\t")
+        if fields[0] == "D":
+            assert fields[1] not in listed, f"acknowledged delete of {fields[1]} came undone"
+            count += 1
+            deletes += 1
+            continue
         if fields[0] == "V":
             _, name, version, vid = fields
             assert (name, vid) in listed_versions, f"acknowledged {name}@{vid} is missing"
@@ -123,11 +157,13 @@ def verify(endpoint, acked_path):
             count += 1
             continue
         name, version = fields
+        uploads += name.startswith("mp/")
         assert name in listed, f"acknowledged {name} is missing after the crash"
         data = s3.get_object(Bucket=BUCKET, Key=name)["Body"].read()
         assert data == body_for(name, version), f"acknowledged {name} has the wrong bytes"
         count += 1
-    print(f"verified {len(keys)} listed objects, {len(versions)} versions, {count} acknowledged writes")
+    print(f"verified {len(keys)} listed objects, {len(versions)} versions, {count} acknowledged writes "
+          f"({uploads} multipart uploads, {deletes} deletes)")
 
 
 if __name__ == "__main__":

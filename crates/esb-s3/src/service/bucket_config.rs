@@ -1,6 +1,7 @@
-//! Bucket sub-resources: CORS, lifecycle and bucket tagging stored as given and returned as
-//! stored (s3s's own types, kept as JSON), and the versioning state (kept by the store,
-//! which acts on it).
+//! Bucket sub-resources: CORS, lifecycle, bucket tagging, the public access block and the
+//! ownership controls stored as given and returned as stored (s3s's own types, kept as JSON;
+//! `access.rs` acts on the last two), and the versioning state (kept by the store, which acts
+//! on it).
 
 use s3s::dto::*;
 use s3s::{S3Error, S3ErrorCode, S3Response, S3Result, s3_error};
@@ -192,4 +193,132 @@ pub(crate) async fn put_versioning(
     };
     store.put_bucket_versioning(&input.bucket, state).await?;
     Ok(S3Response::new(PutBucketVersioningOutput::default()))
+}
+
+pub(crate) async fn put_public_access_block(
+    store: &Store,
+    input: PutPublicAccessBlockInput,
+) -> S3Result<S3Response<PutPublicAccessBlockOutput>> {
+    let cfg = input.public_access_block_configuration;
+    put(store, &input.bucket, BucketConfig::PublicAccessBlock, &cfg).await?;
+    Ok(S3Response::new(PutPublicAccessBlockOutput::default()))
+}
+
+pub(crate) async fn get_public_access_block(
+    store: &Store,
+    input: GetPublicAccessBlockInput,
+) -> S3Result<S3Response<GetPublicAccessBlockOutput>> {
+    let missing = S3ErrorCode::Custom("NoSuchPublicAccessBlockConfiguration".into());
+    let cfg: PublicAccessBlockConfiguration = get(
+        store,
+        &input.bucket,
+        BucketConfig::PublicAccessBlock,
+        missing,
+    )
+    .await
+    .map_err(|mut err| {
+        if err.code().as_str() == "NoSuchPublicAccessBlockConfiguration" {
+            err.set_status_code(http::StatusCode::NOT_FOUND);
+            err.set_message("The public access block configuration was not found");
+        }
+        err
+    })?;
+    Ok(S3Response::new(GetPublicAccessBlockOutput {
+        public_access_block_configuration: Some(cfg),
+    }))
+}
+
+pub(crate) async fn delete_public_access_block(
+    store: &Store,
+    input: DeletePublicAccessBlockInput,
+) -> S3Result<S3Response<DeletePublicAccessBlockOutput>> {
+    store
+        .delete_bucket_config(&input.bucket, BucketConfig::PublicAccessBlock)
+        .await?;
+    Ok(S3Response::new(DeletePublicAccessBlockOutput::default()))
+}
+
+/// The object ownership setting as stored (s3s's type has no serde).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Ownership {
+    /// `BucketOwnerEnforced`, `BucketOwnerPreferred` or `ObjectWriter`
+    pub(crate) object_ownership: String,
+}
+
+impl Ownership {
+    /// The one rule of `controls`, naming one of S3's three settings (else `MalformedXML`).
+    pub(crate) fn of(controls: &OwnershipControls) -> S3Result<Self> {
+        let known = [
+            ObjectOwnership::BUCKET_OWNER_ENFORCED,
+            ObjectOwnership::BUCKET_OWNER_PREFERRED,
+            ObjectOwnership::OBJECT_WRITER,
+        ];
+        match controls.rules.as_slice() {
+            [rule] if known.contains(&rule.object_ownership.as_str()) => Ok(Self {
+                object_ownership: rule.object_ownership.as_str().to_owned(),
+            }),
+            _ => Err(s3_error!(
+                MalformedXML,
+                "The XML you provided was not well-formed or did not validate against our published schema"
+            )),
+        }
+    }
+
+    /// Whether ACLs are off (`BucketOwnerEnforced`).
+    pub(crate) fn enforced(&self) -> bool {
+        self.object_ownership == ObjectOwnership::BUCKET_OWNER_ENFORCED
+    }
+
+    /// Stores it as the bucket's setting.
+    pub(crate) async fn store(&self, store: &Store, bucket: &str) -> S3Result<()> {
+        put(store, bucket, BucketConfig::OwnershipControls, self).await
+    }
+}
+
+pub(crate) async fn put_ownership(
+    store: &Store,
+    input: PutBucketOwnershipControlsInput,
+) -> S3Result<S3Response<PutBucketOwnershipControlsOutput>> {
+    Ownership::of(&input.ownership_controls)?
+        .store(store, &input.bucket)
+        .await?;
+    Ok(S3Response::new(PutBucketOwnershipControlsOutput::default()))
+}
+
+pub(crate) async fn get_ownership(
+    store: &Store,
+    input: GetBucketOwnershipControlsInput,
+) -> S3Result<S3Response<GetBucketOwnershipControlsOutput>> {
+    let cfg: Ownership = get(
+        store,
+        &input.bucket,
+        BucketConfig::OwnershipControls,
+        S3ErrorCode::OwnershipControlsNotFoundError,
+    )
+    .await
+    .map_err(|mut err| {
+        if err.code() == &S3ErrorCode::OwnershipControlsNotFoundError {
+            err.set_message("The bucket ownership controls were not found");
+        }
+        err
+    })?;
+    Ok(S3Response::new(GetBucketOwnershipControlsOutput {
+        ownership_controls: Some(OwnershipControls {
+            rules: vec![OwnershipControlsRule {
+                object_ownership: ObjectOwnership::from(cfg.object_ownership),
+            }],
+        }),
+    }))
+}
+
+pub(crate) async fn delete_ownership(
+    store: &Store,
+    input: DeleteBucketOwnershipControlsInput,
+) -> S3Result<S3Response<DeleteBucketOwnershipControlsOutput>> {
+    store
+        .delete_bucket_config(&input.bucket, BucketConfig::OwnershipControls)
+        .await?;
+    Ok(S3Response::new(
+        DeleteBucketOwnershipControlsOutput::default(),
+    ))
 }

@@ -2,10 +2,12 @@
 //! `If-Unmodified-Since`, and their `x-amz-copy-source-` forms), evaluated as RFC 9110 and
 //! S3 do.
 
+use http::header::{ETAG, LAST_MODIFIED};
+use http::{HeaderMap, HeaderValue};
 use s3s::dto::{ETagCondition, Timestamp};
 use s3s::{S3Error, S3ErrorCode};
 
-use super::convert::unix_secs;
+use super::convert::{http_date, unix_secs};
 use crate::store::ObjectMeta;
 
 /// The conditions of one request.
@@ -40,7 +42,7 @@ fn matches(condition: &ETagCondition, meta: &ObjectMeta) -> bool {
 
 impl Conditions<'_> {
     /// `Ok` if the request may proceed; 412 `PreconditionFailed`, or for reads 304
-    /// `NotModified` (copies answer 412 for both).
+    /// `NotModified` with the object's `ETag` and `Last-Modified` (copies answer 412 for both).
     pub(crate) fn check(&self, meta: &ObjectMeta, is_copy: bool) -> Result<(), S3Error> {
         let modified = meta.last_modified_ms.div_euclid(1000);
         if let Some(cond) = self.if_match {
@@ -52,20 +54,45 @@ impl Conditions<'_> {
         {
             return Err(S3Error::new(S3ErrorCode::PreconditionFailed));
         }
-        let not_modified = if is_copy {
-            S3ErrorCode::PreconditionFailed
-        } else {
-            S3ErrorCode::NotModified
+        let not_modified = || {
+            if is_copy {
+                S3Error::new(S3ErrorCode::PreconditionFailed)
+            } else {
+                not_modified(meta)
+            }
         };
         if let Some(cond) = self.if_none_match {
             if matches(cond, meta) {
-                return Err(S3Error::new(not_modified));
+                return Err(not_modified());
             }
         } else if let Some(since) = self.if_modified_since
             && modified <= unix_secs(since)
         {
-            return Err(S3Error::new(not_modified));
+            return Err(not_modified());
         }
         Ok(())
     }
+}
+
+/// 304 Not Modified with the headers RFC 9110 asks of it that S3 sends: the object's `ETag`
+/// and `Last-Modified` (and its version id).
+fn not_modified(meta: &ObjectMeta) -> S3Error {
+    let mut err = S3Error::new(S3ErrorCode::NotModified);
+    let mut headers = HeaderMap::new();
+    if let Ok(value) = HeaderValue::from_str(&format!("\"{}\"", meta.etag)) {
+        headers.insert(ETAG, value);
+    }
+    if let Some(value) =
+        http_date(meta.last_modified_ms).and_then(|d| HeaderValue::from_str(&d).ok())
+    {
+        headers.insert(LAST_MODIFIED, value);
+    }
+    if let Some(value) = meta
+        .version_header()
+        .and_then(|v| HeaderValue::from_str(&v).ok())
+    {
+        headers.insert("x-amz-version-id", value);
+    }
+    err.set_headers(headers);
+    err
 }

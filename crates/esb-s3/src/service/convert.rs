@@ -115,8 +115,13 @@ impl From<AttrsIn> for ObjectAttrs {
 }
 
 /// `Content-Encoding` without `aws-chunked`, which describes the upload's framing, not the
-/// object (S3 does not store it); `None` if nothing else is left.
+/// object (S3 does not store it); `None` if nothing else is left. Without `aws-chunked` the
+/// value is kept byte for byte, as S3 keeps it.
 fn without_aws_chunked(encoding: &str) -> Option<String> {
+    let chunked = |e: &str| e.trim().eq_ignore_ascii_case("aws-chunked");
+    if !encoding.split(',').any(chunked) {
+        return (!encoding.trim().is_empty()).then(|| encoding.to_owned());
+    }
     let kept: Vec<&str> = encoding
         .split(',')
         .map(str::trim)
@@ -162,6 +167,7 @@ mod tests {
             Some("gzip")
         );
         assert_eq!(without_aws_chunked("gzip").as_deref(), Some("gzip"));
+        assert_eq!(without_aws_chunked("gzip, br").as_deref(), Some("gzip, br"));
     }
 
     #[test]

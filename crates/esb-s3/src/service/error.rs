@@ -8,22 +8,40 @@ use crate::store::StoreError;
 
 impl From<StoreError> for S3Error {
     fn from(err: StoreError) -> Self {
+        // Codes S3 answers with a fixed message get that message (clients and tests match on
+        // it); the store's own text, which names the bucket or key, goes to the log.
+        let fixed = |code: S3ErrorCode| {
+            let message = crate::error_body::message_for(code.as_str());
+            S3Error::with_message(code, message)
+        };
         let code = match &err {
-            StoreError::NoSuchBucket(_) => S3ErrorCode::NoSuchBucket,
-            StoreError::NoSuchKey(_) => S3ErrorCode::NoSuchKey,
-            StoreError::NoSuchVersion(_) => S3ErrorCode::NoSuchVersion,
+            StoreError::NoSuchBucket(_) => return fixed(S3ErrorCode::NoSuchBucket),
+            StoreError::NoSuchKey(_) => return fixed(S3ErrorCode::NoSuchKey),
+            StoreError::NoSuchVersion(_) => return fixed(S3ErrorCode::NoSuchVersion),
             StoreError::DeleteMarker {
                 version_id,
                 last_modified_ms,
                 requested,
                 ..
             } => return delete_marker(version_id.as_deref(), *last_modified_ms, *requested),
-            StoreError::BucketAlreadyOwnedByYou(_) => S3ErrorCode::BucketAlreadyOwnedByYou,
-            StoreError::BucketNotEmpty(_) => S3ErrorCode::BucketNotEmpty,
-            StoreError::InvalidBucketName(..) => S3ErrorCode::InvalidBucketName,
-            StoreError::InvalidKey(why) if why.contains("longer") => S3ErrorCode::KeyTooLongError,
+            StoreError::BucketAlreadyOwnedByYou(_) => {
+                return fixed(S3ErrorCode::BucketAlreadyOwnedByYou);
+            }
+            StoreError::BucketNotEmpty(_) => return fixed(S3ErrorCode::BucketNotEmpty),
+            StoreError::InvalidBucketName(_, why) => {
+                return S3Error::with_message(
+                    S3ErrorCode::InvalidBucketName,
+                    format!("The specified bucket is not valid: a bucket name {why}."),
+                );
+            }
+            StoreError::InvalidKey(why) if why.contains("longer") => {
+                return fixed(S3ErrorCode::KeyTooLongError);
+            }
             StoreError::InvalidKey(_) => S3ErrorCode::InvalidArgument,
-            StoreError::PreconditionFailed => S3ErrorCode::PreconditionFailed,
+            StoreError::PreconditionFailed => return fixed(S3ErrorCode::PreconditionFailed),
+            StoreError::ConditionalRequestConflict => {
+                return fixed(S3ErrorCode::ConditionalRequestConflict);
+            }
             // s3s reports a body whose SHA-256 is not the signed `x-amz-content-sha256` as a
             // stream error; its text is all that reaches the store.
             StoreError::Body(why) if why.contains("Sha256Mismatch") => {
@@ -34,14 +52,24 @@ impl From<StoreError> for S3Error {
                 err.set_status_code(http::StatusCode::BAD_REQUEST);
                 return err;
             }
-            StoreError::IncompleteBody { .. } | StoreError::Body(_) => S3ErrorCode::IncompleteBody,
-            StoreError::EntityTooLarge => S3ErrorCode::EntityTooLarge,
-            StoreError::BadDigest | StoreError::BadChecksum(_) => S3ErrorCode::BadDigest,
-            StoreError::NoSuchUpload(_) => S3ErrorCode::NoSuchUpload,
-            StoreError::InvalidPart(_) => S3ErrorCode::InvalidPart,
-            StoreError::InvalidPartOrder => S3ErrorCode::InvalidPartOrder,
-            StoreError::EntityTooSmall(_) => S3ErrorCode::EntityTooSmall,
+            StoreError::IncompleteBody { .. } => return fixed(S3ErrorCode::IncompleteBody),
+            StoreError::Body(_) => S3ErrorCode::IncompleteBody,
+            StoreError::EntityTooLarge => return fixed(S3ErrorCode::EntityTooLarge),
+            StoreError::BadDigest => return fixed(S3ErrorCode::BadDigest),
+            StoreError::BadChecksum(algorithm) => {
+                return S3Error::with_message(
+                    S3ErrorCode::BadDigest,
+                    format!("The {algorithm} you specified did not match the calculated checksum."),
+                );
+            }
+            StoreError::NoSuchUpload(_) => return fixed(S3ErrorCode::NoSuchUpload),
+            StoreError::InvalidPart(_) => return fixed(S3ErrorCode::InvalidPart),
+            StoreError::InvalidPartOrder => return fixed(S3ErrorCode::InvalidPartOrder),
+            StoreError::EntityTooSmall(_) => return fixed(S3ErrorCode::EntityTooSmall),
             StoreError::InvalidArgument(_) => S3ErrorCode::InvalidArgument,
+            StoreError::ChecksumTypeMismatch { .. } | StoreError::MissingPartChecksum { .. } => {
+                S3ErrorCode::InvalidRequest
+            }
             // S3 has no code for this; a full local disk is not worth retrying (clients retry
             // 500s) and the operator needs to know. 507 and the code are MinIO's.
             StoreError::Io { source, .. } if source.kind() == std::io::ErrorKind::StorageFull => {
@@ -56,10 +84,7 @@ impl From<StoreError> for S3Error {
             }
             StoreError::Io { .. } | StoreError::Corrupt { .. } | StoreError::Locked(_) => {
                 tracing::error!(%err, "s3 store failure");
-                return S3Error::with_message(
-                    S3ErrorCode::InternalError,
-                    "We encountered an internal error. Please try again.",
-                );
+                return fixed(S3ErrorCode::InternalError);
             }
         };
         S3Error::with_message(code, err.to_string())
@@ -121,6 +146,11 @@ mod tests {
             ),
             (StoreError::PreconditionFailed, "PreconditionFailed", 412),
             (
+                StoreError::ConditionalRequestConflict,
+                "ConditionalRequestConflict",
+                409,
+            ),
+            (
                 StoreError::InvalidKey("the key is longer than 1024 bytes"),
                 "KeyTooLongError",
                 400,
@@ -146,6 +176,31 @@ mod tests {
             let s3 = S3Error::from(err);
             assert_eq!(s3.code().as_str(), code);
             assert_eq!(s3.status_code().map(|s| s.as_u16()), Some(status), "{code}");
+        }
+    }
+
+    #[test]
+    fn messages_are_s3s_where_s3_has_a_fixed_one() {
+        let cases = [
+            (
+                StoreError::PreconditionFailed,
+                "At least one of the pre-conditions you specified did not hold",
+            ),
+            (
+                StoreError::NoSuchKey("k".into()),
+                "The specified key does not exist.",
+            ),
+            (
+                StoreError::NoSuchBucket("b".into()),
+                "The specified bucket does not exist",
+            ),
+            (
+                StoreError::BadChecksum("CRC32"),
+                "The CRC32 you specified did not match the calculated checksum.",
+            ),
+        ];
+        for (err, message) in cases {
+            assert_eq!(S3Error::from(err).message(), Some(message));
         }
     }
 }

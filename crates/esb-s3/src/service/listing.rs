@@ -20,10 +20,13 @@ fn max_keys(requested: Option<i32>) -> S3Result<usize> {
     }
 }
 
-fn contents(page: &ListPage, url: bool) -> Vec<Object> {
+/// The page's objects; with their `Owner` when `owners` (always in v1, with `fetch-owner` in
+/// v2, as S3 does).
+fn contents(page: &ListPage, url: bool, owners: bool) -> Vec<Object> {
     page.objects
         .iter()
         .map(|meta| Object {
+            owner: owners.then(super::acl::owner),
             key: Some(encode_key(&meta.key, url)),
             size: i64::try_from(meta.size).ok(),
             e_tag: Some(etag(meta)),
@@ -78,7 +81,7 @@ pub(crate) fn v2(
     };
     let page = store.list_objects(&input.bucket, &params)?;
     let url = wants_url(input.encoding_type.as_ref());
-    let objects = contents(&page, url);
+    let objects = contents(&page, url, input.fetch_owner == Some(true));
     let common = prefixes(&page, url);
     let key_count = i32::try_from(objects.len() + common.len()).unwrap_or(i32::MAX);
     let next = page
@@ -88,7 +91,7 @@ pub(crate) fn v2(
     Ok(S3Response::new(ListObjectsV2Output {
         name: Some(input.bucket),
         prefix: Some(encode_key(&params.prefix, url)),
-        delimiter: input.delimiter.map(|d| encode_key(&d, url)),
+        delimiter: echoed_delimiter(input.delimiter, url),
         max_keys: Some(input.max_keys.unwrap_or(MAX_KEYS)),
         key_count: Some(key_count),
         continuation_token: input.continuation_token,
@@ -114,12 +117,13 @@ pub(crate) fn v1(
     };
     let page = store.list_objects(&input.bucket, &params)?;
     let url = wants_url(input.encoding_type.as_ref());
-    let objects = contents(&page, url);
+    let objects = contents(&page, url, true);
     let common = prefixes(&page, url);
     // S3 sends NextMarker only with a delimiter; clients use the last key otherwise.
-    let next_marker = (page.is_truncated && input.delimiter.is_some())
-        .then(|| page.next_after.as_ref().map(|k| encode_key(k, url)))
-        .flatten();
+    let next_marker = (page.is_truncated
+        && input.delimiter.as_ref().is_some_and(|d| !d.is_empty()))
+    .then(|| page.next_after.as_ref().map(|k| encode_key(k, url)))
+    .flatten();
     Ok(S3Response::new(ListObjectsOutput {
         name: Some(input.bucket),
         prefix: Some(encode_key(&params.prefix, url)),
@@ -129,7 +133,7 @@ pub(crate) fn v1(
                 .map(|m| encode_key(&m, url))
                 .unwrap_or_default(),
         ),
-        delimiter: input.delimiter.map(|d| encode_key(&d, url)),
+        delimiter: echoed_delimiter(input.delimiter, url),
         max_keys: Some(input.max_keys.unwrap_or(MAX_KEYS)),
         is_truncated: Some(page.is_truncated),
         next_marker,
@@ -170,7 +174,7 @@ pub(crate) fn versions(
                 version_id,
                 is_latest: Some(*is_latest),
                 last_modified,
-                owner: Some(owner()),
+                owner: Some(super::acl::owner()),
             });
         } else {
             versions.push(ObjectVersion {
@@ -180,7 +184,7 @@ pub(crate) fn versions(
                 size: i64::try_from(meta.size).ok(),
                 e_tag: Some(etag(meta)),
                 last_modified,
-                owner: Some(owner()),
+                owner: Some(super::acl::owner()),
                 storage_class: Some(ObjectVersionStorageClass::from_static(
                     ObjectVersionStorageClass::STANDARD,
                 )),
@@ -199,7 +203,7 @@ pub(crate) fn versions(
     Ok(S3Response::new(ListObjectVersionsOutput {
         name: Some(input.bucket),
         prefix: Some(encode_key(&params.prefix, url)),
-        delimiter: input.delimiter.map(|d| encode_key(&d, url)),
+        delimiter: echoed_delimiter(input.delimiter, url),
         key_marker: input.key_marker,
         version_id_marker: input.version_id_marker,
         max_keys: Some(input.max_keys.unwrap_or(MAX_KEYS)),
@@ -216,10 +220,9 @@ pub(crate) fn versions(
     }))
 }
 
-/// The single owner of everything in this store.
-pub(crate) fn owner() -> Owner {
-    Owner {
-        display_name: Some("esb".into()),
-        id: Some("esb".into()),
-    }
+/// The `Delimiter` a listing echoes: S3 sends none for an empty one.
+fn echoed_delimiter(delimiter: Option<String>, url: bool) -> Option<String> {
+    delimiter
+        .filter(|d| !d.is_empty())
+        .map(|d| encode_key(&d, url))
 }

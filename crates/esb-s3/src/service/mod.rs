@@ -1,7 +1,10 @@
 //! The S3 protocol side: [`EsbS3`] implements `s3s::S3` by turning each request into a
-//! store operation and the result into S3's output types. Operations not listed here answer
-//! `NotImplemented` (s3s's default).
+//! store operation and the result into S3's output types; [`EsbAccess`] decides which
+//! requests are allowed. Operations not listed here answer `NotImplemented` (s3s's default).
 
+mod access;
+mod acl;
+mod attributes;
 mod bucket_config;
 mod buckets;
 mod conditions;
@@ -11,6 +14,7 @@ mod error;
 mod listing;
 mod multipart;
 mod objects;
+mod policy;
 mod tagging;
 mod trailer;
 
@@ -20,6 +24,8 @@ use s3s::dto::*;
 use s3s::{S3, S3Request, S3Response, S3Result};
 
 use crate::store::Store;
+
+pub use access::EsbAccess;
 
 /// The S3 service over a [`Store`].
 #[derive(Debug, Clone)]
@@ -52,7 +58,7 @@ impl S3 for EsbS3 {
         &self,
         req: S3Request<CreateBucketInput>,
     ) -> S3Result<S3Response<CreateBucketOutput>> {
-        buckets::create(&self.store, req.input).await
+        buckets::create(&self.store, req.input, req.region.as_ref()).await
     }
 
     async fn delete_bucket(
@@ -96,6 +102,13 @@ impl S3 for EsbS3 {
         req: S3Request<HeadObjectInput>,
     ) -> S3Result<S3Response<HeadObjectOutput>> {
         objects::head(&self.store, req.input)
+    }
+
+    async fn get_object_attributes(
+        &self,
+        req: S3Request<GetObjectAttributesInput>,
+    ) -> S3Result<S3Response<GetObjectAttributesOutput>> {
+        attributes::get(&self.store, req.input)
     }
 
     async fn delete_object(
@@ -279,6 +292,97 @@ impl S3 for EsbS3 {
         req: S3Request<ListObjectVersionsInput>,
     ) -> S3Result<S3Response<ListObjectVersionsOutput>> {
         listing::versions(&self.store, req.input)
+    }
+
+    async fn get_bucket_acl(
+        &self,
+        req: S3Request<GetBucketAclInput>,
+    ) -> S3Result<S3Response<GetBucketAclOutput>> {
+        acl::get_bucket(&self.store, req.input).await
+    }
+
+    async fn put_bucket_acl(
+        &self,
+        req: S3Request<PutBucketAclInput>,
+    ) -> S3Result<S3Response<PutBucketAclOutput>> {
+        acl::put_bucket(&self.store, req.input).await
+    }
+
+    async fn get_object_acl(
+        &self,
+        req: S3Request<GetObjectAclInput>,
+    ) -> S3Result<S3Response<GetObjectAclOutput>> {
+        acl::get_object(&self.store, req.input)
+    }
+
+    async fn put_object_acl(
+        &self,
+        req: S3Request<PutObjectAclInput>,
+    ) -> S3Result<S3Response<PutObjectAclOutput>> {
+        acl::put_object(&self.store, req.input).await
+    }
+
+    async fn put_bucket_policy(
+        &self,
+        req: S3Request<PutBucketPolicyInput>,
+    ) -> S3Result<S3Response<PutBucketPolicyOutput>> {
+        policy::put(&self.store, req.input).await
+    }
+
+    async fn get_bucket_policy(
+        &self,
+        req: S3Request<GetBucketPolicyInput>,
+    ) -> S3Result<S3Response<GetBucketPolicyOutput>> {
+        policy::get(&self.store, req.input).await
+    }
+
+    async fn delete_bucket_policy(
+        &self,
+        req: S3Request<DeleteBucketPolicyInput>,
+    ) -> S3Result<S3Response<DeleteBucketPolicyOutput>> {
+        policy::delete(&self.store, req.input).await
+    }
+
+    async fn put_public_access_block(
+        &self,
+        req: S3Request<PutPublicAccessBlockInput>,
+    ) -> S3Result<S3Response<PutPublicAccessBlockOutput>> {
+        bucket_config::put_public_access_block(&self.store, req.input).await
+    }
+
+    async fn get_public_access_block(
+        &self,
+        req: S3Request<GetPublicAccessBlockInput>,
+    ) -> S3Result<S3Response<GetPublicAccessBlockOutput>> {
+        bucket_config::get_public_access_block(&self.store, req.input).await
+    }
+
+    async fn delete_public_access_block(
+        &self,
+        req: S3Request<DeletePublicAccessBlockInput>,
+    ) -> S3Result<S3Response<DeletePublicAccessBlockOutput>> {
+        bucket_config::delete_public_access_block(&self.store, req.input).await
+    }
+
+    async fn put_bucket_ownership_controls(
+        &self,
+        req: S3Request<PutBucketOwnershipControlsInput>,
+    ) -> S3Result<S3Response<PutBucketOwnershipControlsOutput>> {
+        bucket_config::put_ownership(&self.store, req.input).await
+    }
+
+    async fn get_bucket_ownership_controls(
+        &self,
+        req: S3Request<GetBucketOwnershipControlsInput>,
+    ) -> S3Result<S3Response<GetBucketOwnershipControlsOutput>> {
+        bucket_config::get_ownership(&self.store, req.input).await
+    }
+
+    async fn delete_bucket_ownership_controls(
+        &self,
+        req: S3Request<DeleteBucketOwnershipControlsInput>,
+    ) -> S3Result<S3Response<DeleteBucketOwnershipControlsOutput>> {
+        bucket_config::delete_ownership(&self.store, req.input).await
     }
 
     async fn upload_part_copy(

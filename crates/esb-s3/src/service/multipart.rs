@@ -4,28 +4,104 @@
 use s3s::dto::*;
 use s3s::{S3Response, S3Result, s3_error};
 
+use super::acl::{acl_headers, check_settable};
 use super::conditions::copy_source_conditions;
 use super::convert::{attrs_in, encode_key, timestamp, wants_url};
 use super::copy_source;
-use super::objects::{Sums, body_checks_of, body_or_empty};
-use crate::store::{BodyChecks, TrailingChecksum};
-use crate::store::{PutCondition, Store};
+use super::objects::{Sums, body_checks_of, body_or_empty, write_condition};
+use crate::store::{
+    BodyChecks, ChecksumAlgorithm, ChecksumType, Completion, NewUpload, RequestedPart, Store,
+    TrailingChecksum, UploadChecksum,
+};
+
+/// A checksum map from S3's five fields (CRC32, CRC32C, CRC64NVME, SHA1, SHA256).
+fn sums_map(values: [Option<String>; 5]) -> std::collections::BTreeMap<ChecksumAlgorithm, String> {
+    let algorithms = [
+        ChecksumAlgorithm::Crc32,
+        ChecksumAlgorithm::Crc32c,
+        ChecksumAlgorithm::Crc64Nvme,
+        ChecksumAlgorithm::Sha1,
+        ChecksumAlgorithm::Sha256,
+    ];
+    algorithms
+        .into_iter()
+        .zip(values)
+        .filter_map(|(a, v)| v.map(|v| (a, v)))
+        .collect()
+}
 
 pub(crate) async fn create(
     store: &Store,
     input: CreateMultipartUploadInput,
 ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
     let tags = super::tagging::from_header(input.tagging.as_deref())?;
-    let attrs = attrs_in!(input);
+    let acl = acl_headers!(input).acl()?;
+    check_settable(store, &input.bucket, acl.as_ref()).await?;
+    let checksum = upload_checksum(
+        input.checksum_algorithm.as_ref(),
+        input.checksum_type.as_ref(),
+    )?;
+    let upload = NewUpload {
+        tags,
+        acl,
+        checksum,
+        attrs: attrs_in!(input).into(),
+    };
     let upload_id = store
-        .create_multipart_upload(&input.bucket, &input.key, attrs.into(), tags)
+        .create_multipart_upload(&input.bucket, &input.key, upload)
         .await?;
     Ok(S3Response::new(CreateMultipartUploadOutput {
         bucket: Some(input.bucket),
         key: Some(input.key),
         upload_id: Some(upload_id),
+        checksum_algorithm: input.checksum_algorithm,
+        checksum_type: checksum.map(|c| s3s::dto::ChecksumType::from_static(c.kind.name())),
         ..CreateMultipartUploadOutput::default()
     }))
+}
+
+/// The checksum an upload asks for with `x-amz-checksum-algorithm` and `x-amz-checksum-type`,
+/// refused as S3 refuses the combinations it does not support.
+fn upload_checksum(
+    algorithm: Option<&s3s::dto::ChecksumAlgorithm>,
+    kind: Option<&s3s::dto::ChecksumType>,
+) -> S3Result<Option<UploadChecksum>> {
+    let Some(algorithm) = algorithm else {
+        if kind.is_some() {
+            return Err(s3_error!(
+                InvalidRequest,
+                "The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header."
+            ));
+        }
+        return Ok(None);
+    };
+    let algorithm = ChecksumAlgorithm::parse(algorithm.as_str()).ok_or_else(|| {
+        s3_error!(
+            InvalidRequest,
+            "Checksum algorithm {} is not supported",
+            algorithm.as_str()
+        )
+    })?;
+    let kind = match kind.map(s3s::dto::ChecksumType::as_str) {
+        None => ChecksumType::default_for(algorithm),
+        Some("COMPOSITE") => ChecksumType::Composite,
+        Some("FULL_OBJECT") => ChecksumType::FullObject,
+        Some(other) => {
+            return Err(s3_error!(
+                InvalidRequest,
+                "Value for x-amz-checksum-type header is invalid: {other}"
+            ));
+        }
+    };
+    if !kind.allowed_with(algorithm) {
+        return Err(s3_error!(
+            InvalidRequest,
+            "The {} checksum type cannot be used with the {} checksum algorithm.",
+            kind.name(),
+            algorithm.name().to_ascii_lowercase()
+        ));
+    }
+    Ok(Some(UploadChecksum { algorithm, kind }))
 }
 
 pub(crate) async fn upload_part(
@@ -69,23 +145,47 @@ pub(crate) async fn complete(
             let number = p
                 .part_number
                 .ok_or_else(|| s3_error!(InvalidPart, "a part has no PartNumber"))?;
-            let etag = p.e_tag.map(ETag::into_value).unwrap_or_default();
-            Ok((number, etag))
+            Ok(RequestedPart {
+                number,
+                checksums: sums_map([
+                    p.checksum_crc32,
+                    p.checksum_crc32c,
+                    p.checksum_crc64nvme,
+                    p.checksum_sha1,
+                    p.checksum_sha256,
+                ]),
+                etag: p.e_tag.map(ETag::into_value).unwrap_or_default(),
+            })
         })
         .collect::<S3Result<Vec<_>>>()?;
-    let condition = match input.if_none_match {
-        Some(ETagCondition::Any) => PutCondition::IfNoneMatchAny,
-        _ => PutCondition::None,
+    let completion = Completion {
+        parts,
+        condition: write_condition(input.if_none_match.as_ref(), input.if_match.as_ref())?,
+        checksums: sums_map([
+            input.checksum_crc32,
+            input.checksum_crc32c,
+            input.checksum_crc64nvme,
+            input.checksum_sha1,
+            input.checksum_sha256,
+        ]),
     };
     let meta = store
-        .complete_multipart_upload(&input.bucket, &input.upload_id, parts, condition)
+        .complete_multipart_upload(&input.bucket, &input.upload_id, completion)
         .await?;
+    let sums = Sums::from_map(&meta.checksums);
     Ok(S3Response::new(CompleteMultipartUploadOutput {
         location: Some(format!("/{}/{}", input.bucket, meta.key)),
         bucket: Some(input.bucket),
         key: Some(meta.key.clone()),
         e_tag: Some(ETag::Strong(meta.etag.clone())),
         version_id: meta.version_header(),
+        checksum_type: (!meta.checksums.is_empty())
+            .then(|| s3s::dto::ChecksumType::from_static(meta.checksum_type())),
+        checksum_crc32: sums.crc32,
+        checksum_crc32c: sums.crc32c,
+        checksum_crc64nvme: sums.crc64nvme,
+        checksum_sha1: sums.sha1,
+        checksum_sha256: sums.sha256,
         ..CompleteMultipartUploadOutput::default()
     }))
 }
@@ -115,12 +215,19 @@ pub(crate) async fn list_parts(
     let page: Vec<Part> = after
         .into_iter()
         .take(usize::try_from(max).unwrap_or(0))
-        .map(|p| Part {
-            e_tag: Some(ETag::Strong(p.etag)),
-            last_modified: Some(timestamp(p.last_modified_ms)),
-            part_number: Some(p.part_number),
-            size: i64::try_from(p.size).ok(),
-            ..Part::default()
+        .map(|p| {
+            let sums = Sums::from_map(&p.checksums);
+            Part {
+                e_tag: Some(ETag::Strong(p.etag)),
+                last_modified: Some(timestamp(p.last_modified_ms)),
+                part_number: Some(p.part_number),
+                size: i64::try_from(p.size).ok(),
+                checksum_crc32: sums.crc32,
+                checksum_crc32c: sums.crc32c,
+                checksum_crc64nvme: sums.crc64nvme,
+                checksum_sha1: sums.sha1,
+                checksum_sha256: sums.sha256,
+            }
         })
         .collect();
     let next = page.last().and_then(|p| p.part_number);
@@ -133,6 +240,12 @@ pub(crate) async fn list_parts(
         next_part_number_marker: truncated.then_some(next).flatten(),
         is_truncated: Some(truncated),
         parts: Some(page),
+        checksum_algorithm: info
+            .checksum
+            .map(|c| s3s::dto::ChecksumAlgorithm::from_static(c.algorithm.name())),
+        checksum_type: info
+            .checksum
+            .map(|c| s3s::dto::ChecksumType::from_static(c.kind.name())),
         ..ListPartsOutput::default()
     }))
 }
@@ -153,7 +266,18 @@ pub(crate) async fn list_uploads(
         .into_iter()
         .take(limit)
         .map(|u| MultipartUpload {
+            owner: Some(super::acl::owner()),
+            initiator: Some(Initiator {
+                display_name: Some(super::acl::OWNER_ID.into()),
+                id: Some(super::acl::OWNER_ID.into()),
+            }),
             initiated: Some(timestamp(u.initiated_ms)),
+            checksum_algorithm: u
+                .checksum
+                .map(|c| s3s::dto::ChecksumAlgorithm::from_static(c.algorithm.name())),
+            checksum_type: u
+                .checksum
+                .map(|c| s3s::dto::ChecksumType::from_static(c.kind.name())),
             key: Some(encode_key(&u.key, url)),
             upload_id: Some(u.upload_id),
             ..MultipartUpload::default()

@@ -7,6 +7,7 @@ use base64::Engine;
 use s3s::dto::*;
 use s3s::{S3Error, S3ErrorCode, S3Response, S3Result, s3_error};
 
+use super::acl::{acl_headers, check_settable};
 use super::conditions::{Conditions, copy_source_conditions};
 use super::convert::{attrs_in, etag, metadata, timestamp, timestamp_secs};
 use super::copy_source;
@@ -78,31 +79,15 @@ pub(crate) async fn put(
     input: PutObjectInput,
     trailing: Option<TrailingChecksum>,
 ) -> S3Result<S3Response<PutObjectOutput>> {
-    let condition = match (&input.if_none_match, &input.if_match) {
-        (Some(ETagCondition::Any), _) => PutCondition::IfNoneMatchAny,
-        (Some(_), _) => {
-            return Err(s3_error!(
-                NotImplemented,
-                "If-None-Match on PUT supports only '*'"
-            ));
-        }
-        (None, Some(ETagCondition::ETag(tag))) => PutCondition::IfMatch(tag.value().to_owned()),
-        (None, Some(ETagCondition::Any)) => PutCondition::IfMatch(String::new()),
-        (None, None) => PutCondition::None,
-    };
-    // `If-Match: *` means "exists, any ETag": check it here, the store checks ETags.
-    let condition = match condition {
-        PutCondition::IfMatch(tag) if tag.is_empty() => {
-            store.head_object(&input.bucket, &input.key)?;
-            PutCondition::None
-        }
-        other => other,
-    };
+    let condition = write_condition(input.if_none_match.as_ref(), input.if_match.as_ref())?;
+    let acl = acl_headers!(input).acl()?;
+    check_settable(store, &input.bucket, acl.as_ref()).await?;
     let options = PutOptions {
-        attrs: attrs_in!(input).into(),
-        condition,
         tags: tagging::from_header(input.tagging.as_deref())?,
         checks: body_checks_of!(input, trailing)?,
+        attrs: attrs_in!(input).into(),
+        condition,
+        acl,
     };
     let body = body_or_empty(input.body);
     let meta = store
@@ -120,6 +105,26 @@ pub(crate) async fn put(
         version_id: meta.version_header(),
         ..PutObjectOutput::default()
     }))
+}
+
+/// The condition of a PutObject or CompleteMultipartUpload: `If-None-Match: *` (S3 takes no
+/// other value there) or `If-Match` with an ETag or `*`.
+pub(crate) fn write_condition(
+    if_none_match: Option<&ETagCondition>,
+    if_match: Option<&ETagCondition>,
+) -> S3Result<PutCondition> {
+    Ok(match (if_none_match, if_match) {
+        (Some(ETagCondition::Any), _) => PutCondition::IfNoneMatchAny,
+        (Some(ETagCondition::ETag(_)), _) => {
+            return Err(s3_error!(
+                NotImplemented,
+                "A header you provided implies functionality that is not implemented"
+            ));
+        }
+        (None, Some(ETagCondition::ETag(tag))) => PutCondition::IfMatch(tag.value().to_owned()),
+        (None, Some(ETagCondition::Any)) => PutCondition::IfExists,
+        (None, None) => PutCondition::None,
+    })
 }
 
 /// The checksums to compute for a write: those the client sent (to check) and the one it
@@ -171,13 +176,40 @@ impl Sums {
         }
     }
 
-    /// Only for `x-amz-checksum-mode: ENABLED` on the whole object, as S3 does.
-    fn when(meta: &ObjectMeta, mode: Option<&ChecksumMode>, whole: bool) -> Self {
-        if whole && mode.is_some_and(|m| m.as_str().eq_ignore_ascii_case(ChecksumMode::ENABLED)) {
-            Self::of(meta)
-        } else {
-            Self::default()
+    /// Only for `x-amz-checksum-mode: ENABLED`, as S3 does: the object's for the whole
+    /// object, the part's for a read by part number, none for a range.
+    fn when(meta: &ObjectMeta, mode: Option<&ChecksumMode>, window: &Window) -> Self {
+        if !mode.is_some_and(|m| m.as_str().eq_ignore_ascii_case(ChecksumMode::ENABLED)) {
+            return Self::default();
         }
+        match window.part {
+            Some(index) => meta
+                .part_checksums
+                .get(index)
+                .map(Self::from_map)
+                .unwrap_or_default(),
+            None if window.content_range.is_none() => Self::of(meta),
+            None => Self::default(),
+        }
+    }
+
+    /// `x-amz-checksum-type` to go with these checksums.
+    fn kind(&self, meta: &ObjectMeta, window: &Window) -> Option<s3s::dto::ChecksumType> {
+        let any = [
+            &self.crc32,
+            &self.crc32c,
+            &self.crc64nvme,
+            &self.sha1,
+            &self.sha256,
+        ]
+        .iter()
+        .any(|v| v.is_some());
+        let kind = if window.part.is_some() {
+            "FULL_OBJECT"
+        } else {
+            meta.checksum_type()
+        };
+        any.then(|| s3s::dto::ChecksumType::from_static(kind))
     }
 }
 
@@ -188,6 +220,8 @@ struct Window {
     len: u64,
     content_range: Option<String>,
     parts_count: Option<i32>,
+    /// the index of the part read by part number, for a multipart object
+    part: Option<usize>,
 }
 
 impl Window {
@@ -198,6 +232,7 @@ impl Window {
             len: end - start,
             content_range: Some(format!("bytes {start}-{}/{size}", end.saturating_sub(1))),
             parts_count,
+            part: None,
         };
         match (range, part_number) {
             (Some(_), Some(_)) => Err(s3_error!(
@@ -214,6 +249,12 @@ impl Window {
                 Ok(partial(r.start, r.end, None))
             }
             (None, Some(n)) => {
+                if !(1..=10_000).contains(&n) {
+                    return Err(s3_error!(
+                        InvalidArgument,
+                        "Part number must be an integer between 1 and 10000, inclusive"
+                    ));
+                }
                 let count = meta.part_sizes.len().max(1);
                 let index = usize::try_from(n)
                     .ok()
@@ -230,11 +271,10 @@ impl Window {
                 }
                 let start: u64 = meta.part_sizes[..index].iter().sum();
                 let end = start + meta.part_sizes[index];
-                Ok(partial(
-                    start,
-                    end,
-                    i32::try_from(meta.part_sizes.len()).ok(),
-                ))
+                Ok(Self {
+                    part: Some(index),
+                    ..partial(start, end, i32::try_from(meta.part_sizes.len()).ok())
+                })
             }
             (None, None) => Ok(Self::whole(meta)),
         }
@@ -246,11 +286,13 @@ impl Window {
             len: meta.size,
             content_range: None,
             parts_count: None,
+            part: None,
         }
     }
 }
 
-/// S3's 416 for a part number past the object's parts (s3s has no constant for it).
+/// S3's 416 for a part number (1 to 10,000) past the object's parts (s3s has no constant for
+/// it).
 fn invalid_part_number() -> S3Error {
     let mut err = S3Error::with_message(
         S3ErrorCode::Custom("InvalidPartNumber".into()),
@@ -290,7 +332,7 @@ fn read_window(
 ) -> S3Result<(Window, Sums)> {
     conditions.check(meta, false)?;
     let window = Window::of(meta, range, part_number)?;
-    let sums = Sums::when(meta, checksum_mode, window.content_range.is_none());
+    let sums = Sums::when(meta, checksum_mode, &window);
     Ok((window, sums))
 }
 
@@ -324,6 +366,7 @@ pub(crate) async fn get(
     };
     let attrs = &meta.attrs;
     let output = GetObjectOutput {
+        checksum_type: sums.kind(&meta, &window),
         checksum_crc32: sums.crc32,
         checksum_crc32c: sums.crc32c,
         checksum_crc64nvme: sums.crc64nvme,
@@ -384,6 +427,7 @@ pub(crate) fn head(
 fn head_output(meta: &ObjectMeta, window: Window, sums: Sums) -> HeadObjectOutput {
     let attrs = &meta.attrs;
     HeadObjectOutput {
+        checksum_type: sums.kind(meta, &window),
         checksum_crc32: sums.crc32,
         checksum_crc32c: sums.crc32c,
         checksum_crc64nvme: sums.crc64nvme,
@@ -434,10 +478,20 @@ pub(crate) async fn delete(
     }))
 }
 
+/// Most keys one DeleteObjects request may name.
+const MAX_DELETE_KEYS: usize = 1000;
+
 pub(crate) async fn delete_many(
     store: &Store,
     input: DeleteObjectsInput,
 ) -> S3Result<S3Response<DeleteObjectsOutput>> {
+    // S3 refuses a request naming no key or more than 1,000 with MalformedXML.
+    if input.delete.objects.is_empty() || input.delete.objects.len() > MAX_DELETE_KEYS {
+        return Err(S3Error::with_message(
+            S3ErrorCode::MalformedXML,
+            crate::error_body::message_for(S3ErrorCode::MalformedXML.as_str()),
+        ));
+    }
     store.head_bucket(&input.bucket)?;
     let quiet = input.delete.quiet.unwrap_or(false);
     let mut deleted = Vec::new();
@@ -518,6 +572,8 @@ pub(crate) async fn copy(
             ));
         }
     };
+    let acl = acl_headers!(input).acl()?;
+    check_settable(store, &input.bucket, acl.as_ref()).await?;
     let attrs = replace.then(|| attrs_in!(input).into());
     let meta = store
         .copy_object(
@@ -530,6 +586,7 @@ pub(crate) async fn copy(
             &input.key,
             attrs,
             tags,
+            acl,
         )
         .await?;
     let result = CopyObjectResult {

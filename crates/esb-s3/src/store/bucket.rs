@@ -20,6 +20,10 @@ const COMMIT_LOCKS: usize = 64;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct BucketRecord {
     pub(crate) created_ms: i64,
+    /// The region given at creation (`LocationConstraint`, else the region the request was
+    /// signed for); absent for us-east-1 and in records written before regions were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) region: Option<String>,
 }
 
 /// All versions of one key, newest (highest `seq`) first; a key of a bucket that never had
@@ -34,6 +38,8 @@ pub(crate) type Index = BTreeMap<String, Versions>;
 pub(crate) struct Bucket {
     pub(crate) name: String,
     pub(crate) created_ms: i64,
+    /// `None` is us-east-1
+    pub(crate) region: Option<String>,
     pub(crate) paths: BucketPaths,
     /// Every committed version, by key; the sidecars on disk are the truth, this mirrors them.
     pub(crate) index: RwLock<Index>,
@@ -50,7 +56,7 @@ pub(crate) struct Bucket {
 impl Bucket {
     fn new(
         name: String,
-        created_ms: i64,
+        record: BucketRecord,
         paths: BucketPaths,
         index: Index,
         versioning: VersioningState,
@@ -67,7 +73,8 @@ impl Bucket {
             .unwrap_or(0);
         Self {
             name,
-            created_ms,
+            created_ms: record.created_ms,
+            region: record.region,
             paths,
             index: RwLock::new(index),
             versioning: RwLock::new(versioning),
@@ -232,7 +239,7 @@ pub(crate) fn create_dir(
     root: &Path,
     tmp: &Path,
     name: &str,
-    created_ms: i64,
+    record: BucketRecord,
 ) -> StoreResult<Bucket> {
     let paths = BucketPaths::new(root, name);
     if paths.dir.exists() {
@@ -247,8 +254,8 @@ pub(crate) fn create_dir(
         std::fs::create_dir(&staging)?;
         std::fs::create_dir(staged.keys())?;
         std::fs::create_dir(staged.blobs())?;
-        let record = serde_json::to_vec(&BucketRecord { created_ms }).unwrap_or_default();
-        write_atomic(tmp, &staged.record(), &record)?;
+        let json = serde_json::to_vec(&record).unwrap_or_default();
+        write_atomic(tmp, &staged.record(), &json)?;
         fsync_dir(&staged.keys())?;
         fsync_dir(&staged.blobs())?;
         fsync_dir(&staging)?;
@@ -267,7 +274,7 @@ pub(crate) fn create_dir(
     }
     Ok(Bucket::new(
         name.to_owned(),
-        created_ms,
+        record,
         paths,
         BTreeMap::new(),
         VersioningState::Unversioned,
@@ -328,13 +335,7 @@ pub(crate) fn load(root: &Path, name: &str) -> StoreResult<Bucket> {
             let _ = std::fs::remove_file(entry.path());
         }
     }
-    Ok(Bucket::new(
-        name.to_owned(),
-        record.created_ms,
-        paths,
-        index,
-        state,
-    ))
+    Ok(Bucket::new(name.to_owned(), record, paths, index, state))
 }
 
 /// Reads the sidecars of one directory, checking each file's name against its content

@@ -54,6 +54,66 @@ impl ChecksumAlgorithm {
     }
 }
 
+/// How the checksum of a multipart object is made from its parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ChecksumType {
+    /// a checksum of the parts' checksums, written `<base64>-<number of parts>`
+    #[serde(rename = "COMPOSITE")]
+    Composite,
+    /// the checksum of the whole object, as a single PUT would have it (CRCs only)
+    #[serde(rename = "FULL_OBJECT")]
+    FullObject,
+}
+
+impl ChecksumType {
+    /// S3's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Composite => "COMPOSITE",
+            Self::FullObject => "FULL_OBJECT",
+        }
+    }
+
+    /// S3's default for an algorithm: full-object for CRC64NVME, composite for the others.
+    pub fn default_for(algorithm: ChecksumAlgorithm) -> Self {
+        if algorithm == ChecksumAlgorithm::Crc64Nvme {
+            Self::FullObject
+        } else {
+            Self::Composite
+        }
+    }
+
+    /// Whether S3 allows this type with `algorithm` (full-object only for the CRCs,
+    /// composite for all but CRC64NVME).
+    pub fn allowed_with(self, algorithm: ChecksumAlgorithm) -> bool {
+        match self {
+            Self::FullObject => !matches!(
+                algorithm,
+                ChecksumAlgorithm::Sha1 | ChecksumAlgorithm::Sha256
+            ),
+            Self::Composite => algorithm != ChecksumAlgorithm::Crc64Nvme,
+        }
+    }
+}
+
+/// The composite checksum of parts whose `algorithm` checksums (base64) are `parts`: the
+/// checksum of their concatenated digests, then `-<number of parts>`. `None` if a part's
+/// checksum is not valid base64.
+pub(crate) fn composite<'a>(
+    algorithm: ChecksumAlgorithm,
+    parts: impl ExactSizeIterator<Item = &'a str>,
+) -> Option<String> {
+    let count = parts.len();
+    let mut hasher = Hasher::new(algorithm);
+    for part in parts {
+        let digest = base64::engine::general_purpose::STANDARD
+            .decode(part)
+            .ok()?;
+        hasher.update(&digest);
+    }
+    Some(format!("{}-{count}", hasher.finalize()))
+}
+
 /// A checksum the client sends after the body (an aws-chunked trailer such as
 /// `x-amz-checksum-crc32`): its value can only be read once the body has been consumed.
 #[derive(Clone)]
@@ -148,5 +208,22 @@ mod tests {
             ChecksumAlgorithm::parse("crc32c"),
             Some(ChecksumAlgorithm::Crc32c)
         );
+    }
+
+    #[test]
+    fn composite_checksums_hash_the_part_digests() {
+        // CRC32 of "hello" is 3610a686, of "world" 3a771143: the composite is the CRC32 of
+        // those eight bytes.
+        let mut whole = Hasher::new(ChecksumAlgorithm::Crc32);
+        whole.update(&[0x36, 0x10, 0xa6, 0x86, 0x3a, 0x77, 0x11, 0x43]);
+        let expected = format!("{}-2", whole.finalize());
+        let parts = ["NhCmhg==", "OncRQw=="];
+        assert_eq!(
+            composite(ChecksumAlgorithm::Crc32, parts.into_iter()),
+            Some(expected)
+        );
+        assert_eq!(composite(ChecksumAlgorithm::Crc32, ["!"].into_iter()), None);
+        assert!(!ChecksumType::FullObject.allowed_with(ChecksumAlgorithm::Sha256));
+        assert!(!ChecksumType::Composite.allowed_with(ChecksumAlgorithm::Crc64Nvme));
     }
 }

@@ -1,4 +1,5 @@
-//! Bucket sub-resources (CORS, lifecycle, tagging …) stored as opaque JSON documents under
+//! Bucket sub-resources (CORS, lifecycle, tagging, ACL, policy, public access block,
+//! ownership controls) stored as opaque JSON documents under
 //! `<bucket>/config/<name>.json`, each written atomically; the service owns their schema.
 
 use super::error::{StoreError, StoreResult};
@@ -14,6 +15,14 @@ pub enum BucketConfig {
     Lifecycle,
     /// bucket tags
     Tagging,
+    /// the bucket's access control list (absent: `private`)
+    Acl,
+    /// the bucket policy, as the client sent it
+    Policy,
+    /// the public access block settings
+    PublicAccessBlock,
+    /// the object ownership setting
+    OwnershipControls,
 }
 
 impl BucketConfig {
@@ -22,6 +31,10 @@ impl BucketConfig {
             Self::Cors => "cors.json",
             Self::Lifecycle => "lifecycle.json",
             Self::Tagging => "tagging.json",
+            Self::Acl => "acl.json",
+            Self::Policy => "policy.json",
+            Self::PublicAccessBlock => "public-access-block.json",
+            Self::OwnershipControls => "ownership-controls.json",
         }
     }
 }

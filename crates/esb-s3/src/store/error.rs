@@ -42,6 +42,10 @@ pub enum StoreError {
     /// and the key exists).
     #[error("precondition failed")]
     PreconditionFailed,
+    /// A conditional write whose condition held when it started found, at its commit, that
+    /// another write had changed the key meanwhile.
+    #[error("a concurrent write changed the key during this conditional write")]
+    ConditionalRequestConflict,
     /// The body is larger than one PUT or part may be (5 GiB).
     #[error("your proposed upload exceeds the maximum allowed object size (5 GiB per PUT or part)")]
     EntityTooLarge,
@@ -74,6 +78,29 @@ pub enum StoreError {
     /// A part other than the last is smaller than 5 MiB.
     #[error("part {0} is smaller than the 5 MiB minimum for all but the last part")]
     EntityTooSmall(i32),
+    /// A part of an upload created with one checksum algorithm sent another's.
+    #[error(
+        "Checksum Type mismatch occurred, expected checksum Type: {}, actual checksum Type: {}",
+        expected.to_ascii_lowercase(),
+        got.to_ascii_lowercase()
+    )]
+    ChecksumTypeMismatch {
+        /// the upload's algorithm
+        expected: &'static str,
+        /// the part's
+        got: &'static str,
+    },
+    /// A complete request for an upload with a composite checksum left a part's out.
+    #[error(
+        "The upload was created using a {} checksum. The complete request must include the checksum for each part. It was missing for part {part} in the request.",
+        algorithm.to_ascii_lowercase()
+    )]
+    MissingPartChecksum {
+        /// the upload's algorithm
+        algorithm: &'static str,
+        /// the part
+        part: i32,
+    },
     /// A request argument is out of range.
     #[error("{0}")]
     InvalidArgument(String),

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::acl::Acl;
 use super::checksum::ChecksumAlgorithm;
 use super::error::{StoreError, StoreResult};
 
@@ -61,6 +62,10 @@ pub struct ObjectMeta {
     /// empty for a single PUT or copy.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub part_sizes: Vec<u64>,
+    /// The additional checksums of each part of a multipart object, in order (for
+    /// GetObjectAttributes); empty when its parts had none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub part_checksums: Vec<BTreeMap<ChecksumAlgorithm, String>>,
     /// The version id; `None` is S3's `null` version, the only version of every object in a
     /// bucket that never had versioning. Absent from the sidecars of such buckets, so their
     /// format is unchanged.
@@ -69,6 +74,9 @@ pub struct ObjectMeta {
     /// This version is a delete marker: no body, hides older versions from plain reads.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub delete_marker: bool,
+    /// The version's access control list; `None` is `private` (the owner alone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acl: Option<Acl>,
     /// Commit order among the key's versions (the highest is the latest); 0 for every write
     /// to a bucket that never had versioning.
     #[serde(default, skip_serializing_if = "is_zero")]
@@ -92,6 +100,16 @@ impl ObjectMeta {
             (Some(id), _) => Some(id.clone()),
             (None, 0) => None,
             (None, _) => Some(NULL_VERSION.to_owned()),
+        }
+    }
+
+    /// S3's type of the object's checksum: `COMPOSITE` (a checksum of the parts' checksums,
+    /// written `…-N`) or `FULL_OBJECT`.
+    pub fn checksum_type(&self) -> &'static str {
+        if self.checksums.values().any(|v| v.contains('-')) {
+            "COMPOSITE"
+        } else {
+            "FULL_OBJECT"
         }
     }
 

@@ -11,6 +11,7 @@
 //! (an exclusive lock on `<data-dir>/lock`). Concurrent writes to one key commit one after the
 //! other under a per-key lock, so the key ends with one whole object.
 
+mod acl;
 mod blob;
 mod bucket;
 mod checksum;
@@ -27,20 +28,28 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
+pub use acl::{Acl, Grant, Grantee, Permission};
 pub use blob::BodyChecks;
 pub use bucket::validate_bucket_name;
-pub use checksum::{ChecksumAlgorithm, TrailingChecksum};
+pub use checksum::{ChecksumAlgorithm, ChecksumType, TrailingChecksum};
 pub use config::BucketConfig;
 pub use error::{StoreError, StoreResult};
 pub use list::{ListPage, ListParams, VersionPage};
 pub use meta::{NULL_VERSION, ObjectAttrs, ObjectMeta, now_ms};
-pub use multipart::{MIN_PART_SIZE, PartInfo, UploadInfo};
+pub use multipart::{
+    COMPLETED_RETENTION_MS, Completion, MIN_PART_SIZE, NewUpload, PartInfo, RequestedPart,
+    UploadChecksum, UploadInfo,
+};
 pub use object::{
     BodyStream, Deleted, MAX_KEY_LEN, ObjectReader, PutCondition, PutOptions, VersionRef,
 };
 pub use versioning::VersioningState;
 
 use bucket::Bucket;
+
+/// The region of a bucket created without one, and the one S3 answers with an empty
+/// `LocationConstraint`.
+pub const DEFAULT_REGION: &str = "us-east-1";
 
 /// A bucket as listed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +58,18 @@ pub struct BucketInfo {
     pub name: String,
     /// creation time, unix milliseconds
     pub created_ms: i64,
+    /// the bucket's region; `None` is us-east-1
+    pub region: Option<String>,
+}
+
+impl BucketInfo {
+    fn of(bucket: &Bucket) -> Self {
+        Self {
+            name: bucket.name.clone(),
+            created_ms: bucket.created_ms,
+            region: bucket.region.clone(),
+        }
+    }
 }
 
 /// The object store rooted at a data directory.
@@ -141,37 +162,37 @@ impl Store {
     pub fn list_buckets(&self) -> Vec<BucketInfo> {
         self.buckets
             .read()
-            .map(|buckets| {
-                buckets
-                    .values()
-                    .map(|b| BucketInfo {
-                        name: b.name.clone(),
-                        created_ms: b.created_ms,
-                    })
-                    .collect()
-            })
+            .map(|buckets| buckets.values().map(|b| BucketInfo::of(b)).collect())
             .unwrap_or_default()
     }
 
     /// The bucket's record, or `NoSuchBucket`.
     pub fn head_bucket(&self, name: &str) -> StoreResult<BucketInfo> {
         let bucket = self.bucket(name)?;
-        Ok(BucketInfo {
-            name: bucket.name.clone(),
-            created_ms: bucket.created_ms,
-        })
+        Ok(BucketInfo::of(&bucket))
     }
 
-    /// Creates a bucket durably.
+    /// Creates a bucket durably in us-east-1.
     pub async fn create_bucket(&self, name: &str) -> StoreResult<()> {
+        self.create_bucket_in(name, None).await
+    }
+
+    /// Creates a bucket durably in `region` (`None` or `us-east-1`: us-east-1).
+    pub async fn create_bucket_in(&self, name: &str, region: Option<&str>) -> StoreResult<()> {
         validate_bucket_name(name)?;
+        let region = region
+            .filter(|r| !r.is_empty() && *r != DEFAULT_REGION)
+            .map(str::to_owned);
         let _admin = self.bucket_admin.lock().await;
         if self.bucket(name).is_ok() {
             return Err(StoreError::BucketAlreadyOwnedByYou(name.to_owned()));
         }
         let (root, tmp, owned) = (self.root.clone(), self.tmp.clone(), name.to_owned());
-        let created =
-            blocking(move || bucket::create_dir(&root, &tmp, &owned, meta::now_ms())).await??;
+        let record = bucket::BucketRecord {
+            created_ms: meta::now_ms(),
+            region,
+        };
+        let created = blocking(move || bucket::create_dir(&root, &tmp, &owned, record)).await??;
         if let Ok(mut buckets) = self.buckets.write() {
             buckets.insert(name.to_owned(), Arc::new(created));
         }

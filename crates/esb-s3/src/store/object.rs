@@ -11,6 +11,7 @@ use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use tokio::io::AsyncReadExt;
 
+use super::acl::Acl;
 use super::blob::{BodyChecks, write_blob};
 use super::bucket::Bucket;
 use super::error::{StoreError, StoreResult};
@@ -36,6 +37,8 @@ pub enum PutCondition {
     IfNoneMatchAny,
     /// `If-Match: <etag>`: only if the key exists with that ETag
     IfMatch(String),
+    /// `If-Match: *`: only if the key exists
+    IfExists,
 }
 
 /// How to write an object.
@@ -49,6 +52,8 @@ pub struct PutOptions {
     pub tags: BTreeMap<String, String>,
     /// what the body must match
     pub checks: BodyChecks,
+    /// the object's ACL (`None`: private)
+    pub acl: Option<Acl>,
 }
 
 /// An open object: its metadata and its body — the blob file (which stays readable even if
@@ -178,12 +183,18 @@ pub(crate) fn validate_key(key: &str) -> StoreResult<()> {
     Ok(())
 }
 
-fn check_condition(current: Option<&ObjectMeta>, condition: &PutCondition) -> StoreResult<()> {
+pub(crate) fn check_condition(
+    current: Option<&ObjectMeta>,
+    condition: &PutCondition,
+) -> StoreResult<()> {
     match (condition, current) {
         (PutCondition::None, _) => Ok(()),
         (PutCondition::IfNoneMatchAny, None) => Ok(()),
         (PutCondition::IfMatch(etag), Some(meta)) if meta.etag == *etag => Ok(()),
-        (PutCondition::IfMatch(_), None) => Err(StoreError::NoSuchKey(String::new())),
+        (PutCondition::IfExists, Some(_)) => Ok(()),
+        (PutCondition::IfMatch(_) | PutCondition::IfExists, None) => {
+            Err(StoreError::NoSuchKey(String::new()))
+        }
         _ => Err(StoreError::PreconditionFailed),
     }
 }
@@ -222,7 +233,7 @@ impl Store {
     {
         let early = validate_key(key).and_then(|()| {
             let bucket = self.bucket(bucket)?;
-            // Fail fast; the authoritative check is at commit.
+            // 412 (or 404 for If-Match) now; a write that gets in before the commit is a 409.
             check_condition(bucket.get(key).as_deref(), &options.condition)?;
             Ok(bucket)
         });
@@ -246,6 +257,7 @@ impl Store {
             attrs: options.attrs,
             tags: options.tags,
             checksums: written.checksums,
+            acl: options.acl,
             ..ObjectMeta::default()
         };
         let committed = self.commit(&bucket, meta, &options.condition).await?;
@@ -256,6 +268,9 @@ impl Store {
     /// Makes `meta` the key's latest version, all under the key's lock: it gets its version
     /// id per the bucket's versioning state, its sidecar goes to a temp file, fsync, rename,
     /// fsync dir; then the blob of a version it replaced (same version id) is freed.
+    ///
+    /// The caller checked `condition` before writing the body; if it no longer holds here,
+    /// another write got in meanwhile: `ConditionalRequestConflict`, as S3 answers it.
     pub(crate) async fn commit(
         &self,
         bucket: &Arc<Bucket>,
@@ -263,7 +278,8 @@ impl Store {
         condition: &PutCondition,
     ) -> StoreResult<Arc<ObjectMeta>> {
         let _lock = bucket.lock_for(&meta.key).lock().await;
-        check_condition(bucket.get(&meta.key).as_deref(), condition)?;
+        check_condition(bucket.get(&meta.key).as_deref(), condition)
+            .map_err(|_| StoreError::ConditionalRequestConflict)?;
         self.commit_locked(bucket, meta).await
     }
 
@@ -416,7 +432,8 @@ impl Store {
     }
 
     /// Server-side copy: the body is copied file to file (never through memory), the
-    /// metadata and tags kept (`None`) or replaced.
+    /// metadata and tags kept (`None`) or replaced; the copy gets `acl` (S3 never copies
+    /// an ACL).
     pub async fn copy_object(
         &self,
         src: VersionRef<'_>,
@@ -424,6 +441,7 @@ impl Store {
         dst_key: &str,
         attrs: Option<ObjectAttrs>,
         tags: Option<BTreeMap<String, String>>,
+        acl: Option<Acl>,
     ) -> StoreResult<Arc<ObjectMeta>> {
         validate_key(dst_key)?;
         let reader = self
@@ -454,6 +472,8 @@ impl Store {
             tags: tags.unwrap_or_else(|| source.tags.clone()),
             checksums: source.checksums.clone(),
             part_sizes: source.part_sizes.clone(),
+            part_checksums: source.part_checksums.clone(),
+            acl,
             ..ObjectMeta::default()
         };
         let committed = self.commit(&dst, meta, &PutCondition::None).await?;
@@ -471,6 +491,31 @@ impl Store {
         version_id: Option<&str>,
         tags: BTreeMap<String, String>,
     ) -> StoreResult<Arc<ObjectMeta>> {
+        self.update_object(bucket, key, version_id, |meta| meta.tags = tags)
+            .await
+    }
+
+    /// Replaces the ACL of one version (`None`: the current object); the body is untouched.
+    pub async fn put_object_acl(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+        acl: Option<Acl>,
+    ) -> StoreResult<Arc<ObjectMeta>> {
+        self.update_object(bucket, key, version_id, |meta| meta.acl = acl)
+            .await
+    }
+
+    /// Rewrites the sidecar of one version (`None`: the current object) with `change`
+    /// applied, durably and under the key's lock.
+    async fn update_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+        change: impl FnOnce(&mut ObjectMeta),
+    ) -> StoreResult<Arc<ObjectMeta>> {
         let current = self.head_object_version(bucket, key, version_id)?;
         let bucket = self.bucket(bucket)?;
         let _lock = bucket.lock_for(key).lock().await;
@@ -478,10 +523,9 @@ impl Store {
         let current = bucket
             .version(key, current.version_id.as_deref())
             .ok_or_else(|| StoreError::NoSuchKey(key.to_owned()))?;
-        let meta = Arc::new(ObjectMeta {
-            tags,
-            ..(*current).clone()
-        });
+        let mut meta = (*current).clone();
+        change(&mut meta);
+        let meta = Arc::new(meta);
         let (tmp, dest, json) = (
             self.tmp.clone(),
             bucket
@@ -491,7 +535,7 @@ impl Store {
         );
         blocking(move || write_atomic(&tmp, &dest, &json))
             .await?
-            .map_err(StoreError::io(format!("tagging key {key:?}")))?;
+            .map_err(StoreError::io(format!("updating key {key:?}")))?;
         bucket.index_replace(Arc::clone(&meta));
         Ok(meta)
     }

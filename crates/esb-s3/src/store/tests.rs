@@ -271,12 +271,12 @@ async fn copy_keeps_or_replaces_metadata_and_ranges_stream() {
         version_id: None,
     };
     let copied = store
-        .copy_object(src, "bkt", "dst", None, None)
+        .copy_object(src, "bkt", "dst", None, None, None)
         .await
         .unwrap();
     assert_eq!(copied.attrs, attrs);
     let replaced = store
-        .copy_object(src, "bkt", "dst2", Some(ObjectAttrs::default()), None)
+        .copy_object(src, "bkt", "dst2", Some(ObjectAttrs::default()), None, None)
         .await
         .unwrap();
     assert!(replaced.attrs.user_metadata.is_empty());
@@ -503,4 +503,188 @@ async fn large_bodies_are_checked_like_small_ones() {
         .unwrap();
     assert_eq!(meta.size, total);
     assert_eq!(read_all(&store, "bkt", "k").await.len() as u64, total);
+}
+
+#[tokio::test]
+async fn a_completed_upload_answers_a_retry_with_the_same_parts() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    store.create_bucket("bkt").await.unwrap();
+    let id = store
+        .create_multipart_upload("bkt", "mp", NewUpload::default())
+        .await
+        .unwrap();
+    let part = store
+        .upload_part("bkt", &id, 1, body(&[b"abc"]), &BodyChecks::default())
+        .await
+        .unwrap();
+    let parts = vec![(1, format!("\"{}\"", part.etag))];
+    let complete = |parts: Vec<(i32, String)>| Completion {
+        parts: parts
+            .into_iter()
+            .map(|(number, etag)| RequestedPart {
+                number,
+                etag,
+                checksums: BTreeMap::new(),
+            })
+            .collect(),
+        ..Completion::default()
+    };
+    let first = store
+        .complete_multipart_upload("bkt", &id, complete(parts.clone()))
+        .await
+        .unwrap();
+    // A retry (quotes or not) answers the same object without writing it again.
+    let again = store
+        .complete_multipart_upload("bkt", &id, complete(vec![(1, part.etag.clone())]))
+        .await
+        .unwrap();
+    assert_eq!((&again.key, &again.etag), (&first.key, &first.etag));
+    assert_eq!(read_all(&store, "bkt", "mp").await, b"abc");
+    // Other parts, an abort and a part upload find no upload; nothing lists.
+    let other = store
+        .complete_multipart_upload("bkt", &id, complete(vec![(2, part.etag.clone())]))
+        .await;
+    assert!(
+        matches!(other, Err(StoreError::NoSuchUpload(_))),
+        "{other:?}"
+    );
+    assert!(matches!(
+        store.abort_multipart_upload("bkt", &id).await,
+        Err(StoreError::NoSuchUpload(_))
+    ));
+    assert!(
+        store
+            .list_multipart_uploads("bkt", "")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // The record survives a restart, and goes once it is old enough.
+    drop(store);
+    let store = Store::open(dir.path()).await.unwrap();
+    store
+        .complete_multipart_upload("bkt", &id, complete(parts.clone()))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .prune_completed_uploads(now_ms() - 60_000)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store.prune_completed_uploads(now_ms() + 1).await.unwrap(),
+        1
+    );
+    let gone = store
+        .complete_multipart_upload("bkt", &id, complete(parts))
+        .await;
+    assert!(matches!(gone, Err(StoreError::NoSuchUpload(_))), "{gone:?}");
+}
+
+#[tokio::test]
+async fn bucket_regions_persist_and_old_records_are_us_east_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    store
+        .create_bucket_in("in-eu", Some("eu-west-1"))
+        .await
+        .unwrap();
+    store
+        .create_bucket_in("in-us", Some("us-east-1"))
+        .await
+        .unwrap();
+    drop(store);
+    // A record written before regions were kept.
+    let legacy = dir.path().join("buckets/old");
+    std::fs::create_dir_all(legacy.join("keys")).unwrap();
+    std::fs::create_dir_all(legacy.join("blobs")).unwrap();
+    std::fs::write(legacy.join("bucket.json"), br#"{"created_ms":5}"#).unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    let regions: Vec<(String, Option<String>)> = store
+        .list_buckets()
+        .into_iter()
+        .map(|b| (b.name, b.region))
+        .collect();
+    assert_eq!(
+        regions,
+        [
+            ("in-eu".to_owned(), Some("eu-west-1".to_owned())),
+            ("in-us".to_owned(), None),
+            ("old".to_owned(), None)
+        ]
+    );
+    let record = std::fs::read_to_string(dir.path().join("buckets/in-us/bucket.json")).unwrap();
+    assert!(!record.contains("region"), "{record}");
+}
+
+#[tokio::test]
+async fn a_conditional_write_overtaken_by_another_is_a_conflict() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    store.create_bucket("bkt").await.unwrap();
+    // If-None-Match: * holds when the body starts; another PUT creates the key before it ends.
+    let (tx, rx) = futures::channel::mpsc::unbounded::<Result<Bytes, std::io::Error>>();
+    let slow = {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move {
+            let options = PutOptions {
+                condition: PutCondition::IfNoneMatchAny,
+                ..PutOptions::default()
+            };
+            store.put_object("bkt", "k", rx, options).await
+        })
+    };
+    tx.unbounded_send(Ok(Bytes::from_static(b"slow"))).unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let winner = put(&store, "bkt", "k", b"fast").await;
+    drop(tx);
+    let lost = slow.await.unwrap();
+    assert!(
+        matches!(lost, Err(StoreError::ConditionalRequestConflict)),
+        "{lost:?}"
+    );
+    assert_eq!(read_all(&store, "bkt", "k").await, b"fast");
+    // If-Match on the winner's ETag, overtaken the same way.
+    let (tx, rx) = futures::channel::mpsc::unbounded::<Result<Bytes, std::io::Error>>();
+    let slow = {
+        let store = Arc::clone(&store);
+        let etag = winner.etag.clone();
+        tokio::spawn(async move {
+            let options = PutOptions {
+                condition: PutCondition::IfMatch(etag),
+                ..PutOptions::default()
+            };
+            store.put_object("bkt", "k", rx, options).await
+        })
+    };
+    tx.unbounded_send(Ok(Bytes::from_static(b"slow"))).unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    put(&store, "bkt", "k", b"faster").await;
+    drop(tx);
+    let lost = slow.await.unwrap();
+    assert!(
+        matches!(lost, Err(StoreError::ConditionalRequestConflict)),
+        "{lost:?}"
+    );
+    // A condition that fails from the start is 412, not a conflict.
+    let parts = [b"x".as_slice()];
+    let refused = store
+        .put_object(
+            "bkt",
+            "k",
+            body(&parts),
+            PutOptions {
+                condition: PutCondition::IfNoneMatchAny,
+                ..PutOptions::default()
+            },
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::PreconditionFailed)),
+        "{refused:?}"
+    );
+    assert_eq!(read_all(&store, "bkt", "k").await, b"faster");
 }
