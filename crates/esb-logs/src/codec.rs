@@ -22,6 +22,42 @@ pub fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(bytes);
 }
 
+/// Bytes before each framed record: payload length and crc32, little-endian u32s.
+pub const FRAME_HEADER: usize = 8;
+
+/// Starts a framed record in `out`; pass the result to [`end_frame`] once the payload is in.
+pub fn begin_frame(out: &mut Vec<u8>) -> usize {
+    let start = out.len();
+    out.extend_from_slice(&[0; FRAME_HEADER]);
+    start
+}
+
+/// Fills in the length and crc32 of the record started at `start`.
+pub fn end_frame(out: &mut [u8], start: usize) {
+    let Some(payload) = out.get(start + FRAME_HEADER..) else {
+        return;
+    };
+    let len = u32::try_from(payload.len())
+        .unwrap_or(u32::MAX)
+        .to_le_bytes();
+    let crc = crc32fast::hash(payload).to_le_bytes();
+    if let Some(header) = out.get_mut(start..start + FRAME_HEADER) {
+        header[..4].copy_from_slice(&len);
+        header[4..].copy_from_slice(&crc);
+    }
+}
+
+/// The payload of the framed record at `pos` in `data`, if it is whole and its crc
+/// matches; the next record starts at `pos + FRAME_HEADER + payload.len()`.
+pub fn read_frame(data: &[u8], pos: usize) -> Option<&[u8]> {
+    let header = data.get(pos..pos.checked_add(FRAME_HEADER)?)?;
+    let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
+    let crc = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
+    let start = pos + FRAME_HEADER;
+    let payload = data.get(start..start.checked_add(len)?)?;
+    (crc32fast::hash(payload) == crc).then_some(payload)
+}
+
 /// Reads the encodings above from a slice; every read checks bounds.
 #[derive(Debug)]
 pub struct Reader<'a> {
@@ -33,6 +69,11 @@ impl<'a> Reader<'a> {
     /// A reader at the start of `data`.
     pub fn new(data: &'a [u8]) -> Self {
         Self { data, pos: 0 }
+    }
+
+    /// Bytes consumed so far.
+    pub fn position(&self) -> usize {
+        self.pos
     }
 
     /// Whether everything was read.
@@ -98,6 +139,21 @@ impl<'a> Reader<'a> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn frames_round_trip_and_detect_damage() {
+        let mut buf = Vec::new();
+        let start = begin_frame(&mut buf);
+        buf.extend_from_slice(b"payload");
+        end_frame(&mut buf, start);
+        assert_eq!(read_frame(&buf, 0), Some(&b"payload"[..]));
+        assert_eq!(read_frame(&buf[..buf.len() - 1], 0), None);
+        if let Some(b) = buf.last_mut() {
+            *b ^= 1;
+        }
+        assert_eq!(read_frame(&buf, 0), None);
+        assert_eq!(read_frame(&buf, 100), None);
+    }
 
     proptest! {
         #[test]

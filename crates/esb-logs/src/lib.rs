@@ -3,9 +3,12 @@
 //!
 //! - [`row`]: the row model (flat string fields, `_time`, `_msg`, streams).
 //! - [`ingest`]: the insert formats and their parameters → rows.
+//! - [`store`]: the WAL, the in-memory tail, sealed blocks in day partitions, recovery
+//!   and retention.
 
 pub mod codec;
 pub mod ingest;
 pub mod row;
+pub mod store;
 pub mod timeutil;
 pub mod tokenizer;
