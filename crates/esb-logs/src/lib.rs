@@ -5,9 +5,13 @@
 //! - [`ingest`]: the insert formats and their parameters → rows.
 //! - [`store`]: the WAL, the in-memory tail, sealed blocks in day partitions, recovery
 //!   and retention.
+//! - [`logsql`]: the LogsQL parser, filters and pipes.
+//! - [`query`]: LogsQL over the store (pruning by day, stream, time and token filters).
 
 pub mod codec;
 pub mod ingest;
+pub mod logsql;
+pub mod query;
 pub mod row;
 pub mod store;
 pub mod timeutil;

@@ -338,8 +338,9 @@ pub fn parse_time_arg(text: &str, now: i64, is_end: bool) -> Option<i64> {
     Some(if is_end { end.saturating_sub(1) } else { start })
 }
 
-/// `1700000000` or `1700000000.123` as Unix seconds (negative allowed).
-fn parse_unix_seconds(text: &str) -> Option<i64> {
+/// `1700000000` or `1700000000.123` as Unix seconds (negative allowed; four digits or
+/// fewer without a fraction are a year, not seconds).
+pub fn parse_unix_seconds(text: &str) -> Option<i64> {
     let (negative, digits) = match text.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, text),

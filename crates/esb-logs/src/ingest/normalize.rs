@@ -129,6 +129,9 @@ impl<'p> Normalizer<'p> {
         if !fields.iter().any(|(n, _)| n == MSG) {
             fields.push((MSG.to_owned(), MISSING_MSG.to_owned()));
         }
+        // Sorted by name, as sealed blocks store columns: a row reads the same before and
+        // after it is sealed.
+        fields.sort_by(|a, b| a.0.cmp(&b.0));
         if fields.len() > MAX_FIELDS {
             return Err(EntryError::TooManyFields(fields.len()));
         }
