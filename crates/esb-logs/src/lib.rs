@@ -7,12 +7,17 @@
 //!   and retention.
 //! - [`logsql`]: the LogsQL parser, filters and pipes.
 //! - [`query`]: LogsQL over the store (pruning by day, stream, time and token filters).
+//! - [`server`]: the VictoriaLogs HTTP API on `127.0.0.1:9428`; [`run`] is the whole role.
 
 pub mod codec;
 pub mod ingest;
 pub mod logsql;
 pub mod query;
 pub mod row;
+pub mod server;
 pub mod store;
 pub mod timeutil;
 pub mod tokenizer;
+
+pub use server::{DEFAULT_PORT, LogsServerConfig, ServerError, Service, handle, run, serve};
+pub use store::{Store, StoreConfig, StoreError};

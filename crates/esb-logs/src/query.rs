@@ -215,7 +215,8 @@ impl Scan<'_> {
                     if !self.filter.may_match(&TailCandidate(part)) {
                         continue;
                     }
-                    for row in &part.rows {
+                    // Latest arrivals first, so they win ties of equal timestamps.
+                    for row in part.rows.iter().rev() {
                         if top.is_full() && row.time < top.min_time() {
                             continue;
                         }
@@ -313,14 +314,16 @@ impl Candidate for TailCandidate<'_> {
     }
 }
 
-/// The N newest rows seen (ties broken by arrival).
+/// The N newest rows seen. Rows come newest first, so among equal timestamps the first
+/// seen is the latest written and is kept.
 struct TopN {
     limit: usize,
-    heap: BinaryHeap<Reverse<(i64, u64, Keep)>>,
+    /// min-heap by time; among equal times the last seen (oldest written) is evicted first
+    heap: BinaryHeap<Reverse<(i64, Reverse<u64>, Keep)>>,
     arrivals: u64,
 }
 
-/// A kept row; ordering ignores it (the heap orders by time and arrival).
+/// A kept row; ordering ignores it (the heap orders by time, then by when it was seen).
 struct Keep(OwnedRow);
 
 impl PartialEq for Keep {
@@ -361,9 +364,11 @@ impl TopN {
         let mut rows: Vec<(i64, u64, OwnedRow)> = self
             .heap
             .into_iter()
-            .map(|Reverse((t, n, Keep(row)))| (t, n, row))
+            .map(|Reverse((t, Reverse(n), Keep(row)))| (t, n, row))
             .collect();
-        rows.sort_by_key(|(t, n, _)| (*t, *n));
+        // Ascending time; among equal times, in the order they were written (the reverse
+        // of the order they were seen).
+        rows.sort_by_key(|(t, n, _)| (*t, Reverse(*n)));
         rows.into_iter().map(|(_, _, row)| row).collect()
     }
 }
@@ -381,8 +386,11 @@ impl Sink for TopN {
             self.heap.pop();
         }
         self.arrivals += 1;
-        self.heap
-            .push(Reverse((time, self.arrivals, Keep(OwnedRow::of(row)))));
+        self.heap.push(Reverse((
+            time,
+            Reverse(self.arrivals),
+            Keep(OwnedRow::of(row)),
+        )));
         Flow::Continue
     }
 }
