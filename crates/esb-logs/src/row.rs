@@ -14,52 +14,86 @@ pub const STREAM: &str = "_stream";
 /// The stream id field.
 pub const STREAM_ID: &str = "_stream_id";
 
-/// One field of a row. Values are never empty: an empty value means the field is absent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Field {
-    /// field name
-    pub name: Box<str>,
-    /// field value
-    pub value: Box<str>,
-}
-
-impl Field {
-    /// A field from a name and a value.
-    pub fn new(name: impl Into<Box<str>>, value: impl Into<Box<str>>) -> Self {
-        Self {
-            name: name.into(),
-            value: value.into(),
-        }
-    }
-}
-
-/// One log row.
+/// One log row: its time, its stream, and its fields — every non-empty field, `_msg` and
+/// the stream fields included, each name once. The fields' text is kept in one buffer
+/// (names and values back to back) with a span per field: a row costs three allocations
+/// whatever its field count, which keeps the in-memory tail small.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
     /// nanoseconds since the epoch, UTC
     pub time: i64,
     /// the stream the row belongs to
     pub stream: Arc<Stream>,
-    /// every non-empty field, `_msg` and the stream fields included, each name once
-    pub fields: Vec<Field>,
+    text: Box<str>,
+    spans: Box<[Span]>,
+}
+
+/// Where one field lies in [`Row::text`]: the name is `name..value`, the value
+/// `value..end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Span {
+    name: u32,
+    value: u32,
+    end: u32,
 }
 
 impl Row {
+    /// A row of these fields, in this order. (A row's text is bounded by the request size
+    /// limit, far below the 4 GiB its spans can address; fields past that would be dropped.)
+    pub fn new<N: AsRef<str>, V: AsRef<str>>(
+        time: i64,
+        stream: Arc<Stream>,
+        fields: impl IntoIterator<Item = (N, V)>,
+    ) -> Self {
+        let mut text = String::new();
+        let mut spans = Vec::new();
+        for (name, value) in fields {
+            let (name, value) = (name.as_ref(), value.as_ref());
+            let name_at = text.len();
+            text.push_str(name);
+            let value_at = text.len();
+            text.push_str(value);
+            let (Ok(name), Ok(value), Ok(end)) = (
+                u32::try_from(name_at),
+                u32::try_from(value_at),
+                u32::try_from(text.len()),
+            ) else {
+                text.truncate(name_at);
+                break;
+            };
+            spans.push(Span { name, value, end });
+        }
+        Self {
+            time,
+            stream,
+            text: text.into_boxed_str(),
+            spans: spans.into_boxed_slice(),
+        }
+    }
+
+    /// The fields, as `(name, value)`, in stored order.
+    pub fn fields(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + '_ {
+        self.spans.iter().map(|s| {
+            let name = self
+                .text
+                .get(s.name as usize..s.value as usize)
+                .unwrap_or("");
+            let value = self
+                .text
+                .get(s.value as usize..s.end as usize)
+                .unwrap_or("");
+            (name, value)
+        })
+    }
+
     /// The value of a stored field.
     pub fn field(&self, name: &str) -> Option<&str> {
-        self.fields
-            .iter()
-            .find(|f| &*f.name == name)
-            .map(|f| &*f.value)
+        self.fields().find(|(n, _)| *n == name).map(|(_, v)| v)
     }
 
     /// Bytes the row's text takes: what limits and block sizes count.
     pub fn text_len(&self) -> usize {
-        self.fields
-            .iter()
-            .map(|f| f.name.len() + f.value.len())
-            .sum::<usize>()
-            + 8
+        self.text.len() + 8
     }
 }
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::params::IngestParams;
-use crate::row::{Field, MSG, Row, STREAM, STREAM_ID, Stream, TIME};
+use crate::row::{MSG, Row, STREAM, STREAM_ID, Stream, TIME};
 use crate::timeutil;
 
 /// Longest accepted line (VictoriaLogs' `-insert.maxLineSizeBytes`).
@@ -137,11 +137,7 @@ impl<'p> Normalizer<'p> {
         }
         let stream_names = params.stream_fields.as_deref().unwrap_or(default_stream);
         let stream = self.stream(&fields, stream_names);
-        Ok(Row {
-            time: time.unwrap_or(self.now),
-            stream,
-            fields: fields.into_iter().map(|(n, v)| Field::new(n, v)).collect(),
-        })
+        Ok(Row::new(time.unwrap_or(self.now), stream, fields))
     }
 
     fn stream(&mut self, fields: &[(String, String)], names: &[String]) -> Arc<Stream> {
@@ -246,7 +242,7 @@ mod tests {
     }
 
     fn fields(row: &Row) -> Vec<(&str, &str)> {
-        let mut f: Vec<(&str, &str)> = row.fields.iter().map(|f| (&*f.name, &*f.value)).collect();
+        let mut f: Vec<(&str, &str)> = row.fields().collect();
         f.sort();
         f
     }
@@ -326,7 +322,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r.field("a.b"), Some("2"));
-        assert_eq!(r.fields.len(), 2);
+        assert_eq!(r.fields().len(), 2);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use proptest::prelude::*;
 use super::pipeline::{Flow, Pipeline, Sink};
 use super::view::{LogRow, OwnedRow, RowView};
 use super::*;
-use crate::row::{Field, Row, Stream};
+use crate::row::{Row, Stream};
 use crate::timeutil::{self, DAY, MINUTE};
 
 const NOW: i64 = 1_796_223_805_000_000_000; // 2026-12-02T15:03:25Z
@@ -20,11 +20,7 @@ fn row_at(time: i64, fields: &[(&str, &str)]) -> Row {
         ("container_name".to_owned(), "fn-1".to_owned()),
         ("job".to_owned(), "lambda".to_owned()),
     ]));
-    Row {
-        time,
-        stream,
-        fields: fields.iter().map(|(n, v)| Field::new(*n, *v)).collect(),
-    }
+    Row::new(time, stream, fields.iter().copied())
 }
 
 fn msg(text: &str) -> Row {

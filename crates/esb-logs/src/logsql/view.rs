@@ -94,8 +94,8 @@ impl RowView for LogRow<'_> {
         f(STREAM, self.stream.text());
         match self.stored {
             Stored::Row(row) => {
-                for field in &row.fields {
-                    f(&field.name, &field.value);
+                for (name, value) in row.fields() {
+                    f(name, value);
                 }
             }
             Stored::Block(block, i) => {
@@ -213,20 +213,15 @@ impl RowView for OwnedRow {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::row::Field;
 
     #[test]
     fn log_rows_show_virtual_fields_and_projections_hide_fields() {
         let stream = Arc::new(Stream::new([("app".to_owned(), "a".to_owned())]));
-        let row = Row {
-            time: 1_500_000_000,
-            stream: Arc::clone(&stream),
-            fields: vec![
-                Field::new("_msg", "hello"),
-                Field::new("app", "a"),
-                Field::new("level", "INFO"),
-            ],
-        };
+        let row = Row::new(
+            1_500_000_000,
+            Arc::clone(&stream),
+            [("_msg", "hello"), ("app", "a"), ("level", "INFO")],
+        );
         let view = LogRow::of_row(&row, &stream);
         assert_eq!(view.get("_time").as_deref(), Some("1970-01-01T00:00:01.5Z"));
         assert_eq!(view.get("_stream").as_deref(), Some(r#"{app="a"}"#));

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::logsql;
-use crate::row::{Field, Row};
+use crate::row::Row;
 use crate::store::{Durability, StoreConfig};
 use crate::timeutil::{self, SECOND};
 
@@ -45,26 +45,22 @@ fn load(store: &Store) -> i64 {
             ]));
             let level = ["INFO", "INFO", "WARN", "ERROR"][i % 4];
             let mut fields = vec![
-                Field::new(
+                (
                     "_msg",
                     format!("[{level}] request {i} handled in {} ms", i % 50),
                 ),
-                Field::new("container_name", function),
-                Field::new("job", "lambda"),
-                Field::new("level", level),
-                Field::new(
+                ("container_name", function),
+                ("job", "lambda".to_owned()),
+                ("level", level.to_owned()),
+                (
                     "trace_id",
                     format!("Root=1-{:08x}-{:024x};Sampled=1", i / 10, i),
                 ),
             ];
             if i % 5 == 0 {
-                fields.push(Field::new("cold", "true"));
+                fields.push(("cold", "true".to_owned()));
             }
-            Row {
-                time: now - (600 - i as i64) * SECOND / 10,
-                stream,
-                fields,
-            }
+            Row::new(now - (600 - i as i64) * SECOND / 10, stream, fields)
         })
         .collect();
     store.append(rows, Durability::Written).unwrap();

@@ -96,7 +96,7 @@ pub(super) async fn insert(
         }
         if params.debug {
             for row in &rows {
-                tracing::info!(time = %timeutil::format_rfc3339(row.time), stream = %row.stream.text(), fields = ?row.fields, "debug=1: not stored");
+                tracing::info!(time = %timeutil::format_rfc3339(row.time), stream = %row.stream.text(), fields = ?row.fields().collect::<Vec<_>>(), "debug=1: not stored");
             }
         } else {
             store.append(rows, durability).map_err(Refusal::Store)?;

@@ -153,12 +153,12 @@ pub fn encode(rows: &mut [Arc<Row>], tag: u64) -> std::io::Result<Encoded> {
     // Column values per row (None = absent), columns sorted by name.
     let mut columns: BTreeMap<&str, Vec<Option<&str>>> = BTreeMap::new();
     for (i, row) in rows.iter().enumerate() {
-        for field in &row.fields {
+        for (name, value) in row.fields() {
             let values = columns
-                .entry(&field.name)
+                .entry(name)
                 .or_insert_with(|| vec![None; rows.len()]);
             if let Some(slot) = values.get_mut(i) {
-                *slot = Some(&field.value);
+                *slot = Some(value);
             }
         }
     }
@@ -385,7 +385,7 @@ impl Decoded {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::row::{Field, Stream};
+    use crate::row::Stream;
 
     fn rows() -> Vec<Arc<Row>> {
         let stream = Arc::new(Stream::new([("app".to_owned(), "a".to_owned())]));
@@ -393,17 +393,13 @@ mod tests {
             .rev()
             .map(|i| {
                 let mut fields = vec![
-                    Field::new("_msg", format!("request {i} done")),
-                    Field::new("app", "a"),
+                    ("_msg".to_owned(), format!("request {i} done")),
+                    ("app".to_owned(), "a".to_owned()),
                 ];
                 if i % 2 == 0 {
-                    fields.push(Field::new("trace_id", format!("Root=1-abc-{i:04}")));
+                    fields.push(("trace_id".to_owned(), format!("Root=1-abc-{i:04}")));
                 }
-                Arc::new(Row {
-                    time: 1_000 + i * 10,
-                    stream: Arc::clone(&stream),
-                    fields,
-                })
+                Arc::new(Row::new(1_000 + i * 10, Arc::clone(&stream), fields))
             })
             .collect()
     }

@@ -28,6 +28,9 @@ impl Shared {
         let state = self.read_state();
         let wal = &state.wal;
         wal.appended >= self.config.checkpoint_bytes
+            // Carried buffers stay in the tail: only count past what carrying may keep.
+            || state.tail.bytes() as u64
+                >= self.config.checkpoint_bytes.max(2 * self.config.carry_total as u64)
             || (wal.appended > 0 && wal.opened.elapsed() >= self.config.checkpoint_interval)
             || state.wal_broken.is_some()
             // Segments older than the active one's predecessor remain after a recovery.
@@ -193,6 +196,8 @@ impl Shared {
             partition.register(block);
         }
         state.frozen.retain(|f| !Arc::ptr_eq(f, buffer));
+        drop(state);
+        self.room_freed.notify_all();
         tracing::debug!(rows = rows.len(), elapsed = ?started.elapsed(), "sealed a log buffer");
         Ok(())
     }

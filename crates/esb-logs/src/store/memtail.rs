@@ -129,18 +129,13 @@ impl MemTail {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::row::Field;
 
     #[test]
     fn rows_group_by_day_and_stream() {
         let a = Arc::new(Stream::new([("a".to_owned(), "1".to_owned())]));
         let b = Arc::new(Stream::new([]));
         let row = |stream: &Arc<Stream>, time| {
-            Arc::new(Row {
-                time,
-                stream: Arc::clone(stream),
-                fields: vec![Field::new("_msg", "m")],
-            })
+            Arc::new(Row::new(time, Arc::clone(stream), [("_msg", "m")]))
         };
         let mut tail = MemTail::default();
         tail.insert(row(&a, 1));

@@ -57,6 +57,10 @@ pub struct StoreConfig {
     pub carry_age: Duration,
     /// …or the carried buffers would hold more than this in all.
     pub carry_total: usize,
+    /// Appends wait while unsealed rows hold more than this many bytes of text, so a
+    /// burst faster than sealing cannot exhaust memory (bounded queues, as everywhere in
+    /// the box). At least twice `carry_total`.
+    pub max_tail_bytes: usize,
 }
 
 impl Default for StoreConfig {
@@ -66,12 +70,13 @@ impl Default for StoreConfig {
             future_retention: Duration::from_secs(2 * 86_400),
             max_disk_bytes: None,
             sync_interval: Duration::from_millis(50),
-            checkpoint_bytes: 16 << 20,
+            checkpoint_bytes: 8 << 20,
             checkpoint_interval: Duration::from_secs(30),
             seal_bytes: 1 << 20,
             carry_bytes: 64 << 10,
             carry_age: Duration::from_secs(600),
-            carry_total: 8 << 20,
+            carry_total: 4 << 20,
+            max_tail_bytes: 32 << 20,
         }
     }
 }
@@ -200,6 +205,9 @@ struct Shared {
     sealer: Mutex<Sealer>,
     stop: Mutex<bool>,
     wake: Condvar,
+    /// Signalled when sealing frees tail memory (appends may be waiting for room).
+    room: Mutex<()>,
+    room_freed: Condvar,
     live: broadcast::Sender<Arc<Batch>>,
 }
 
@@ -253,6 +261,8 @@ impl Store {
             }),
             stop: Mutex::new(false),
             wake: Condvar::new(),
+            room: Mutex::new(()),
+            room_freed: Condvar::new(),
             live,
         });
         if let Err(e) = shared.enforce_retention() {
@@ -460,10 +470,11 @@ impl Shared {
             return Ok(outcome);
         }
         outcome.stored = kept.len();
+        self.wait_for_room();
         let mut record = Vec::new();
         wal::encode_record(wal::Kind::Rows, &kept, &mut record);
 
-        let mut oversized = false;
+        let mut wake = false;
         let seq = {
             let mut state = self.write_state();
             if state.closed {
@@ -483,23 +494,47 @@ impl Shared {
                 }
             }
             state.wal.appended += record.len() as u64;
+            wake |= state.wal.appended >= self.config.checkpoint_bytes;
             state.last_seq += 1;
             let seq = state.last_seq;
             for row in &kept {
                 let (_, bytes) = state.tail.insert(Arc::clone(row));
-                oversized |= bytes >= self.config.seal_bytes;
+                wake |= bytes >= self.config.seal_bytes;
             }
             // Sent under the lock so subscribers see appends in sequence order.
             let _ = self.live.send(Arc::new(Batch { seq, rows: kept }));
             seq
         };
-        if oversized {
+        if wake {
             self.wake.notify_all();
         }
         if durability == Durability::Synced {
             self.wait_synced(seq)?;
         }
         Ok(outcome)
+    }
+
+    /// Blocks while the unsealed rows exceed `max_tail_bytes`, nudging the maintainer.
+    fn wait_for_room(&self) {
+        let mut guard = self.room.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            let used = {
+                let state = self.read_state();
+                if state.closed {
+                    return;
+                }
+                state.tail.bytes() + state.frozen.iter().map(|b| b.bytes).sum::<usize>()
+            };
+            if used < self.config.max_tail_bytes.max(2 * self.config.carry_total) {
+                return;
+            }
+            self.wake.notify_all();
+            guard = self
+                .room_freed
+                .wait_timeout(guard, Duration::from_millis(100))
+                .map(|(guard, _)| guard)
+                .unwrap_or_else(|e| e.into_inner().0);
+        }
     }
 
     fn wait_synced(&self, seq: u64) -> Result<(), StoreError> {

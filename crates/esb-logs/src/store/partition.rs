@@ -346,17 +346,17 @@ fn decode_stream(payload: &[u8]) -> Option<Stream> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::row::{Field, Row};
+    use crate::row::Row;
     use crate::store::block;
 
     fn block_of(stream: &Arc<Stream>, tag: u64, base: i64) -> Encoded {
         let mut rows: Vec<Arc<Row>> = (0..10)
             .map(|i| {
-                Arc::new(Row {
-                    time: base + i,
-                    stream: Arc::clone(stream),
-                    fields: vec![Field::new("_msg", format!("m{i}"))],
-                })
+                Arc::new(Row::new(
+                    base + i,
+                    Arc::clone(stream),
+                    [("_msg", format!("m{i}"))],
+                ))
             })
             .collect();
         block::encode(&mut rows, tag).unwrap()

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::*;
-use crate::row::Field;
 
 fn config() -> StoreConfig {
     StoreConfig {
@@ -24,13 +23,15 @@ fn stream(name: &str) -> Arc<Stream> {
 fn rows(stream: &Arc<Stream>, from: usize, count: usize) -> Vec<Row> {
     let now = timeutil::now_ns();
     (from..from + count)
-        .map(|i| Row {
-            time: now - 1_000_000 * (count - (i - from)) as i64,
-            stream: Arc::clone(stream),
-            fields: vec![
-                Field::new("_msg", format!("message {i}")),
-                Field::new("app", stream.get("app").unwrap_or_default()),
-            ],
+        .map(|i| {
+            Row::new(
+                now - 1_000_000 * (count - (i - from)) as i64,
+                Arc::clone(stream),
+                [
+                    ("_msg", format!("message {i}")),
+                    ("app", stream.get("app").unwrap_or_default().to_owned()),
+                ],
+            )
         })
         .collect()
 }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use crate::codec::{
     FRAME_HEADER, Reader, begin_frame, end_frame, put_bytes, put_ivarint, put_uvarint, read_frame,
 };
-use crate::row::{Field, Row, Stream};
+use crate::row::{Row, Stream};
 
 /// What a record holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,10 +84,10 @@ pub fn encode_record(kind: Kind, rows: &[Arc<Row>], out: &mut Vec<u8>) {
         put_uvarint(out, members.len() as u64);
         for row in members {
             put_ivarint(out, row.time);
-            put_uvarint(out, row.fields.len() as u64);
-            for field in &row.fields {
-                put_bytes(out, field.name.as_bytes());
-                put_bytes(out, field.value.as_bytes());
+            put_uvarint(out, row.fields().len() as u64);
+            for (name, value) in row.fields() {
+                put_bytes(out, name.as_bytes());
+                put_bytes(out, value.as_bytes());
             }
         }
     }
@@ -163,13 +163,9 @@ fn decode_payload(payload: &[u8], intern: &mut dyn FnMut(Stream) -> Arc<Stream>)
             let n = r.len(payload.len())?;
             let mut fields = Vec::with_capacity(n);
             for _ in 0..n {
-                fields.push(Field::new(r.str()?, r.str()?));
+                fields.push((r.str()?, r.str()?));
             }
-            rows.push(Row {
-                time,
-                stream: Arc::clone(&stream),
-                fields,
-            });
+            rows.push(Row::new(time, Arc::clone(&stream), fields));
         }
     }
     r.is_empty().then_some(Record { kind, rows })
@@ -247,11 +243,11 @@ mod tests {
     use super::*;
 
     fn row(stream: &Arc<Stream>, time: i64, msg: &str) -> Arc<Row> {
-        Arc::new(Row {
+        Arc::new(Row::new(
             time,
-            stream: Arc::clone(stream),
-            fields: vec![Field::new("_msg", msg), Field::new("k", "v")],
-        })
+            Arc::clone(stream),
+            [("_msg", msg), ("k", "v")],
+        ))
     }
 
     fn read(path: &Path) -> Contents {
