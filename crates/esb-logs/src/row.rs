@@ -45,8 +45,14 @@ impl Row {
         stream: Arc<Stream>,
         fields: impl IntoIterator<Item = (N, V)>,
     ) -> Self {
-        let mut text = String::new();
-        let mut spans = Vec::new();
+        // Sized once: a row is built on every ingested line.
+        let fields: Vec<(N, V)> = fields.into_iter().collect();
+        let len = fields
+            .iter()
+            .map(|(n, v)| n.as_ref().len() + v.as_ref().len())
+            .sum();
+        let mut text = String::with_capacity(len);
+        let mut spans = Vec::with_capacity(fields.len());
         for (name, value) in fields {
             let (name, value) = (name.as_ref(), value.as_ref());
             let name_at = text.len();

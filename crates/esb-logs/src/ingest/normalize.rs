@@ -3,9 +3,10 @@
 //! fields, empty values dropped, the stream built from the stream fields. The rules are
 //! VictoriaLogs' (design note §3).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
 use super::params::IngestParams;
@@ -44,7 +45,10 @@ pub enum EntryError {
 pub struct Normalizer<'p> {
     params: &'p IngestParams,
     now: i64,
-    streams: HashMap<Vec<(String, String)>, Arc<Stream>>,
+    /// streams seen in this request, by a hash of their fields
+    streams: HashMap<u64, Vec<Arc<Stream>>>,
+    /// indexes of the current row's stream fields (reused to avoid an allocation per row)
+    stream_fields: Vec<usize>,
 }
 
 impl<'p> Normalizer<'p> {
@@ -54,6 +58,7 @@ impl<'p> Normalizer<'p> {
             params,
             now,
             streams: HashMap::new(),
+            stream_fields: Vec::new(),
         }
     }
 
@@ -62,25 +67,24 @@ impl<'p> Normalizer<'p> {
         if line.len() > MAX_LINE_BYTES {
             return Err(EntryError::TooLong(line.len()));
         }
-        let object: Map<String, Value> =
+        let Members(members) =
             serde_json::from_slice(line).map_err(|e| EntryError::Json(e.to_string()))?;
-        self.object(object, &[])
+        let mut fields = Vec::with_capacity(members.len());
+        for (key, value) in members {
+            match value {
+                Value::Object(inner) => {
+                    let mut prefix = key;
+                    flatten_object(&mut prefix, inner, &mut fields);
+                }
+                // A top-level name is moved, not copied.
+                other => fields.extend(scalar_text(other).map(|text| (key, text))),
+            }
+        }
+        self.fields(fields, &[])
     }
 
-    /// A row from a JSON object; `default_stream` names the stream fields unless
+    /// A row from flat fields; `default_stream` names the stream fields unless
     /// `_stream_fields` is given.
-    pub fn object(
-        &mut self,
-        object: Map<String, Value>,
-        default_stream: &[String],
-    ) -> Result<Row, EntryError> {
-        let mut fields = Vec::with_capacity(object.len());
-        let mut prefix = String::new();
-        flatten_object(&mut prefix, object, &mut fields);
-        self.fields(fields, default_stream)
-    }
-
-    /// A row from flat fields; `default_stream` as in [`Normalizer::object`].
     pub fn fields(
         &mut self,
         mut fields: Vec<(String, String)>,
@@ -117,7 +121,13 @@ impl<'p> Normalizer<'p> {
                 && name != STREAM
                 && name != STREAM_ID
         });
-        dedup_last_wins(&mut fields);
+        // Sorted by name, as sealed blocks store columns, so a row reads the same before
+        // and after it is sealed; a repeated name keeps its last value (the sort is stable,
+        // and dedup keeps the first of a run, so dedup the reversed order).
+        fields.sort_by(|a, b| a.0.cmp(&b.0));
+        fields.reverse();
+        fields.dedup_by(|a, b| a.0 == b.0);
+        fields.reverse();
         if !params.decolorize_fields.is_empty() {
             for (name, value) in &mut fields {
                 if params.decolorized(name) {
@@ -127,11 +137,9 @@ impl<'p> Normalizer<'p> {
             fields.retain(|(_, value)| !value.is_empty());
         }
         if !fields.iter().any(|(n, _)| n == MSG) {
-            fields.push((MSG.to_owned(), MISSING_MSG.to_owned()));
+            let at = fields.partition_point(|(n, _)| n.as_str() < MSG);
+            fields.insert(at, (MSG.to_owned(), MISSING_MSG.to_owned()));
         }
-        // Sorted by name, as sealed blocks store columns: a row reads the same before and
-        // after it is sealed.
-        fields.sort_by(|a, b| a.0.cmp(&b.0));
         if fields.len() > MAX_FIELDS {
             return Err(EntryError::TooManyFields(fields.len()));
         }
@@ -140,22 +148,60 @@ impl<'p> Normalizer<'p> {
         Ok(Row::new(time.unwrap_or(self.now), stream, fields))
     }
 
+    /// The stream of a row; looked up by a hash of its stream fields, so the common case
+    /// (a stream seen earlier in the request) allocates nothing.
     fn stream(&mut self, fields: &[(String, String)], names: &[String]) -> Arc<Stream> {
-        let key: Vec<(String, String)> = names
-            .iter()
-            .filter_map(|name| {
-                fields
-                    .iter()
-                    .find(|(n, _)| n == name)
-                    .map(|(n, v)| (n.clone(), v.clone()))
-            })
-            .collect();
-        if let Some(stream) = self.streams.get(&key) {
+        self.stream_fields.clear();
+        for name in names {
+            if let Some(i) = fields.iter().position(|(n, _)| n == name)
+                && !self.stream_fields.contains(&i)
+            {
+                self.stream_fields.push(i);
+            }
+        }
+        let pairs = || self.stream_fields.iter().filter_map(|&i| fields.get(i));
+        let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+        for (name, value) in pairs() {
+            hasher.update(&(name.len() as u64).to_le_bytes());
+            hasher.update(name.as_bytes());
+            hasher.update(&(value.len() as u64).to_le_bytes());
+            hasher.update(value.as_bytes());
+        }
+        let candidates = self.streams.entry(hasher.digest()).or_default();
+        let same = |stream: &Stream| {
+            stream.fields().count() == self.stream_fields.len()
+                && pairs().all(|(n, v)| stream.get(n) == Some(v.as_str()))
+        };
+        if let Some(stream) = candidates.iter().find(|s| same(s)) {
             return Arc::clone(stream);
         }
-        let stream = Arc::new(Stream::new(key.clone()));
-        self.streams.insert(key, Arc::clone(&stream));
+        let stream = Arc::new(Stream::new(pairs().cloned()));
+        candidates.push(Arc::clone(&stream));
         stream
+    }
+}
+
+/// A JSON object's members in order, without building a map: a row's fields are
+/// flattened into a list anyway.
+struct Members(Vec<(String, Value)>);
+
+impl<'de> Deserialize<'de> for Members {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct MembersVisitor;
+        impl<'de> Visitor<'de> for MembersVisitor {
+            type Value = Members;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
+                let mut members = Vec::with_capacity(map.size_hint().unwrap_or(16));
+                while let Some(member) = map.next_entry::<String, Value>()? {
+                    members.push(member);
+                }
+                Ok(Members(members))
+            }
+        }
+        deserializer.deserialize_map(MembersVisitor)
     }
 }
 
@@ -170,23 +216,8 @@ fn take_message(fields: &mut Vec<(String, String)>, names: &[String]) -> Option<
     None
 }
 
-/// Keeps the last occurrence of each name, in order of first appearance.
-fn dedup_last_wins(fields: &mut Vec<(String, String)>) {
-    let mut seen = HashSet::with_capacity(fields.len());
-    let mut keep = vec![false; fields.len()];
-    for (i, (name, _)) in fields.iter().enumerate().rev() {
-        if seen.insert(name.as_str())
-            && let Some(k) = keep.get_mut(i)
-        {
-            *k = true;
-        }
-    }
-    let mut flags = keep.into_iter();
-    fields.retain(|_| flags.next().unwrap_or(false));
-}
-
-/// Flattens a JSON object: nested objects join names with `.`, arrays become their JSON
-/// text, numbers and booleans their literal text, `null` and empty strings disappear.
+/// Flattens a JSON object under `prefix`: nested objects join names with `.`, arrays
+/// become their JSON text, numbers and booleans their literal text, `null` disappears.
 pub fn flatten_object(
     prefix: &mut String,
     object: Map<String, Value>,
@@ -199,14 +230,21 @@ pub fn flatten_object(
         }
         prefix.push_str(&key);
         match value {
-            Value::Null => {}
             Value::Object(inner) => flatten_object(prefix, inner, out),
-            Value::String(s) => out.push((prefix.clone(), s)),
-            Value::Bool(b) => out.push((prefix.clone(), b.to_string())),
-            Value::Number(n) => out.push((prefix.clone(), n.to_string())),
-            array @ Value::Array(_) => out.push((prefix.clone(), array.to_string())),
+            other => out.extend(scalar_text(other).map(|text| (prefix.clone(), text))),
         }
         prefix.truncate(base);
+    }
+}
+
+/// The stored text of a non-object JSON value (`None` for `null`).
+fn scalar_text(value: Value) -> Option<String> {
+    match value {
+        Value::Null => None,
+        Value::String(s) => Some(s),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        other => Some(other.to_string()),
     }
 }
 

@@ -8,7 +8,7 @@
 //! value for every row, 1 = a value per row) and the value lengths; `text` holds the names
 //! and values in the same order. Keeping all text together lets one UTF-8 check cover it.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::codec::{Reader, put_bytes, put_ivarint, put_uvarint};
@@ -181,22 +181,24 @@ pub fn encode(rows: &mut [Arc<Row>], tag: u64) -> std::io::Result<Encoded> {
         let first = values.first().copied().flatten();
         let constant = first.is_some() && values.iter().all(|v| *v == first);
         hashes.clear();
-        let mut seen: HashSet<&str> = HashSet::new();
         if constant {
             meta.push(0);
             let value = first.unwrap_or_default();
             put_uvarint(&mut meta, value.len() as u64);
             text.extend_from_slice(value.as_bytes());
-            collect_hashes(value, &mut seen, &mut hashes);
+            hashes.extend(tokenizer::words(value).map(bloom::hash));
         } else {
             meta.push(1);
             for value in values {
                 let value = value.unwrap_or_default();
                 put_uvarint(&mut meta, value.len() as u64);
                 text.extend_from_slice(value.as_bytes());
-                collect_hashes(value, &mut seen, &mut hashes);
+                hashes.extend(tokenizer::words(value).map(bloom::hash));
             }
         }
+        // Distinct words only: the filter is sized by their count.
+        hashes.sort_unstable();
+        hashes.dedup();
         let filter = bloom::build(&hashes);
         infos.push(ColumnInfo {
             name: (*name).into(),
@@ -230,14 +232,6 @@ pub fn encode(rows: &mut [Arc<Row>], tag: u64) -> std::io::Result<Encoded> {
         filters,
         body,
     })
-}
-
-fn collect_hashes<'a>(value: &'a str, seen: &mut HashSet<&'a str>, hashes: &mut Vec<u64>) {
-    for word in tokenizer::words(value) {
-        if seen.insert(word) {
-            hashes.push(bloom::hash(word));
-        }
-    }
 }
 
 /// Where a column's values are: `(start, end)` byte ranges in [`Decoded::text`]; an empty

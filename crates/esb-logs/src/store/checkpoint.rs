@@ -46,6 +46,12 @@ impl Shared {
         let mut sealer = self.lock_sealer();
         let (min_day, _) = allowed_days(timeutil::now_ns(), &self.config);
         let wal_dir = self.dir.join(WAL_DIR);
+        // Most of the segment is synced before taking the lock, so the sync under it (which
+        // stalls appends and queries) only covers what arrived meanwhile.
+        let active = Arc::clone(&self.read_state().wal.file);
+        active
+            .sync_data()
+            .map_err(|e| StoreError::Sync(e.to_string()))?;
         let (old_seg, new_file, pending) = {
             let mut state = self.write_state();
             if state.closed {

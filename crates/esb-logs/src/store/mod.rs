@@ -92,6 +92,11 @@ pub enum StoreError {
         /// why
         source: std::io::Error,
     },
+    /// Another process has the data directory open.
+    #[error(
+        "the logs data directory {0} is in use by another process (a logs server or esb up); stop it or choose another data directory"
+    )]
+    Locked(PathBuf),
     /// The checkpoint file does not parse.
     #[error("the logs checkpoint file {0} is corrupt; it must read applied_through=<number>")]
     CorruptCheckpoint(PathBuf),
@@ -197,6 +202,8 @@ struct Sealer {
 
 struct Shared {
     dir: PathBuf,
+    /// Locked while the store is open: one process per data directory.
+    _lock: std::fs::File,
     config: StoreConfig,
     state: RwLock<State>,
     streams: Mutex<HashMap<StreamId, Arc<Stream>>>,
@@ -238,6 +245,7 @@ impl Store {
         let (live, _) = broadcast::channel(LIVE_CAPACITY);
         let shared = Arc::new(Shared {
             dir,
+            _lock: recovered.lock,
             config,
             state: RwLock::new(State {
                 wal: recovered.wal,

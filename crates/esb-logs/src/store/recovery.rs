@@ -25,6 +25,8 @@ const CHECKPOINT_FILE: &str = "checkpoint";
 
 /// What recovery hands to the store.
 pub(super) struct Recovered {
+    /// held open for the store's life: the data directory's lock
+    pub lock: std::fs::File,
     pub wal: ActiveSegment,
     pub tail: MemTail,
     pub partitions: BTreeMap<i64, Arc<Partition>>,
@@ -41,6 +43,15 @@ pub(super) fn recover(dir: &Path, config: &StoreConfig) -> Result<Recovered, Sto
     let wal_dir = dir.join(WAL_DIR);
     let partitions_dir = dir.join(PARTITIONS_DIR);
     std::fs::create_dir_all(&wal_dir).map_err(open_err(&wal_dir))?;
+    let lock_path = dir.join("lock");
+    let lock = std::fs::File::create(&lock_path).map_err(open_err(&lock_path))?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            return Err(StoreError::Locked(dir.to_path_buf()));
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(open_err(&lock_path)(e)),
+    }
     std::fs::create_dir_all(&partitions_dir).map_err(open_err(&partitions_dir))?;
     let applied = read_checkpoint(dir)?;
 
@@ -114,6 +125,7 @@ pub(super) fn recover(dir: &Path, config: &StoreConfig) -> Result<Recovered, Sto
     let next = last_segment.unwrap_or(0).max(applied) + 1;
     let wal = ActiveSegment::create(&wal_dir, next).map_err(open_err(&wal_dir))?;
     Ok(Recovered {
+        lock,
         wal,
         tail,
         partitions,

@@ -258,6 +258,16 @@ fn subscribers_receive_appends_in_order() {
 }
 
 #[test]
+fn one_process_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let _store = Store::open(dir.path(), config()).unwrap();
+    assert!(matches!(
+        Store::open(dir.path(), config()),
+        Err(StoreError::Locked(_))
+    ));
+}
+
+#[test]
 fn a_closed_store_refuses_appends() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path(), config()).unwrap();
