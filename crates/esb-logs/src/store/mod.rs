@@ -232,8 +232,10 @@ impl std::fmt::Debug for Store {
     }
 }
 
-/// How many appends a live-tail subscriber may fall behind before it misses some.
-const LIVE_CAPACITY: usize = 4096;
+/// How many appends a live-tail subscriber may fall behind before it misses some. The
+/// channel keeps unread appends, so this bounds the memory a slow tail client can pin
+/// (live tail is meant for human-rate logs, as in VictoriaLogs).
+const LIVE_CAPACITY: usize = 256;
 
 impl Store {
     /// Opens the store in `dir` (created if missing), recovering what a crash left: blocks
@@ -357,8 +359,8 @@ impl Store {
         }
     }
 
-    /// Receives every append from now on (a subscriber that falls more than a few thousand
-    /// appends behind misses some and is told so by the channel).
+    /// Receives every append from now on (a subscriber that falls more than 256 appends
+    /// behind misses some and is told so by the channel).
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Batch>> {
         self.shared.live.subscribe()
     }
