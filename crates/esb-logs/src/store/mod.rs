@@ -304,11 +304,6 @@ impl Store {
         })
     }
 
-    /// The data directory.
-    pub fn dir(&self) -> &Path {
-        &self.shared.dir
-    }
-
     /// Stores rows. Rows outside the retention window are counted, not stored. Blocking
     /// (file I/O): call it from a blocking thread.
     pub fn append(
@@ -369,11 +364,6 @@ impl Store {
     /// (`/internal/force_flush`). Blocking.
     pub fn flush(&self) -> Result<(), StoreError> {
         self.shared.checkpoint(true)
-    }
-
-    /// Applies retention now (also done every minute). Blocking.
-    pub fn enforce_retention(&self) -> Result<(), StoreError> {
-        self.shared.enforce_retention()
     }
 
     /// Bytes the store occupies on disk (blocks and WAL).
