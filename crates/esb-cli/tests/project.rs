@@ -2,36 +2,11 @@
 
 mod support;
 
-use std::path::Path;
-
-use assert_cmd::Command;
 use predicates::prelude::*;
-
-const TEMPLATE: &str = r#"Transform: AWS::Serverless-2016-10-31
-Resources:
-  HelloFunction:
-    Type: AWS::Serverless::Function
-    Properties:
-      CodeUri: hello/
-      Handler: app.handler
-      Runtime: python3.12
-"#;
+use support::project::{esb_command_in_home as esb, hello_project};
 
 fn project() -> tempfile::TempDir {
-    support::project::project(&[
-        ("template.yaml", TEMPLATE),
-        (
-            "hello/app.py",
-            "def handler(event, context):\n    return {}\n",
-        ),
-    ])
-}
-
-/// `esb` in `dir` with its own esb home, so no real current project leaks in.
-fn esb(dir: &Path, home: &Path) -> Command {
-    let mut command = support::project::esb_command(dir);
-    command.env("ESB_HOME", home);
-    command
+    hello_project(&[])
 }
 
 #[test]

@@ -2,29 +2,12 @@
 
 mod support;
 
-use std::path::Path;
-
-use assert_cmd::Command;
 use predicates::prelude::*;
-
-const TEMPLATE: &str = r#"Transform: AWS::Serverless-2016-10-31
-Resources:
-  HelloFunction:
-    Type: AWS::Serverless::Function
-    Properties:
-      CodeUri: hello/
-      Handler: app.handler
-      Runtime: python3.12
-"#;
+use support::project::esb_command_in_home as esb;
 
 /// A built project whose box ran and stopped: its state, data and logs are left behind.
 fn stopped_project() -> tempfile::TempDir {
-    let dir = support::project::project(&[
-        ("template.yaml", TEMPLATE),
-        (
-            "hello/app.py",
-            "def handler(event, context):\n    return {}\n",
-        ),
+    let dir = support::project::hello_project(&[
         ("generator.yml", "app:\n  tag: v1\n"),
         // A box that died: its state names a pid, but no process holds the box's lock.
         (
@@ -40,13 +23,6 @@ fn stopped_project() -> tempfile::TempDir {
         .assert()
         .success();
     dir
-}
-
-/// `esb` in `dir` with its own esb home, so `--all` never touches the real one.
-fn esb(dir: &Path, home: &Path) -> Command {
-    let mut command = support::project::esb_command(dir);
-    command.env("ESB_HOME", home);
-    command
 }
 
 #[test]

@@ -47,6 +47,28 @@ pub fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
     dir
 }
 
+/// A one-function Python project (`template.yaml`, `hello/app.py`) with `extra` files beside.
+pub fn hello_project(extra: &[(&str, &str)]) -> tempfile::TempDir {
+    const TEMPLATE: &str = r#"Transform: AWS::Serverless-2016-10-31
+Resources:
+  HelloFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: hello/
+      Handler: app.handler
+      Runtime: python3.12
+"#;
+    let mut files = vec![
+        ("template.yaml", TEMPLATE),
+        (
+            "hello/app.py",
+            "def handler(event, context):\n    return {}\n",
+        ),
+    ];
+    files.extend_from_slice(extra);
+    project(&files)
+}
+
 /// A temporary project of a template and one Python source file, `src/app.py`.
 pub fn python_project(template: &str, app: &str) -> tempfile::TempDir {
     project(&[("template.yaml", template), ("src/app.py", app)])
@@ -68,6 +90,14 @@ pub fn esb_command(dir: &Path) -> Command {
         .env_remove("RUST_LOG")
         .env("NO_COLOR", "1")
         .timeout(Duration::from_secs(120));
+    command
+}
+
+/// [`esb_command`] with the test's own esb home, so no real project list or cache leaks in
+/// or is touched.
+pub fn esb_command_in_home(dir: &Path, home: &Path) -> Command {
+    let mut command = esb_command(dir);
+    command.env("ESB_HOME", home);
     command
 }
 
